@@ -1,0 +1,165 @@
+"""Layers with one contract: ``forward(...) -> (out, cache)`` and ``backward(dout, cache) -> grads``.
+
+Shapes use n_prev (units in the layer below), n (units in this layer) and m (examples, one per column).
+Gradients flowing backward are *per example*: the 1/m of the mean cost is applied once, where the
+parameter gradients are formed (``linear_backward``), as in the course's formulas.
+"""
+
+import numpy as np
+
+from course_utils.activations import relu, relu_derivative, sigmoid
+
+
+def linear_forward(A_prev, W, b):
+    """Affine layer Z = W @ A_prev + b.
+
+    Parameters
+    ----------
+    A_prev : ndarray, shape (n_prev, m)
+    W : ndarray, shape (n, n_prev)
+    b : ndarray, shape (n, 1)
+
+    Returns
+    -------
+    Z : ndarray, shape (n, m)
+    cache : tuple (A_prev, W, b)
+    """
+    Z = W @ A_prev + b  # shape (n, m)
+    return Z, (A_prev, W, b)
+
+
+def linear_backward(dZ, cache):
+    """Gradients of the mean cost through an affine layer.
+
+    Parameters
+    ----------
+    dZ : ndarray, shape (n, m): per-example derivative of the cost with respect to Z
+    cache : tuple (A_prev (n_prev, m), W (n, n_prev), b (n, 1)) from ``linear_forward``
+
+    Returns
+    -------
+    dA_prev : ndarray, shape (n_prev, m), per example
+    dW : ndarray, shape (n, n_prev), averaged over the m examples
+    db : ndarray, shape (n, 1), averaged over the m examples
+    """
+    A_prev, W, _ = cache
+    m = A_prev.shape[1]
+    dW = dZ @ A_prev.T / m  # shape (n, n_prev)
+    db = np.sum(dZ, axis=1, keepdims=True) / m  # shape (n, 1)
+    dA_prev = W.T @ dZ  # shape (n_prev, m)
+    return dA_prev, dW, db
+
+
+def relu_forward(Z):
+    """ReLU activation.
+
+    Parameters
+    ----------
+    Z : ndarray, shape (n, m)
+
+    Returns
+    -------
+    A : ndarray, shape (n, m)
+    cache : Z
+    """
+    return relu(Z), Z
+
+
+def relu_backward(dA, cache):
+    """Backward pass of ReLU: dZ = dA where Z > 0, else 0.
+
+    Parameters
+    ----------
+    dA : ndarray, shape (n, m)
+    cache : Z, ndarray of shape (n, m) from ``relu_forward``
+
+    Returns
+    -------
+    dZ : ndarray, shape (n, m)
+    """
+    return dA * relu_derivative(np.real(cache))
+
+
+def sigmoid_forward(Z):
+    """Sigmoid activation.
+
+    Parameters
+    ----------
+    Z : ndarray, shape (n, m)
+
+    Returns
+    -------
+    A : ndarray, shape (n, m)
+    cache : Z
+    """
+    return sigmoid(Z), Z
+
+
+def sigmoid_backward(dA, cache):
+    """Backward pass of the sigmoid: dZ = dA * s(Z) * (1 - s(Z)).
+
+    Parameters
+    ----------
+    dA : ndarray, shape (n, m)
+    cache : Z, ndarray of shape (n, m) from ``sigmoid_forward``
+
+    Returns
+    -------
+    dZ : ndarray, shape (n, m)
+    """
+    s = sigmoid(cache)
+    return dA * s * (1 - s)
+
+
+def _softplus(Z):
+    """log(1 + exp(Z)) without overflow for real input; the plain (analytic) formula for complex input."""
+    if np.iscomplexobj(Z):
+        return np.log1p(np.exp(Z))
+    return np.logaddexp(0, Z)
+
+
+def cross_entropy_forward(ZL, Y, stable=False):
+    """Mean binary cross-entropy of A = sigmoid(ZL) against labels Y.
+
+    Parameters
+    ----------
+    ZL : ndarray, shape (1, m): pre-activation of the sigmoid output unit
+    Y : ndarray, shape (1, m): labels in {0, 1}
+    stable : bool
+        False (default): the textbook formula -[Y log A + (1 - Y) log(1 - A)], the one the course
+        derives. Entries where A saturates to exactly 0 or 1 (where the formula would give log(0)) are
+        computed from the logits instead, so the cost is always finite.
+        True: the algebraically equal form softplus(ZL) - Y * ZL everywhere. It avoids the cancellation
+        in 1 - A and so has a lower round-off floor; notebook 4 compares the two.
+
+    Returns
+    -------
+    cost : float, the mean over the m examples
+    cache : tuple (ZL, Y)
+    """
+    m = ZL.shape[1]
+    from_logits = _softplus(ZL) - Y * ZL  # shape (1, m)
+    if stable:
+        losses = from_logits
+    else:
+        A = sigmoid(ZL)  # shape (1, m)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            losses = -Y * np.log(A) - (1 - Y) * np.log(1 - A)
+        losses = np.where(np.isfinite(losses), losses, from_logits)
+    cost = np.sum(losses) / m
+    return cost, (ZL, Y)
+
+
+def sigmoid_cross_entropy_backward(cache):
+    """Per-example derivative of the cross-entropy with respect to the logits: dZL = sigmoid(ZL) - Y.
+
+    Parameters
+    ----------
+    cache : tuple (ZL (1, m), Y (1, m)) from ``cross_entropy_forward``
+
+    Returns
+    -------
+    dZL : ndarray, shape (1, m)
+    """
+    ZL, Y = cache
+    return sigmoid(ZL) - Y

@@ -1,0 +1,349 @@
+"""Student-facing checks for the notebook exercises.
+
+Each ``*_test(target)`` runs the student's function on several cases, compares with an independent
+reference, and either prints one success line or raises ``ExerciseFailure`` whose message says what is
+wrong in a student's words, with a hint for the usual mistakes. The reference implementations here are
+written independently of the notebooks' solutions.
+
+Mistakes are recognised by *prediction*: for every usual mistake (dividing by epsilon instead of
+2 * epsilon, forgetting to copy theta, perturbing in the same direction twice, a wrong norm formula) the
+check computes what that mistake would return on the same inputs, and names the one that matches.
+"""
+
+import contextlib
+import numbers
+
+import numpy as np
+
+from course_utils.models import backward_propagation as ref_backward
+from course_utils.models import forward_propagation as ref_forward
+from course_utils.models import backward_propagation_n as ref_backward_n
+from course_utils.models import forward_propagation_n as ref_forward_n
+from course_utils.models import initialize_mlp
+from course_utils.parameters import dictionary_to_vector, gradients_to_vector, vector_to_dictionary
+from course_utils.testcases import gradient_check_n_test_case
+
+
+class ExerciseFailure(AssertionError):
+    """A public test failed. Shown in Jupyter as its message alone, without a library traceback."""
+
+    def _render_traceback_(self):  # IPython hook: what the notebook shows instead of a traceback
+        return ["\x1b[31mExerciseFailure:\x1b[0m " + line if i == 0 else line
+                for i, line in enumerate(str(self).splitlines())]
+
+
+def _fail(name, message):
+    raise ExerciseFailure(f"{name}: {message}")
+
+
+def _call(name, target, *args, **kwargs):
+    """Call the student's function, turning a stub or a crash into a clear failure."""
+    if not callable(target):
+        _fail(name, f"expected a function, got {type(target).__name__}; pass the function itself, e.g. "
+                    f"{name}_test({name})")
+    try:
+        return target(*args, **kwargs)
+    except NotImplementedError:
+        raise ExerciseFailure(
+            f"{name} is not implemented yet: replace `raise NotImplementedError()` in its cell with your "
+            f"code, run that cell, then run this test again.") from None
+    except ExerciseFailure:
+        raise
+    except Exception as exc:  # the student's code crashed: say where, briefly
+        raise ExerciseFailure(f"{name}{args_repr(args)} raised {type(exc).__name__}: {exc}") from None
+
+
+def args_repr(args):
+    """Short description of call arguments for messages (arrays by shape)."""
+    parts = []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            parts.append(f"array{a.shape}")
+        elif isinstance(a, dict):
+            parts.append("{" + ", ".join(f"{k}: {np.shape(v)}" for k, v in a.items()) + "}")
+        else:
+            parts.append(repr(a))
+    return "(" + ", ".join(parts) + ")"
+
+
+def _as_scalar(name, value, what="a number"):
+    """The student's return value as a float, or a failure saying what was returned instead."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        if value.size == 1:
+            _fail(name, f"returned a numpy array of shape {value.shape}; return {what} instead "
+                        f"(for example with float(...) or .item())")
+        _fail(name, f"returned an array of shape {value.shape}; it should return {what}")
+    if value is None:
+        _fail(name, f"returned None; did you forget the `return` statement?")
+    _fail(name, f"returned {type(value).__name__} {value!r}; it should return {what}")
+
+
+def _close(a, b, rtol=1e-6, atol=1e-12):
+    return bool(np.isclose(a, b, rtol=rtol, atol=atol))
+
+
+def _success(message):
+    print(f"\u2714 {message}")
+
+
+@contextlib.contextmanager
+def _globals_replaced(function, **replacements):
+    """Temporarily set names in the module (notebook) where ``function`` was defined; always restored."""
+    namespace = getattr(function, "__globals__", None)
+    if namespace is None:
+        yield False
+        return
+    missing = object()
+    saved = {k: namespace.get(k, missing) for k in replacements}
+    namespace.update(replacements)
+    try:
+        yield True
+    finally:
+        for k, v in saved.items():
+            if v is missing:
+                namespace.pop(k, None)
+            else:
+                namespace[k] = v
+
+
+# ---------------------------------------------------------------------------------------------------
+# Exercise 1 and 2: the 1-D model
+# ---------------------------------------------------------------------------------------------------
+
+_CASES_1D = [(2.0, 4.0), (-3.5, 0.5), (0.25, -7.0), (10.0, 3.0)]
+
+
+def forward_propagation_test(target):
+    """Check ``forward_propagation(x, theta)`` = theta * x on several inputs; print one line on success."""
+    name = "forward_propagation"
+    for x, theta in _CASES_1D:
+        got = _as_scalar(name, _call(name, target, x, theta), "the cost J as a number")
+        want = ref_forward(x, theta)
+        if _close(got, want):
+            continue
+        hint = ""
+        if _close(got, x + theta):
+            hint = " You added x and theta; the model multiplies them: J = theta * x."
+        elif _close(got, x) or _close(got, theta):
+            hint = " You returned one of the inputs; J is their product, theta * x."
+        _fail(name, f"forward_propagation(x={x}, theta={theta}) returned {got}, expected {want}.{hint}")
+    _success(f"forward_propagation passed {len(_CASES_1D)} tests.")
+
+
+def backward_propagation_test(target):
+    """Check ``backward_propagation(x, theta)`` = dJ/dtheta = x; print one line on success."""
+    name = "backward_propagation"
+    for x, theta in _CASES_1D:
+        got = _as_scalar(name, _call(name, target, x, theta), "the derivative dtheta as a number")
+        want = ref_backward(x, theta)
+        if _close(got, want):
+            continue
+        hint = ""
+        if _close(got, theta):
+            hint = " You returned theta; the derivative of theta * x with respect to theta is x."
+        elif _close(got, theta * x):
+            hint = " You returned J itself; backward propagation returns its derivative, dJ/dtheta = x."
+        _fail(name, f"backward_propagation(x={x}, theta={theta}) returned {got}, expected {want}.{hint}")
+    _success(f"backward_propagation passed {len(_CASES_1D)} tests.")
+
+
+def _predict_1d(x, theta, epsilon, grad):
+    """What each usual mistake in gradient_check returns, for the linear model J = theta * x."""
+    J = ref_forward
+    plus, minus = J(x, theta + epsilon), J(x, theta - epsilon)
+
+    def rel(g, ghat):
+        denominator = abs(g) + abs(ghat)
+        return 0.0 if denominator == 0 else abs(g - ghat) / denominator
+
+    return {
+        "correct": rel(grad, (plus - minus) / (2 * epsilon)),
+        "divided by epsilon": rel(grad, (plus - minus) / epsilon),
+        "plus twice": rel(grad, (plus - plus) / (2 * epsilon)),
+        "one-sided": rel(grad, (plus - J(x, theta)) / (2 * epsilon)),
+        "no denominator": abs(grad - (plus - minus) / (2 * epsilon)),
+        "only grad in denominator": abs(grad - (plus - minus) / (2 * epsilon)) / abs(grad),
+    }
+
+
+_HINTS = {
+    "divided by epsilon": "gradapprox is twice too large: divide J_plus - J_minus by 2 * epsilon, "
+                          "the full width of the step from theta - epsilon to theta + epsilon.",
+    "plus twice": "gradapprox is zero: J_minus must use theta - epsilon (you used theta + epsilon twice).",
+    "one-sided": "gradapprox is half the slope: J_minus was computed at theta itself. Perturb a fresh copy "
+                 "of theta for each side (np.copy), theta - epsilon for J_minus.",
+    "forgot copy": "gradapprox is about half the slope, because theta itself changed: `thetaplus = theta` "
+                   "does not copy an array, so thetaplus[i] += epsilon also moved theta. Use np.copy(theta).",
+    "no denominator": "You returned the norm of the difference; divide it by ||grad|| + ||gradapprox|| "
+                      "to make it relative.",
+    "only grad in denominator": "the denominator must be ||grad|| + ||gradapprox|| (both norms), not ||grad|| alone.",
+    "norm of sum": "the denominator is the sum of two norms, ||grad|| + ||gradapprox||, not the norm of "
+                   "the sum ||grad + gradapprox||.",
+    "difference of norms": "the numerator is the norm of the difference, ||grad - gradapprox||, not the "
+                           "difference of the norms.",
+}
+
+
+def _matches(got, predicted, small):
+    """A result matches a prediction: both below ``small``, or equal to 4 significant digits."""
+    return (got < small and predicted < small) or _close(got, predicted, rtol=1e-4)
+
+
+def _diagnose(name, results, small, advice):
+    """Fail with the hint of the usual mistake that explains *every* result, or with the first mismatch.
+
+    results : list of (description, got, predictions dict, is_correct_gradient)
+    """
+    mistakes = [m for m in results[0][2] if m != "correct"]
+    for mistake in mistakes:
+        if all(_matches(got, pred[mistake], small) for _, got, pred, _ in results):
+            description, got = next((d, g) for d, g, p, _ in results if not _matches(g, p["correct"], small))
+            _fail(name, f"on {description} returned {got:.6g}. {_HINTS[mistake]}")
+    for description, got, pred, is_correct in results:
+        if _matches(got, pred["correct"], small):
+            continue
+        if not is_correct and got < small:
+            _fail(name, f"on {description} your check returned {got:.3e}, a tiny difference, so it would "
+                        f"miss that bug. {advice['tiny']}")
+        expected = f"below {small:.0e}" if is_correct else f"{pred['correct']:.6g}"
+        _fail(name, f"on {description} returned {got:.6g}, expected {expected}. {advice['generic']}")
+
+
+def gradient_check_test(target):
+    """Check ``gradient_check(x, theta, epsilon=1e-7, print_msg=False)`` on correct and wrong gradients.
+
+    The student's function is run with the reference ``forward_propagation`` and with
+    ``backward_propagation`` replaced by a deliberately wrong derivative (3 * x) as well as the right one
+    (x), so that a check that always reports a small difference cannot pass.
+    """
+    name = "gradient_check"
+    epsilon = 1e-7
+    results = []
+    for x, theta in _CASES_1D:
+        for factor in (1.0, 3.0):
+            derivative = (lambda xx, tt, f=factor: f * ref_backward(xx, tt))
+            with _globals_replaced(target, forward_propagation=ref_forward, backward_propagation=derivative):
+                got = _as_scalar(name, _call(name, target, x, theta, epsilon, False),
+                                 "the relative difference as a float")
+            what = "the right derivative" if factor == 1.0 else "a deliberately wrong derivative (3 * x)"
+            results.append((f"x={x}, theta={theta} with {what}", got,
+                            _predict_1d(x, theta, epsilon, factor * x), factor == 1.0))
+    if all(_matches(got, pred["correct"], 1e-7) for _, got, pred, _ in results):
+        _success(f"gradient_check passed {len(results)} tests (correct and deliberately wrong derivatives).")
+        return
+    _diagnose(name, results, 1e-7, {
+        "tiny": "It must call backward_propagation(x, theta) for grad and compare it with gradapprox.",
+        "generic": "Check the centered difference (J_plus - J_minus) / (2 * epsilon) and the relative "
+                   "difference ||grad - gradapprox|| / (||grad|| + ||gradapprox||)."})
+
+
+# ---------------------------------------------------------------------------------------------------
+# Exercise 3: the N-dimensional check
+# ---------------------------------------------------------------------------------------------------
+
+def _loop_gradapprox(X, Y, parameters, epsilon, variant="correct"):
+    """The per-entry loop of gradient_check_n, as written correctly or with a usual mistake."""
+    theta, _ = dictionary_to_vector(parameters)
+    theta = theta.astype(np.float64)
+    cost = lambda t: ref_forward_n(X, Y, vector_to_dictionary(t, parameters))[0]
+    n = theta.shape[0]
+    gradapprox = np.zeros((n, 1))
+    for i in range(n):
+        if variant == "forgot copy":  # thetaplus = theta; thetaminus = theta (aliases)
+            theta[i] += epsilon
+            J_plus = cost(theta)
+            theta[i] -= epsilon
+            J_minus = cost(theta)
+        else:
+            thetaplus = np.copy(theta)
+            thetaplus[i] += epsilon
+            thetaminus = np.copy(theta)
+            thetaminus[i] += epsilon if variant == "plus twice" else -epsilon
+            J_plus, J_minus = cost(thetaplus), cost(thetaminus)
+        gradapprox[i] = (J_plus - J_minus) / (epsilon if variant == "divided by epsilon" else 2 * epsilon)
+    return gradapprox
+
+
+def _predict_nd(X, Y, parameters, gradients, epsilon, gradapprox_cache):
+    """What each usual mistake in gradient_check_n returns on these inputs."""
+    grad = gradients_to_vector(gradients, parameters)
+    norm = np.linalg.norm
+
+    def approx(variant):
+        if variant not in gradapprox_cache:
+            gradapprox_cache[variant] = _loop_gradapprox(X, Y, parameters, epsilon, variant)
+        return gradapprox_cache[variant]
+
+    def rel(g, ga):
+        denominator = norm(g) + norm(ga)
+        return 0.0 if denominator == 0 else float(norm(g - ga) / denominator)
+
+    ga = approx("correct")
+    return {
+        "correct": rel(grad, ga),
+        "divided by epsilon": rel(grad, approx("divided by epsilon")),
+        "plus twice": rel(grad, approx("plus twice")),
+        "forgot copy": rel(grad, approx("forgot copy")),
+        "no denominator": float(norm(grad - ga)),
+        "only grad in denominator": float(norm(grad - ga) / norm(grad)),
+        "norm of sum": float(norm(grad - ga) / norm(grad + ga)),
+        "difference of norms": abs(float(norm(grad) - norm(ga))) / float(norm(grad) + norm(ga)),
+    }
+
+
+def _nd_cases():
+    """(description, X, Y, parameters, gradients, gradients_are_correct) for the N-D tests."""
+    X, Y, parameters = gradient_check_n_test_case()
+    _, cache = ref_forward_n(X, Y, parameters)
+    correct = ref_backward_n(X, Y, cache)
+    doubled = dict(correct, dW2=correct["dW2"] * 2, db1=correct["db1"] * 4)
+    flipped = dict(correct, dW1=-correct["dW1"], db3=correct["db3"] + 0.5)
+    cases = [("the course's test case, correct gradients", X, Y, parameters, correct, True),
+             ("the course's test case, dW2 and db1 scaled", X, Y, parameters, doubled, False),
+             ("the course's test case, dW1 sign flipped", X, Y, parameters, flipped, False)]
+    rng = np.random.default_rng(7)
+    for sizes in ([3, 4, 1], [5, 6, 4, 1]):
+        params = initialize_mlp(sizes, rng)
+        X2 = rng.standard_normal((sizes[0], 6))
+        Y2 = (rng.random((1, 6)) > 0.5).astype(float)
+        _, cache2 = ref_forward_n(X2, Y2, params)
+        grads = ref_backward_n(X2, Y2, cache2)
+        cases.append((f"a random {'-'.join(map(str, sizes))} network, correct gradients", X2, Y2, params, grads, True))
+        wrong = {k: v * (1.5 if k.startswith("dW") else 1.0) for k, v in grads.items()}
+        cases.append((f"a random {'-'.join(map(str, sizes))} network, dW scaled by 1.5", X2, Y2, params, wrong, False))
+    return cases
+
+
+def gradient_check_n_test(target):
+    """Check ``gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, print_msg=False)``.
+
+    Runs it on the course's test case and on random networks, with correct gradients (the difference
+    must be small) and with wrong ones (it must match the reference difference), using the reference
+    ``forward_propagation_n`` and the course's vector helpers.
+    """
+    name = "gradient_check_n"
+    epsilon = 1e-7
+    cases = _nd_cases()
+    replacements = dict(forward_propagation_n=ref_forward_n, dictionary_to_vector=dictionary_to_vector,
+                        vector_to_dictionary=vector_to_dictionary, gradients_to_vector=gradients_to_vector)
+    results = []
+    for description, X, Y, parameters, gradients, is_correct in cases:
+        before = {k: np.array(v, copy=True) for k, v in parameters.items()}
+        with _globals_replaced(target, **replacements):
+            got = _as_scalar(name, _call(name, target, parameters, gradients, X, Y, epsilon, False),
+                             "the relative difference as a float")
+        for k in before:
+            if not np.array_equal(before[k], parameters[k]):
+                _fail(name, f"changed the caller's parameters['{k}'] on {description}. Work on copies of "
+                            f"theta (np.copy) and never write into the parameters dictionary.")
+        results.append((description, got, _predict_nd(X, Y, parameters, gradients, epsilon, {}), is_correct))
+    if all(_matches(got, pred["correct"], 1e-6) for _, got, pred, _ in results):
+        _success(f"gradient_check_n passed {len(cases)} tests (correct and buggy gradients, 3 network shapes).")
+        return
+    _diagnose(name, results, 1e-6, {
+        "tiny": "Compare gradapprox with the `gradients` argument (gradients_to_vector(gradients, parameters)), "
+                "not with itself.",
+        "generic": "Check the loop: copy theta, perturb entry i by +epsilon and -epsilon, gradapprox[i] = "
+                   "(J_plus - J_minus) / (2 * epsilon), then ||grad - gradapprox|| / (||grad|| + ||gradapprox||)."})

@@ -1,0 +1,240 @@
+"""Tests of the bug catalogue: every bug is caught and localised by the checker, the correct pass is not.
+
+Two independent views of "where a bug is": (1) the gradient the bug produces, compared entry for entry
+with the reference ``models.mlp_backward`` (which blocks differ at all), and (2) the gradient checker's
+report (which blocks fail, and in what order). The tests require both to name the same blocks.
+"""
+
+import numpy as np
+import pytest
+
+from course_utils.bugs import (
+    CATALOGUE,
+    DEFAULT_LAMBD,
+    Bug,
+    BugError,
+    bug_names,
+    bugs_lambd,
+    check_backward,
+    check_bugs,
+    correct,
+    inject,
+    scale_bug,
+    touched_blocks,
+)
+from course_utils.models import initialize_mlp, mlp_backward, mlp_forward
+from course_utils.testcases import gradient_check_n_test_case
+
+SEEDS = range(20)
+LARGER_MLP = [6, 8, 7, 5, 1]  # 4 layers, distinct hidden widths > 1, 165 parameters
+
+
+def random_case(seed, sizes=LARGER_MLP, m=10):
+    """(X (n_0, m), Y (1, m), parameters) of a random network, reproducible from ``seed``."""
+    rng = np.random.default_rng(seed)
+    parameters = initialize_mlp(sizes, rng)
+    X = rng.standard_normal((sizes[0], m))
+    Y = (rng.random((1, m)) > 0.5).astype(float)
+    return X, Y, parameters
+
+
+def gradients_of(backward, X, Y, parameters, lambd):
+    _, cache = mlp_forward(X, Y, parameters, lambd=lambd)
+    return backward(X, Y, cache)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The catalogue itself
+# ---------------------------------------------------------------------------------------------------
+
+def test_catalogue_has_at_least_12_documented_bugs():
+    names = bug_names()
+    assert len(names) >= 12
+    assert len(set(names)) == len(names)
+    assert "correct" not in names
+    for bug in CATALOGUE.values():
+        # each entry explains what, why and how to spot it, in sentences rather than placeholders
+        assert len(bug.title) > 20 and len(bug.why) > 40 and len(bug.spot) > 40, bug.name
+        assert bug.name in bug.describe() and bug.why in bug.describe()
+
+
+def test_catalogue_includes_l2_bugs_that_need_a_regularized_cost():
+    l2 = [b for b in CATALOGUE.values() if b.lambd > 0]
+    assert len(l2) >= 2
+    assert bugs_lambd([b.name for b in l2]) == DEFAULT_LAMBD
+    assert bugs_lambd("classic_dW2_db1") == 0.0
+
+
+@pytest.mark.parametrize("lambd", [0.0, DEFAULT_LAMBD])
+def test_correct_equals_the_reference_backward(lambd):
+    """``correct`` and inject("correct") / inject([]) reproduce models.mlp_backward exactly."""
+    for X, Y, parameters in [gradient_check_n_test_case(), random_case(0)]:
+        _, cache = mlp_forward(X, Y, parameters, lambd=lambd)
+        want = mlp_backward(X, Y, cache)
+        for backward in (correct, inject("correct"), inject([])):
+            got = backward(X, Y, cache)
+            assert list(got) == list(want)
+            for key in want:
+                np.testing.assert_array_equal(got[key], want[key])
+
+
+@pytest.mark.parametrize("name", bug_names())
+def test_bug_changes_exactly_the_blocks_it_claims(name):
+    """Independent of the checker: the buggy gradient differs from the reference in the touched blocks
+    and is bit-for-bit the reference everywhere else, on the test case and a larger network."""
+    lambd = CATALOGUE[name].lambd
+    for X, Y, parameters in [gradient_check_n_test_case(), random_case(1)]:
+        want = gradients_of(mlp_backward, X, Y, parameters, lambd)
+        got = gradients_of(inject(name), X, Y, parameters, lambd)
+        touched = touched_blocks(name, parameters)
+        assert touched, f"{name} claims to touch no block"
+        assert list(got) == list(want)
+        for block in parameters:
+            key = "d" + block
+            assert got[key].shape == want[key].shape, f"{name} changed the shape of {key}"
+            if block in touched:
+                assert not np.allclose(got[key], want[key]), f"{name} should change {key}"
+            else:
+                np.testing.assert_array_equal(got[key], want[key], err_msg=f"{name} should not change {key}")
+
+
+def test_injected_backward_does_not_modify_the_cache():
+    X, Y, parameters = gradient_check_n_test_case()
+    _, cache = mlp_forward(X, Y, parameters, lambd=DEFAULT_LAMBD)
+    before = [{k: v.copy() for k, v in layer.items()} for layer in cache["layers"]]
+    inject(bug_names())(X, Y, cache)
+    for layer, saved in zip(cache["layers"], before):
+        for k in saved:
+            np.testing.assert_array_equal(layer[k], saved[k])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Detection and localisation by the checker
+# ---------------------------------------------------------------------------------------------------
+
+def assert_caught_and_localised(report, touched, what):
+    """The check fails, exactly the touched blocks fail, and they are ranked before every other block."""
+    assert report.verdict == "failed", f"{what}: not detected ({report.summary()})"
+    assert set(report.failing_blocks()) == set(touched), f"{what}: {report.summary()} but touched {touched}"
+    ranked = [b.name for b in report.blocks]
+    assert set(ranked[:len(touched)]) == set(touched), f"{what}: ranking {ranked}, touched {touched}"
+    for b in report.blocks[:len(touched)]:
+        assert b.relative_difference > 10 * report.threshold, f"{what}: {b.name} barely fails"
+
+
+@pytest.mark.parametrize("name", bug_names())
+def test_every_bug_is_caught_on_the_course_test_case(name):
+    X, Y, parameters = gradient_check_n_test_case()
+    report = check_bugs(name)  # default settings: default epsilon, threshold and method
+    assert_caught_and_localised(report, touched_blocks(name, parameters), name)
+
+
+@pytest.mark.parametrize("name", bug_names())
+def test_every_bug_is_caught_on_20_random_larger_networks(name):
+    for seed in SEEDS:
+        X, Y, parameters = random_case(seed)
+        report = check_bugs(name, X, Y, parameters)
+        assert_caught_and_localised(report, touched_blocks(name, parameters), f"{name}, seed {seed}")
+
+
+@pytest.mark.parametrize("lambd", [0.0, DEFAULT_LAMBD])
+def test_correct_backward_passes_on_the_same_networks(lambd):
+    """No false alarms: the correct pass passes on the test case and every seed (kinks, if the step
+    crosses one, are flagged in report.kinks and kept out of the verdict)."""
+    cases = [gradient_check_n_test_case()] + [random_case(seed) for seed in SEEDS]
+    for i, (X, Y, parameters) in enumerate(cases):
+        report = check_backward(correct, X, Y, parameters, lambd=lambd)
+        assert report.verdict == "passed", f"case {i}: {report.summary()}"
+        assert report.failing_blocks() == []
+        failing_entries = (report.entry_excess > report.threshold) & ~np.isin(
+            np.arange(report.layout.size), [k.index for k in report.kinks])
+        assert not failing_entries.any()
+
+
+def test_l2_bugs_need_the_regularized_cost():
+    """Without lambd the L2 bugs are not bugs at all, which is why the catalogue records lambd."""
+    for bug in (b for b in CATALOGUE.values() if b.lambd > 0):
+        assert check_bugs(bug.name, lambd=0.0).verdict == "passed", bug.name
+        assert check_bugs(bug.name).verdict == "failed", bug.name
+
+
+def test_classic_pair_numbers():
+    report = check_bugs("classic_dW2_db1")
+    assert f"{report.relative_difference:.3e}" == "2.851e-01"
+    assert [b.name for b in report.blocks[:2]] == ["b1", "W2"]
+    assert report.block("b1").relative_difference == pytest.approx(0.6, rel=1e-7)
+    assert report.block("W2").relative_difference == pytest.approx(1 / 3, rel=1e-7)
+
+
+def test_combinations_are_caught_together():
+    names = ["classic_dW2_db1", "l2_on_biases", "weight_grad_transposed"]
+    X, Y, parameters = gradient_check_n_test_case()
+    touched = touched_blocks(names, parameters)
+    assert set(touched) == {"W1", "W2", "b1", "b2", "b3"}
+    report = check_bugs(names)
+    assert_caught_and_localised(report, touched, "combination")
+    assert inject(names).bugs == tuple(CATALOGUE[n] for n in names)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Scale bugs: the block difference is |k - 1| / (k + 1)
+# ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("block", ["W1", "b2", "W3"])
+@pytest.mark.parametrize("k", [0.1, 0.5, 1.5, 2.0, 3.0, 10.0])
+def test_scale_bug_identity_and_reading_k_back(block, k):
+    X, Y, parameters = gradient_check_n_test_case()
+    report = check_bugs(scale_bug(block, k))
+    r = report.block(block).relative_difference
+    assert r == pytest.approx(abs(k - 1) / (k + 1), rel=1e-6, abs=1e-9)
+    assert report.failing_blocks() == [block]
+    b = report.block(block)
+    k_back = (1 + r) / (1 - r) if b.analytic_norm > b.numeric_norm else (1 - r) / (1 + r)
+    assert k_back == pytest.approx(k, rel=1e-5)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Bad input
+# ---------------------------------------------------------------------------------------------------
+
+def test_unknown_bug_lists_the_valid_names():
+    with pytest.raises(BugError) as info:
+        inject("no_such_bug")
+    message = str(info.value)
+    assert "no_such_bug" in message
+    for name in bug_names():
+        assert name in message
+
+
+@pytest.mark.parametrize("bad, words", [
+    (["classic_dW2_db1", "classic_dW2_db1"], "twice"),
+    (42, "list"),
+    ([3.5], "unknown bug"),
+])
+def test_bad_bug_specifications(bad, words):
+    with pytest.raises(BugError, match=words):
+        inject(bad)
+
+
+@pytest.mark.parametrize("block, k, words", [
+    ("W2", 1.0, "changes nothing"), ("W2", float("nan"), "finite"), ("Z2", 2.0, "parameter"),
+    ("W2", "two", "number"),
+])
+def test_bad_scale_bugs(block, k, words):
+    with pytest.raises(BugError, match=words):
+        scale_bug(block, k)
+
+
+def test_bug_on_a_block_the_network_lacks_says_so():
+    X, Y, parameters = random_case(0, sizes=[3, 1])
+    with pytest.raises(BugError, match="W2"):
+        gradients_of(inject("classic_dW2_db1"), X, Y, parameters, 0.0)
+
+
+def test_check_backward_rejects_partial_inputs_and_non_functions():
+    X, Y, parameters = gradient_check_n_test_case()
+    with pytest.raises(ValueError, match="together"):
+        check_backward(correct, X, Y)
+    with pytest.raises(BugError, match="inject"):
+        check_backward("correct", X, Y, parameters)
+    assert isinstance(scale_bug("W1", 2), Bug)

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS := lab,test
+EXTRAS := lab,test,browser
 PORT   ?= 8888
 
 .PHONY: lab test venv clean

@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 EXTRAS := lab,test,browser
 PORT   ?= 8888
 
-.PHONY: lab test venv clean
+.PHONY: lab test venv clean notebooks release figures
 
 # The stamp depends on pyproject.toml: re-running `make` with an unchanged pyproject installs nothing.
 $(STAMP): pyproject.toml
@@ -23,8 +23,23 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) --ServerApp.ip=127.0.0.1 $(ROOT_FLAG)
 
+# The second line is nbval: it re-runs every master and compares its stored outputs (without
+# MPLBACKEND, so the kernel plots inline as it did when the outputs were stored).
 test: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest
+	env -u MPLBACKEND $(BIN)/python -m pytest --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/source
+
+# Notebooks: build + execute the masters and release the student versions (NB=01 for one notebook),
+# write the student versions only, or redraw the figures in images/.
+notebooks: $(STAMP)
+	$(BIN)/python -m tools.notebooks $(NB)
+
+release: $(STAMP)
+	$(BIN)/python -m tools.release
+
+figures: $(STAMP)
+	$(BIN)/python -m tools.figures
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

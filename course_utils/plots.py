@@ -10,6 +10,8 @@ from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
+from course_utils.stepsize import METHOD_LABELS, METHODS, ZERO_FLOOR, SweepCache, curve_data, power_of_ten
+
 
 # ---------------------------------------------------------------------------------------------------
 # The gradient-check report as a picture (notebook 3: bug hunt)
@@ -148,3 +150,155 @@ def plot_report(report, cmap="viridis", title=None):
                  f"Gradient check {head}: relative difference {report.relative_difference:.2e}",
                  fontsize=fonts["title"])
     return fig
+
+
+# ---------------------------------------------------------------------------------------------------
+# Error versus step epsilon (notebook 4: choosing epsilon)
+# ---------------------------------------------------------------------------------------------------
+
+#: Font sizes of the epsilon plots, for projection.
+EPSILON_FONTS = {"title": 16, "label": 15, "tick": 13, "legend": 12}
+
+#: Fixed vertical limits, so that the explorer's plot never jumps while a control moves (exact zeros
+#: are drawn at stepsize.ZERO_FLOOR = 1e-18).
+EPSILON_YLIM = (1e-19, 10.0)
+
+
+def _legend_label(label, values):
+    """The label, or a hidden one ("_" prefix) when the line has nothing to draw (all NaN)."""
+    return label if np.any(np.isfinite(values)) else "_" + label
+
+
+def draw_error_vs_epsilon(ax, data, legend=True):
+    """Draw one error-versus-step panel into ``ax`` (cleared first) from a ``stepsize.curve_data`` dict.
+
+    Draws: the measured relative difference (gid "measured"), the truncation line (gid "truncation",
+    slope p), the round-off line (gid "roundoff", slope -1; flat for the complex step), their sum
+    (gid "model-total"), the predicted best step (gid "best-eps"), the current step (gid "current-eps",
+    its measured error gid "current-point"), the classic 1e-7 threshold (gid "threshold") and, when
+    the step crosses a ReLU kink, a shaded region (gid "kink-region").
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    data : dict from ``course_utils.stepsize.curve_data``
+    legend : bool
+
+    Returns
+    -------
+    dict gid -> the matplotlib artist
+    """
+    fonts = EPSILON_FONTS
+    ax.clear()
+    artists = {}
+    p = {"centered": 2, "forward": 1, "complex": 2}[data["method"]]
+    (artists["measured"],) = ax.loglog(data["eps"], data["shown_error"], "o-", color="black", markersize=4,
+                                       linewidth=1.5, label="measured", gid="measured")
+    if np.any(data["exact"]):
+        ax.loglog(data["eps"][data["exact"]], data["shown_error"][data["exact"]], "v", color="black",
+                  markersize=7, label="exactly 0 (drawn at the bottom)", gid="exact-zero")
+    (artists["truncation"],) = ax.loglog(data["line_eps"], data["truncation"], "--", color="#0072B2",
+                                         linewidth=2.5, label=_legend_label("truncation \u221d \u03b5" + ("\u00b2" if p == 2 else ""), data["truncation"]),
+                                         gid="truncation")
+    roundoff_label = ("round-off floor \u2248 u" if data["method"] == "complex" else "round-off \u221d u/\u03b5")
+    (artists["roundoff"],) = ax.loglog(data["line_eps"], data["roundoff"], "-.", color="#D55E00", linewidth=2.5,
+                                       label=_legend_label(roundoff_label, data["roundoff"]), gid="roundoff")
+    (artists["model-total"],) = ax.loglog(data["line_eps"], data["total"], "-", color="#999999", linewidth=5,
+                                          alpha=0.6, label=_legend_label("error model (sum)", data["total"]),
+                                          gid="model-total", zorder=1)
+    if data["best_eps"] is not None:
+        artists["best-eps"] = ax.axvline(data["best_eps"], color="#009E73", linestyle=":", linewidth=3,
+                                         label=f"predicted best \u03b5 \u2248 {data['best_eps']:.1e}", gid="best-eps")
+    artists["threshold"] = ax.axhline(data["threshold"], color="#555555", linestyle="--", linewidth=1,
+                                      label=f"classic threshold {power_of_ten(data['threshold'])}", gid="threshold")
+    if data["kink_eps"] is not None:
+        artists["kink-region"] = ax.axvspan(data["kink_eps"], data["eps"][-1], color="#CC79A7", alpha=0.15,
+                                            label="step crosses a ReLU kink", gid="kink-region")
+    artists["current-eps"] = ax.axvline(data["current_eps"], color="#E69F00", linewidth=3,
+                                        label=f"current \u03b5 = {data['current_eps']:.1e}", gid="current-eps")
+    shown = data["current_error"] if data["current_error"] > 0 else ZERO_FLOOR
+    (artists["current-point"],) = ax.loglog([data["current_eps"]], [shown], "D", color="#E69F00",
+                                            markeredgecolor="black", markersize=13, gid="current-point", zorder=5)
+    ax.set_xlim(data["eps"][0], data["eps"][-1])
+    ax.set_ylim(*EPSILON_YLIM)
+    ax.set_title(data["title"], fontsize=fonts["title"])
+    ax.set_xlabel(data["xlabel"], fontsize=fonts["label"])
+    ax.set_ylabel(data["ylabel"], fontsize=fonts["label"])
+    ax.tick_params(labelsize=fonts["tick"])
+    ax.grid(True, which="major", alpha=0.3)
+    if legend:
+        ax.legend(fontsize=fonts["legend"], loc="lower left", framealpha=0.9)
+    return artists
+
+
+def plot_error_vs_epsilon(model="net", method="centered", dtype="float64", eps=1e-7, dtypes=None, cache=None,
+                          mode="entries", data=None):
+    """Error of a finite-difference gradient versus the step, on log-log axes, with the error model.
+
+    Parameters
+    ----------
+    model : name in ``course_utils.stepsize.MODELS`` ("net", "net_stable", "linear", "sin", "exp", "relu")
+    method : "centered", "forward" or "complex"
+    dtype : "float64" or "float32" (ignored when ``dtypes`` is given)
+    eps : float, the current step, marked on the plot
+    dtypes : sequence of dtype names, optional: one panel per dtype side by side, e.g. ("float64", "float32")
+    cache : SweepCache, optional, reused across calls
+    mode : "entries" (per-entry check) or "direction" (one random direction)
+    data : dict or list of dicts from ``stepsize.curve_data``, optional: draw these instead of computing
+
+    Returns
+    -------
+    matplotlib.figure.Figure with one Axes per panel (not registered with pyplot; nothing to close)
+    """
+    cache = SweepCache() if cache is None else cache
+    if data is None:
+        names = [dtype] if dtypes is None else list(dtypes)
+        if not names:
+            raise ValueError("dtypes is empty: pass e.g. dtypes=('float64', 'float32'), or leave it out")
+        panels = [curve_data(model, method, d, eps, cache=cache, mode=mode) for d in names]
+    else:
+        panels = [data] if isinstance(data, dict) else list(data)
+    fig = Figure(figsize=(11.0 * len(panels) if len(panels) > 1 else 12.0, 7.0), layout="constrained")
+    axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
+    for ax, panel in zip(axes, panels):
+        draw_error_vs_epsilon(ax, panel)
+    return fig
+
+
+def plot_methods_vs_epsilon(model="sin", dtype="float64", methods=METHODS, cache=None):
+    """Measured error versus step of several methods on one log-log axes (no error model).
+
+    Parameters
+    ----------
+    model : name in ``course_utils.stepsize.MODELS``
+    dtype : "float64" or "float32"
+    methods : sequence of "centered", "forward", "complex"
+    cache : SweepCache, optional
+
+    Returns
+    -------
+    matplotlib.figure.Figure with one Axes; each method's curve has gid "measured-<method>"
+    """
+    cache = SweepCache() if cache is None else cache
+    fonts = EPSILON_FONTS
+    fig = Figure(figsize=(12.0, 7.0), layout="constrained")
+    ax = fig.subplots()
+    styles = {"forward": ("s-", "#D55E00"), "centered": ("o-", "#0072B2"), "complex": ("^-", "#009E73")}
+    label = ""
+    for method in methods:
+        d = curve_data(model, method, dtype, 1e-7, cache=cache)
+        marker, colour = styles[method]
+        ax.loglog(d["eps"], d["shown_error"], marker, color=colour, markersize=4, linewidth=2,
+                  label=f"{METHOD_LABELS[method]}", gid=f"measured-{method}")
+        label = d["model_label"]
+    ax.axhline(1e-7, color="#555555", linestyle="--", linewidth=1, label="classic threshold 1e-7", gid="threshold")
+    ax.set_ylim(*EPSILON_YLIM)
+    ax.set_title(f"Error of three finite differences in {np.dtype(dtype).name}: {label}", fontsize=fonts["title"])
+    ax.set_xlabel("step \u03b5 (same units as \u03b8)", fontsize=fonts["label"])
+    ax.set_ylabel("relative difference \u2016g \u2212 \u011d\u2016 / (\u2016g\u2016 + \u2016\u011d\u2016)",
+                  fontsize=fonts["label"])
+    ax.tick_params(labelsize=fonts["tick"])
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=fonts["legend"], loc="lower left")
+    return fig
+

@@ -596,3 +596,100 @@ def check_bugs(bugs, X=None, Y=None, parameters=None, lambd=None, **check_kwargs
     if lambd is None:
         lambd = bugs_lambd(bugs)
     return check_backward(inject(bugs), X, Y, parameters, lambd=lambd, **check_kwargs)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Bugs written out as code: the course's 3-layer backward pass, line by line
+# ---------------------------------------------------------------------------------------------------
+
+#: The correct 3-layer backward pass (no L2 term), as (key, line) pairs; bugs rewrite lines by key.
+_SOURCE = [
+    ("head", "def {name}(X, Y, cache):"),
+    ("doc", '    """Gradients of the 3-layer network\'s cost (no L2 term). X (n_0, m), Y (1, m), cache from'),
+    ("doc2", '    forward_propagation_n; returns dW1 (n_1, n_0), db1 (n_1, 1), ..., dW3 (1, n_2), db3 (1, 1)."""'),
+    ("unpack1", '    layer1, layer2, layer3 = cache["layers"]'),
+    ("unpack2", '    Z1, A1, W1 = layer1["Z"], layer1["A"], layer1["W"]  # shapes (n_1, m), (n_1, m), (n_1, n_0)'),
+    ("unpack3", '    Z2, A2, W2 = layer2["Z"], layer2["A"], layer2["W"]  # shapes (n_2, m), (n_2, m), (n_2, n_1)'),
+    ("unpack4", '    Z3, A3, W3 = layer3["Z"], layer3["A"], layer3["W"]  # shapes (1, m), (1, m), (1, n_2)'),
+    ("m", "    m = X.shape[1]"),
+    ("blank1", ""),
+    ("dZ3", "    dZ3 = A3 - Y  # shape (1, m)"),
+    ("dW3", "    dW3 = 1. / m * np.dot(dZ3, A2.T)"),
+    ("db3", "    db3 = 1. / m * np.sum(dZ3, axis=1, keepdims=True)"),
+    ("blank2", ""),
+    ("dA2", "    dA2 = np.dot(W3.T, dZ3)  # shape (n_2, m)"),
+    ("dZ2", "    dZ2 = np.multiply(dA2, np.int64(Z2 > 0))"),
+    ("dW2", "    dW2 = 1. / m * np.dot(dZ2, A1.T)"),
+    ("db2", "    db2 = 1. / m * np.sum(dZ2, axis=1, keepdims=True)"),
+    ("blank3", ""),
+    ("dA1", "    dA1 = np.dot(W2.T, dZ2)  # shape (n_1, m)"),
+    ("dZ1", "    dZ1 = np.multiply(dA1, np.int64(Z1 > 0))"),
+    ("dW1", "    dW1 = 1. / m * np.dot(dZ1, X.T)"),
+    ("db1", "    db1 = 1. / m * np.sum(dZ1, axis=1, keepdims=True)"),
+    ("blank4", ""),
+    ("return", '    return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2, "dW3": dW3, "db3": db3}'),
+]
+
+#: For each bug that can be written into the 3-layer code: key -> replacement line(s). Each rewrite
+#: reproduces exactly what ``inject(name)`` computes on a 3-layer network.
+_SOURCE_BUGS = {
+    "classic_dW2_db1": {"dW2": "    dW2 = 1. / m * np.dot(dZ2, A1.T) * 2",
+                        "db1": "    db1 = 4. / m * np.sum(dZ1, axis=1, keepdims=True)"},
+    "missing_1_over_m": {"dW3": "    dW3 = np.dot(dZ3, A2.T)", "db3": "    db3 = np.sum(dZ3, axis=1, keepdims=True)",
+                         "dW2": "    dW2 = np.dot(dZ2, A1.T)", "db2": "    db2 = np.sum(dZ2, axis=1, keepdims=True)",
+                         "dW1": "    dW1 = np.dot(dZ1, X.T)", "db1": "    db1 = np.sum(dZ1, axis=1, keepdims=True)"},
+    "relu_mask_off_by_one": {"dZ2": "    dZ2 = np.multiply(dA2, np.int64(Z3 > 0))"},
+    "relu_mask_from_A": {"dZ2": "    dZ2 = np.multiply(dA2, np.int64(A2 >= 0))",
+                         "dZ1": "    dZ1 = np.multiply(dA1, np.int64(A1 >= 0))"},
+    "relu_instead_of_derivative": {"dZ2": "    dZ2 = np.multiply(dA2, A2)", "dZ1": "    dZ1 = np.multiply(dA1, A1)"},
+    "sigmoid_derivative_twice": {"dZ3": "    dZ3 = (A3 - Y) * A3 * (1 - A3)  # shape (1, m)"},
+    "output_error_reversed": {"dZ3": "    dZ3 = Y - A3  # shape (1, m)"},
+    "cross_entropy_sign": {"dZ3": "    dA3 = -(Y / A3 + (1 - Y) / (1 - A3))\n    dZ3 = dA3 * A3 * (1 - A3)  # shape (1, m)"},
+    "weight_grad_transposed": {"dW3": "    dW3 = 1. / m * np.dot(A2, dZ3.T).reshape(W3.shape)",
+                               "dW2": "    dW2 = 1. / m * np.dot(A1, dZ2.T).reshape(W2.shape)",
+                               "dW1": "    dW1 = 1. / m * np.dot(X, dZ1.T).reshape(W1.shape)"},
+    "db_before_relu": {"db2": "    db2 = 1. / m * np.sum(dA2, axis=1, keepdims=True)",
+                       "db1": "    db1 = 1. / m * np.sum(dA1, axis=1, keepdims=True)"},
+}
+
+
+def written_out_bugs():
+    """Names of the bugs ``written_out`` can put into the 3-layer code (list of str, teaching order)."""
+    return [name for name in CATALOGUE if name in _SOURCE_BUGS]
+
+
+def written_out(bugs=(), name="backward_propagation_n"):
+    """Source code of the 3-layer backward pass, written out line by line, with the bug(s) planted.
+
+    The code is the one students know (``dZ3 = A3 - Y``, ``dW3 = 1. / m * np.dot(dZ3, A2.T)``, ...); it
+    uses ``np`` and reads ``cache["layers"]`` from ``forward_propagation_n``. Executed, it computes
+    exactly what ``inject(bugs)`` computes on a 3-layer network without L2.
+
+    Parameters
+    ----------
+    bugs : str or list of str, names from ``written_out_bugs()`` ([] for the correct code); two bugs may
+        not rewrite the same line
+    name : str, the function's name
+
+    Returns
+    -------
+    str, a function definition
+    """
+    resolved = _resolve(bugs)
+    if not name.isidentifier():
+        raise BugError(f"name must be a Python identifier, got {name!r}")
+    rewritten = {}
+    for bug in resolved:
+        if bug.name not in _SOURCE_BUGS:
+            raise BugError(f"bug {bug.name!r} is not written out as code; choose from {', '.join(written_out_bugs())}")
+        for key, line in _SOURCE_BUGS[bug.name].items():
+            if key in rewritten:
+                raise BugError(f"bugs {rewritten[key]!r} and {bug.name!r} both rewrite the line computing {key}; "
+                               f"combine bugs that touch different lines")
+            rewritten[key] = bug.name
+    lines = []
+    for key, line in _SOURCE:
+        for bug in resolved:
+            line = _SOURCE_BUGS[bug.name].get(key, line)
+        lines.append(line.format(name=name) if key == "head" else line)
+    return "\n".join(lines) + "\n"

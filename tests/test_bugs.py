@@ -21,6 +21,8 @@ from course_utils.bugs import (
     inject,
     scale_bug,
     touched_blocks,
+    written_out,
+    written_out_bugs,
 )
 from course_utils.models import initialize_mlp, mlp_backward, mlp_forward
 from course_utils.testcases import gradient_check_n_test_case
@@ -238,3 +240,39 @@ def test_check_backward_rejects_partial_inputs_and_non_functions():
     with pytest.raises(BugError, match="inject"):
         check_backward("correct", X, Y, parameters)
     assert isinstance(scale_bug("W1", 2), Bug)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Bugs written out as code (the notebook's exercise)
+# ---------------------------------------------------------------------------------------------------
+
+def compile_written_out(bugs):
+    namespace = {"np": np}
+    exec(written_out(bugs, name="backward_under_test"), namespace)
+    return namespace["backward_under_test"]
+
+
+@pytest.mark.parametrize("bugs", [[]] + [[name] for name in written_out_bugs()]
+                         + [["db_before_relu", "relu_mask_off_by_one"]])
+def test_written_out_code_computes_what_inject_computes(bugs):
+    """The code students read is the same bug as the catalogue's, on the test case and another 3-layer net."""
+    backward = compile_written_out(bugs)
+    for X, Y, parameters in [gradient_check_n_test_case(), random_case(3, sizes=[3, 6, 4, 1], m=7)]:
+        want = gradients_of(inject(bugs), X, Y, parameters, 0.0)
+        got = gradients_of(backward, X, Y, parameters, 0.0)
+        assert list(got) == list(want)
+        for key in want:
+            np.testing.assert_allclose(got[key], want[key], rtol=1e-10, atol=1e-15, err_msg=f"{bugs} {key}")
+
+
+def test_written_out_covers_most_of_the_catalogue_and_refuses_the_rest():
+    assert len(written_out_bugs()) >= 10
+    assert "classic_dW2_db1" in written_out_bugs()
+    assert "dW2 = 1. / m * np.dot(dZ2, A1.T) * 2" in written_out("classic_dW2_db1")
+    missing = next(n for n in bug_names() if n not in written_out_bugs())
+    with pytest.raises(BugError, match="not written out"):
+        written_out(missing)
+    with pytest.raises(BugError, match="both rewrite"):
+        written_out(["classic_dW2_db1", "weight_grad_transposed"])
+    with pytest.raises(BugError, match="identifier"):
+        written_out([], name="not a name")

@@ -16,13 +16,25 @@ Kinks: with centered differences the checker also has the one-sided differences
 ``(J(theta + eps) - J(theta)) / eps`` and ``(J(theta) - J(theta - eps)) / eps``. Where the step crosses a
 kink (ReLU at 0) they disagree and the analytic gradient matches one of them; such entries are flagged
 as kinks and left out of the verdict, and the report says so.
+
+Modes and speed
+---------------
+* "full": every entry, 2n + 1 evaluations; "sparse": a random sample of entries from *every* block;
+  "random": k random Gaussian directions (2k + 1 evaluations) with a stated detection guarantee
+  (``miss_probability``); "auto": full for small models, random directions per block for large ones.
+* Without help the cost is evaluated in a plain loop. Given ``batched_cost`` (a function of a (k, n)
+  stack of parameter vectors, or ``fastcheck.MLPBatchedCost``, which exploits the network's structure),
+  the perturbed vectors are evaluated in chunks; the numbers agree with the loop within round-off.
+* A tqdm progress bar appears on checks predicted to take more than a second.
 """
 
 import html
+import time
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from course_utils.parameters import (
     ParameterError,
@@ -159,17 +171,21 @@ class GradCheckReport:
     passed : bool, verdict == "passed"
     relative_difference : float, the course's global ||g - g_hat|| / (||g|| + ||g_hat||)
     threshold : float
-    method, mode : str ("centered"/"forward"/"complex"; "full" or "random")
+    method, mode : str ("centered"/"forward"/"complex"; "full", "sparse" or "random")
+    mode_reason : str, why the check ran in this mode (as asked, or chosen by mode="auto" and why)
     dtype : numpy dtype of the check
-    epsilon : ndarray, shape (n,) (mode "full") or (k,) (mode "random")
-    blocks : list of BlockResult, ranked worst first (mode "full"; per-block random checks too)
-    worst : list of EntryResult, the worst entries (mode "full")
+    epsilon : ndarray, shape (s,), the step of every checked entry (s = n in mode "full"), or (k,) (mode
+        "random")
+    indices : ndarray of int, shape (s,), the entries of theta checked (arange(n) in mode "full"); the
+        per-entry arrays below are in this order
+    blocks : list of BlockResult, ranked worst first (modes "full", "sparse"; per-block random checks)
+    worst : list of EntryResult, the worst entries (modes "full", "sparse")
     kinks : list of EntryResult, entries where the step crossed a kink
     n_evaluations : int, calls of the cost function
-    analytic, numeric : ndarray, shape (n,), the two gradients compared (mode "full"), or the
+    analytic, numeric : ndarray, shape (s,), the two gradients compared (modes "full", "sparse"), or the
         directional derivatives, shape (k,) (mode "random")
-    entry_errors : ndarray, shape (n,), per-entry |g - g_hat| / (|g| + |g_hat|) (mode "full")
-    entry_excess : ndarray, shape (n,), per-entry discrepancy above the round-off floor, relative to
+    entry_errors : ndarray, shape (s,), per-entry |g - g_hat| / (|g| + |g_hat|)
+    entry_excess : ndarray, shape (s,), per-entry discrepancy above the round-off floor, relative to
         |g| + |g_hat|; an entry fails when this is above the threshold (mode "full")
     layout : Layout of the parameters
     notes : list of str, things the reader should know (kinks, unresolved blocks, precision)
@@ -192,7 +208,9 @@ class GradCheckReport:
     layout: object
     entry_excess: np.ndarray = None
     notes: list = field(default_factory=list)
-    directions: np.ndarray = None  # (k, n) unit directions of a random check
+    directions: np.ndarray = None  # (k, n) directions of a random check (None when too large to keep)
+    indices: np.ndarray = None  # (s,) the entries of theta checked (modes "full" and "sparse")
+    mode_reason: str = ""  # why this mode (asked for, or chosen by mode="auto")
 
     @property
     def passed(self):
@@ -324,11 +342,65 @@ def _cost_value(value, where, complex_ok=False):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Progress
+# ---------------------------------------------------------------------------------------------------
+
+#: With ``progress=None`` a bar appears once the check is predicted to take longer than this (seconds).
+PROGRESS_AFTER_SECONDS = 1.0
+
+
+class _Progress:
+    """A tqdm bar over a check's work: always (True), never (False), or (None) once the time measured so
+    far predicts a total above PROGRESS_AFTER_SECONDS. ``tqdm.auto`` draws an ipywidget bar in a notebook
+    and a text bar (with the time left) in a terminal."""
+
+    def __init__(self, total, progress, desc):
+        if progress not in (None, True, False):
+            raise GradCheckError(f"progress must be True, False or None (automatic), got {progress!r}")
+        self.total, self.desc, self.auto = int(total), desc, progress is None
+        self.done, self.bar = 0, None
+        self.start = time.perf_counter()
+        if progress is True:
+            self._open()
+
+    def _open(self):
+        self.bar = tqdm(total=self.total, initial=self.done, desc=self.desc, unit="evals", leave=False)
+
+    def advance(self, n):
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        elif self.auto and 0 < self.done < self.total:
+            elapsed = time.perf_counter() - self.start
+            if elapsed * self.total / self.done > PROGRESS_AFTER_SECONDS:
+                self._open()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+# ---------------------------------------------------------------------------------------------------
 # The check
 # ---------------------------------------------------------------------------------------------------
 
+MODES = ("full", "sparse", "random", "auto")
+
+#: mode="auto" checks every entry up to this many entries (plain cost), or AUTO_FULL_BATCHED with a
+#: batched cost; above, it uses random directions per block (every entry covered, with a guarantee).
+AUTO_FULL_PLAIN = 5_000
+AUTO_FULL_BATCHED = 200_000
+
+#: Entries of a chunk evaluated together by a batched cost when the caller does not say.
+DEFAULT_CHUNK = 512
+
+#: The random-direction check keeps its (k, n) directions in the report only up to this many numbers.
+KEEP_DIRECTIONS = 2_000_000
+
+
 def check_gradients(cost, parameters, gradients, *, epsilon=None, method="centered", threshold=None,
-                    mode="full", directions=16, per_block=False, rng=None, n_worst=5):
+                    mode="full", directions=16, per_block=False, rng=None, n_worst=5,
+                    batched_cost=None, samples=16, chunk_size=None, progress=None):
     """Check analytic gradients against finite differences of a cost.
 
     Parameters
@@ -342,12 +414,24 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
     method : "centered" (default), "forward" or "complex".
     threshold : float, pass threshold on relative differences; default by dtype and method
         (DEFAULT_THRESHOLDS).
-    mode : "full" (every entry, 2n + 1 evaluations) or "random" (k random directions, 2k + 1).
+    mode : "full" (every entry, 2n + 1 evaluations), "sparse" (``samples`` random entries of *every*
+        block, 2s + 1), "random" (k random directions, 2k + 1) or "auto" (full for small models, random
+        directions per block for large ones; the report's ``mode_reason`` says why).
     directions : int, k for mode "random" (per block when ``per_block``).
     per_block : bool, mode "random" only: draw the directions inside each block, so the report can say
         which block is wrong (2 k B + 1 evaluations for B blocks).
-    rng : numpy Generator or seed for mode "random".
+    rng : numpy Generator or seed for modes "random" and "sparse".
     n_worst : int, how many worst entries to list.
+    batched_cost : optional fast evaluator of the same cost at many parameter vectors: a callable
+        ``batched_cost(thetas)`` taking thetas of shape (k, n) (rows in the layout's order, see
+        ``parameters.dictionary_to_vector``) and returning costs of shape (k,), or an object that also
+        has ``entry_costs(indices, deltas)`` and ``direction_costs(blocks, step)`` such as
+        ``fastcheck.MLPBatchedCost``. Not used by ``method="complex"``.
+    samples : int, entries per block for mode "sparse" (all of a smaller block).
+    chunk_size : int, perturbed vectors per batched evaluation (default DEFAULT_CHUNK, and never more
+        than a (chunk, n) stack of about 64 MB); the result does not depend on it.
+    progress : True, False or None (default: a bar appears when the check is predicted to take more
+        than PROGRESS_AFTER_SECONDS).
 
     Returns
     -------
@@ -355,10 +439,14 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
     """
     if method not in METHODS:
         raise GradCheckError(f"method must be one of {METHODS}, got {method!r}")
-    if mode not in ("full", "random"):
-        raise GradCheckError(f"mode must be 'full' or 'random', got {mode!r}")
+    if mode not in MODES:
+        raise GradCheckError(f"mode must be one of {MODES}, got {mode!r}")
     if not callable(cost):
         raise GradCheckError(f"cost must be a function of the parameters dict, got {type(cost).__name__}")
+    if progress not in (None, True, False):
+        raise GradCheckError(f"progress must be True, False or None (automatic), got {progress!r}")
+    if chunk_size is not None and not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
+        raise GradCheckError(f"chunk_size must be a positive integer, got {chunk_size!r}")
     layout = layout_of(parameters)
     dtype = _check_dtype(parameters)
     if dtype == np.float32:
@@ -378,22 +466,58 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
         threshold = DEFAULT_THRESHOLDS[(dtype, method)]
     if not threshold > 0:
         raise GradCheckError(f"threshold must be a positive number, got {threshold!r}")
+    batched = _check_batched(batched_cost, theta, layout) if method != "complex" else None
 
-    args = dict(cost=cost, theta=theta, grad=grad, layout=layout, dtype=dtype, method=method,
-                threshold=float(threshold), epsilon=epsilon, n_worst=n_worst)
-    if mode == "full":
-        return _check_full(**args)
-    return _check_random(**args, k=int(directions), per_block=per_block, rng=np.random.default_rng(rng))
+    n = theta.size
+    reason = f"mode '{mode}' as asked"
+    if mode == "auto":
+        limit = AUTO_FULL_PLAIN if batched is None else AUTO_FULL_BATCHED
+        if n <= limit:
+            mode, reason = "full", (f"auto: {n} entries <= {limit}, so every entry is checked")
+        else:
+            mode, per_block = "random", True
+            reason = (f"auto: {n} entries > {limit} (the limit for a full check "
+                      f"{'with this batched cost' if batched is not None else 'with a plain cost'}), so "
+                      f"{int(directions)} random directions per block check every entry at once")
+    generator = np.random.default_rng(rng)
+    engine = _Engine(cost=cost, batched=batched, theta=theta, layout=layout, dtype=dtype, method=method,
+                     chunk=_chunk(chunk_size, n), progress=progress)
+    args = dict(engine=engine, grad=grad, threshold=float(threshold), epsilon=epsilon, n_worst=n_worst)
+    if mode == "random":
+        report = _check_random(**args, k=int(directions), per_block=per_block, rng=generator)
+    else:
+        if mode == "full":
+            indices = np.arange(n)
+        else:
+            indices = _sample_entries(layout, samples, generator)
+            reason += (f"; {indices.size} of {n} entries sampled, "
+                       f"up to {int(samples)} from every block")
+        report = _check_entries(**args, indices=indices, mode=mode)
+    report.mode_reason = reason
+    return report
 
 
-def _make_evaluator(cost, layout, dtype, method):
-    """Cost as a function of a perturbed vector, with a clear error naming the perturbation on failure."""
-    complex_ok = method == "complex"
+def _chunk(chunk_size, n):
+    """Perturbed vectors per batched call: asked, else DEFAULT_CHUNK capped so a (chunk, n) stack is ~64 MB."""
+    if chunk_size is not None:
+        return int(chunk_size)
+    return int(max(1, min(DEFAULT_CHUNK, (64 * 2**20) // (8 * max(n, 1)))))
 
-    def evaluate(vector, where):
-        return _cost_value(cost(vector_to_dictionary(vector, layout)), where, complex_ok=complex_ok)
 
-    return evaluate
+def _check_batched(batched_cost, theta, layout):
+    """Validate a batched cost; one that knows its own point must be built at the checked parameters."""
+    if batched_cost is None:
+        return None
+    if not callable(batched_cost):
+        raise GradCheckError(f"batched_cost must be a function of a (k, n) stack of parameter vectors, "
+                             f"got {type(batched_cost).__name__}")
+    own = getattr(batched_cost, "theta", None)
+    if own is not None:
+        own = np.asarray(own).reshape(-1)
+        if own.shape != theta.shape or not np.array_equal(own, theta.astype(own.dtype)):
+            raise GradCheckError("batched_cost was built at other parameters than the ones checked; build it "
+                                 "from the same parameters dict (e.g. MLPBatchedCost(X, Y, parameters))")
+    return batched_cost
 
 
 def _resolve_epsilon(epsilon, theta, method, dtype, n):
@@ -415,55 +539,155 @@ def _resolve_epsilon(epsilon, theta, method, dtype, n):
     return eps
 
 
-def _finite_differences(evaluate, theta, eps, directions, method, labels, dtype):
-    """Numeric derivatives along each direction.
+def _sample_entries(layout, samples, rng):
+    """Sorted theta indices: min(samples, size) distinct random entries of every block."""
+    samples = int(samples)
+    if samples < 1:
+        raise GradCheckError(f"samples must be at least 1, got {samples}")
+    chosen = []
+    for sl, size in zip(layout.slices().values(), layout.sizes):
+        chosen.append(sl.start + np.sort(rng.choice(size, size=min(samples, size), replace=False)))
+    return np.concatenate(chosen).astype(np.int64)
 
-    directions: None for unit vectors (one per entry of theta) or ndarray (k, n) of unit directions.
-    Returns numeric (k,), one-sided (plus, minus) or None, J0, number of evaluations.
+
+class _Engine:
+    """Evaluates the cost at perturbed parameters: a plain loop over ``cost``, or chunks of a batched cost.
+
+    Counts evaluations and drives the progress bar.
     """
-    k = theta.size if directions is None else directions.shape[0]
-    J0 = evaluate(theta, "at the unperturbed parameters") if method != "complex" else None
-    numeric = np.empty(k)
-    plus_side = np.empty(k)
-    minus_side = np.empty(k)
-    n_eval = 0 if J0 is None else 1
-    for j in range(k):
-        h = eps[j]
-        if method == "complex":
-            step = np.zeros(theta.size, dtype=np.complex128)
-            if directions is None:
-                step[j] = 1j * h
+
+    def __init__(self, cost, batched, theta, layout, dtype, method, chunk, progress):
+        self.cost, self.batched, self.theta, self.layout = cost, batched, theta, layout
+        self.dtype, self.method, self.chunk, self.progress = dtype, method, chunk, progress
+        self.n_eval = 0
+
+    def evaluate(self, vector, where):
+        """Cost at one parameter vector (n,), through the plain cost function."""
+        self.n_eval += 1
+        value = self.cost(vector_to_dictionary(vector, self.layout))
+        return _cost_value(value, where, complex_ok=self.method == "complex")
+
+    def _batched_values(self, values, count, where):
+        values = np.asarray(values)
+        if values.shape != (count,):
+            raise GradCheckError(f"batched_cost must return one cost per parameter vector, shape ({count},), "
+                                 f"got shape {values.shape}")
+        values = values.astype(np.float64)
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise GradCheckError(f"the cost is {values[bad[0]]} {where(bad[0])}; the check needs a finite cost "
+                                 f"there (look for log(0), overflow in exp, or NaN in the inputs)")
+        self.n_eval += count
+        return values
+
+    def reference(self):
+        """J(theta) through the plain cost; checks that a batched cost agrees with it there."""
+        J0 = self.evaluate(self.theta, "at the unperturbed parameters")
+        if self.batched is not None:
+            if hasattr(self.batched, "entry_costs"):
+                Jb = self.batched.entry_costs(np.zeros(1, dtype=np.int64), np.zeros(1))
             else:
-                step = 1j * h * directions[j]
-            Jc = evaluate(theta.astype(np.complex128) + step, f"when {labels[j]} was stepped by i*{h:.1e}")
-            n_eval += 1
-            if not np.iscomplexobj(np.asarray(Jc)):
-                raise GradCheckError("method='complex' needs a cost that carries complex numbers through "
-                                     "(no np.real, abs, float() or max inside); it returned a real number")
-            numeric[j] = np.imag(Jc) / h
-            continue
-        if directions is None:
-            plus, minus = theta.copy(), theta.copy()
-            plus[j] = theta[j] + dtype.type(h)
-            minus[j] = theta[j] - dtype.type(h)
-            h_plus = float(plus[j]) - float(theta[j])  # the step the dtype actually took
-            h_minus = float(theta[j]) - float(minus[j])
+                Jb = self.batched(self.theta[None, :])
+            Jb = float(np.asarray(Jb).reshape(-1)[0])
+            if not abs(Jb - J0) <= 1e3 * np.finfo(self.dtype).eps * max(abs(J0), 1e-300):
+                raise GradCheckError(f"batched_cost gives {Jb!r} at the unperturbed parameters but cost gives {J0!r}; "
+                                     f"build it from the same data, parameters and lambd as the cost")
+        return J0
+
+    # -- single entries --------------------------------------------------------------------------------
+
+    def entry_costs(self, indices, steps, bar):
+        """Costs at theta + steps[j] e_{indices[j]}; steps are in float64, the steps actually taken.
+
+        indices (k,), steps (k,) -> costs (k,)
+        """
+        k = indices.size
+        out = np.empty(k)
+        def where(j):
+            verb = "increased" if steps[j] >= 0 else "decreased"
+            return f"when {self.layout.label(indices[j])} was {verb} by {abs(steps[j]):.1e}"
+
+        if self.batched is None:
+            for j in range(k):
+                vector = self.theta.copy()
+                vector[indices[j]] = self.theta[indices[j]] + self.dtype.type(steps[j])
+                out[j] = self.evaluate(vector, where(j))
+                bar.advance(1)
+            return out
+        for s in range(0, k, self.chunk):
+            idx, st = indices[s:s + self.chunk], steps[s:s + self.chunk]
+            if hasattr(self.batched, "entry_costs"):
+                values = self.batched.entry_costs(idx, st)
+            else:
+                thetas = np.repeat(self.theta[None, :], idx.size, axis=0)  # shape (c, n)
+                rows = np.arange(idx.size)
+                thetas[rows, idx] = (self.theta[idx] + st.astype(self.dtype)).astype(self.dtype)
+                values = self.batched(thetas)
+            out[s:s + idx.size] = self._batched_values(values, idx.size, lambda j: where(s + j))
+            bar.advance(idx.size)
+        return out
+
+    def complex_entry(self, i, h):
+        step = np.zeros(self.theta.size, dtype=np.complex128)
+        step[i] = 1j * h
+        Jc = self.evaluate(self.theta.astype(np.complex128) + step,
+                           f"when {self.layout.label(i)} was stepped by i*{h:.1e}")
+        if not np.iscomplexobj(np.asarray(Jc)):
+            raise GradCheckError("method='complex' needs a cost that carries complex numbers through "
+                                 "(no np.real, abs, float() or max inside); it returned a real number")
+        return np.imag(Jc) / h
+
+
+def _entry_differences(engine, indices, eps):
+    """Numeric derivatives of the cost along the unit vectors of the given entries.
+
+    Parameters
+    ----------
+    engine : _Engine
+    indices : ndarray of int, shape (s,)
+    eps : ndarray, shape (s,), the steps asked for
+
+    Returns
+    -------
+    numeric : ndarray (s,); sides : (plus_side (s,), minus_side (s,)) for centered differences, else None;
+    J0 : float or None (complex step)
+    """
+    theta, dtype, method = engine.theta, engine.dtype, engine.method
+    s = indices.size
+    if method == "complex":
+        bar = _Progress(s, engine.progress, "gradient check")
+        numeric = np.empty(s)
+        for j, i in enumerate(indices):
+            numeric[j] = engine.complex_entry(i, eps[j])
+            bar.advance(1)
+        bar.close()
+        return numeric, None, None
+    J0 = engine.reference()
+    base = theta[indices]  # shape (s,)
+    h_plus = (base + eps.astype(dtype)).astype(np.float64) - base.astype(np.float64)  # steps taken
+    n_sides = 1 if method == "forward" else 2
+    bar = _Progress(n_sides * s, engine.progress, "gradient check")
+    try:
+        if engine.batched is None:  # one entry at a time, both sides, as the classic loop does
+            Jp, Jm = np.empty(s), np.empty(s)
+            h_minus = base.astype(np.float64) - (base - eps.astype(dtype)).astype(np.float64)
+            for j in range(s):
+                Jp[j] = engine.entry_costs(indices[j:j + 1], h_plus[j:j + 1], bar)[0]
+                if method == "centered":
+                    Jm[j] = engine.entry_costs(indices[j:j + 1], -h_minus[j:j + 1], bar)[0]
         else:
-            plus = (theta + h * directions[j]).astype(dtype)
-            minus = (theta - h * directions[j]).astype(dtype)
-            h_plus = h_minus = h
-        Jp = evaluate(plus, f"when {labels[j]} was increased by {h:.1e}")
-        n_eval += 1
-        plus_side[j] = (Jp - J0) / h_plus
-        if method == "forward":
-            numeric[j] = plus_side[j]
-            continue
-        Jm = evaluate(minus, f"when {labels[j]} was decreased by {h:.1e}")
-        n_eval += 1
-        minus_side[j] = (J0 - Jm) / h_minus
-        numeric[j] = (Jp - Jm) / (h_plus + h_minus)
-    sides = (plus_side, minus_side) if method == "centered" else None
-    return numeric, sides, J0, n_eval
+            Jp = engine.entry_costs(indices, h_plus, bar)
+            if method == "centered":
+                h_minus = base.astype(np.float64) - (base - eps.astype(dtype)).astype(np.float64)
+                Jm = engine.entry_costs(indices, -h_minus, bar)
+    finally:
+        bar.close()
+    plus_side = (Jp - J0) / h_plus
+    if method == "forward":
+        return plus_side, None, J0
+    minus_side = (J0 - Jm) / h_minus
+    numeric = (Jp - Jm) / (h_plus + h_minus)
+    return numeric, (plus_side, minus_side), J0
 
 
 def _noise_floor(J0, eps, analytic, numeric, method, dtype):
@@ -480,51 +704,53 @@ def _excess(diff_norm, floor_norm, size_norm):
     return 0.0 if above == 0 else (np.inf if size_norm == 0 else above / size_norm)
 
 
-def _check_full(cost, theta, grad, layout, dtype, method, threshold, epsilon, n_worst):
-    n = theta.size
-    eps = _resolve_epsilon(epsilon, theta, method, dtype, n)
-    labels = layout.labels()
-    evaluate = _make_evaluator(cost, layout, dtype, method)
-    numeric, sides, J0, n_eval = _finite_differences(evaluate, theta, eps, None, method, labels, dtype)
-    floor = _noise_floor(J0, eps, grad, numeric, method, dtype)  # shape (n,)
+def _check_entries(engine, grad, threshold, epsilon, n_worst, indices, mode):
+    """Per-entry check of the entries ``indices`` of theta (all of them in mode "full")."""
+    theta, layout, dtype, method = engine.theta, engine.layout, engine.dtype, engine.method
+    eps = _resolve_epsilon(epsilon, theta, method, dtype, theta.size)[indices]  # shape (s,)
+    numeric, sides, J0 = _entry_differences(engine, indices, eps)
+    g = grad[indices]  # shape (s,)
+    floor = _noise_floor(J0, eps, g, numeric, method, dtype)  # shape (s,)
 
-    diff = np.abs(grad - numeric)
-    size = np.abs(grad) + np.abs(numeric)
+    diff = np.abs(g - numeric)
+    size = np.abs(g) + np.abs(numeric)
     safe = np.where(size == 0, 1.0, size)
     entry_errors = np.where(size == 0, 0.0, diff / safe)  # the course's formula per entry, 0/0 -> 0
     above = np.maximum(diff - floor, 0.0)  # discrepancy that round-off cannot explain
     entry_excess = np.where(above == 0, 0.0, np.where(size == 0, np.inf, above / safe))
 
-    kinks = np.zeros(n, dtype=bool)
+    kinks = np.zeros(indices.size, dtype=bool)
     if sides is not None:
         plus_side, minus_side = sides
         disagreement = np.abs(plus_side - minus_side)
         # At a kink the analytic gradient is the slope of the side the point lies on: it matches one
         # one-sided difference closely while the two disagree. On a smooth function both one-sided
         # differences sit about eps * J'' / 2 on either side of it instead.
-        closest = np.minimum(np.abs(grad - plus_side), np.abs(grad - minus_side))
+        closest = np.minimum(np.abs(g - plus_side), np.abs(g - minus_side))
         kinks = ((entry_excess > threshold) & (disagreement > 2 * floor)
                  & (closest <= KINK_MATCH * disagreement))
 
     keep = ~kinks
     notes = []
     blocks = []
-    for b, (name, shape, sl) in enumerate(zip(layout.names, layout.shapes, layout.slices().values())):
-        g_b, n_b, k_b = grad[sl], numeric[sl], keep[sl]
+    owner = layout.block_index()[indices]  # shape (s,): block number of every checked entry
+    for b, (name, shape) in enumerate(zip(layout.names, layout.shapes)):
+        sel = owner == b
+        g_b, n_b, k_b = g[sel], numeric[sel], keep[sel]
         rel = relative_difference(g_b, n_b)
         size_b = np.linalg.norm(g_b[k_b]) + np.linalg.norm(n_b[k_b])
-        floor_b = np.linalg.norm(floor[sl][k_b])
+        floor_b = np.linalg.norm(floor[sel][k_b])
         excess = _excess(np.linalg.norm((g_b - n_b)[k_b]), floor_b, size_b)
         blocks.append(BlockResult(
             name=name, shape=shape, relative_difference=rel, excess=float(excess),
             analytic_norm=float(np.linalg.norm(g_b)), numeric_norm=float(np.linalg.norm(n_b)),
-            n_failing=int(np.sum((entry_excess[sl] > threshold) & k_b)), n_kinks=int(np.sum(kinks[sl])),
+            n_failing=int(np.sum((entry_excess[sel] > threshold) & k_b)), n_kinks=int(np.sum(kinks[sel])),
             passed=bool(excess <= threshold), resolved=bool(floor_b <= threshold * size_b or size_b == 0 and floor_b == 0),
         ))
-    global_rel = relative_difference(grad, numeric)
-    size_all = np.linalg.norm(grad[keep]) + np.linalg.norm(numeric[keep])
+    global_rel = relative_difference(g, numeric)
+    size_all = np.linalg.norm(g[keep]) + np.linalg.norm(numeric[keep])
     floor_all = np.linalg.norm(floor[keep])
-    global_excess = _excess(np.linalg.norm((grad - numeric)[keep]), floor_all, size_all)
+    global_excess = _excess(np.linalg.norm((g - numeric)[keep]), floor_all, size_all)
 
     if global_excess > threshold or any(not b.passed for b in blocks):
         verdict = "failed"
@@ -532,13 +758,13 @@ def _check_full(cost, theta, grad, layout, dtype, method, threshold, epsilon, n_
         verdict = "inconclusive"
         notes.append(f"the round-off floor of this step ({floor_all / max(size_all, 1e-300):.1e} relative) is above "
                      f"the threshold, so the check cannot tell right from wrong; use a larger epsilon "
-                     f"(the default is {default_epsilon(theta, method, dtype).min():.1e})")
+                     f"(the default is {default_epsilon(theta[indices], method, dtype).min():.1e})")
     else:
         verdict = "passed"
     if kinks.any():
         notes.append(f"{int(kinks.sum())} entr{'ies' if kinks.sum() > 1 else 'y'} crossed a kink (the two one-sided "
                      f"differences disagree and the analytic gradient matches one of them): "
-                     f"{', '.join(labels[i] for i in np.flatnonzero(kinks)[:5])}; they are left out of the verdict. "
+                     f"{', '.join(layout.label(i) for i in indices[kinks][:5])}; they are left out of the verdict. "
                      f"Re-check with a smaller epsilon or at another random point to clear them.")
     unresolved = [b.name for b in blocks if not b.resolved and b.passed]
     if unresolved and verdict != "inconclusive":
@@ -547,39 +773,156 @@ def _check_full(cost, theta, grad, layout, dtype, method, threshold, epsilon, n_
     if global_rel > threshold and verdict == "passed":
         notes.append(f"the global relative difference {global_rel:.1e} is above the threshold only because of "
                      f"round-off (the step is small) or kinks; the discrepancy beyond round-off is within it")
+    if mode == "sparse":
+        notes.append(f"sparse check: {indices.size} of {theta.size} entries, up to "
+                     f"{max(np.bincount(owner, minlength=len(layout.names)))} from every block. A block in which "
+                     f"a fraction f of the entries is wrong goes unnoticed with probability about (1 - f)^s for "
+                     f"s sampled entries: a bug that touches a whole block is always caught, a single wrong "
+                     f"entry only with probability s / (block size); mode='full' or 'random' cover every entry")
 
     # Worst first: discrepancy beyond round-off, then the plain relative error.
     order = np.lexsort((-entry_errors, -np.nan_to_num(entry_excess, posinf=np.finfo(float).max)))
-    def entry(i):
-        return EntryResult(index=int(i), label=labels[i], analytic=float(grad[i]), numeric=float(numeric[i]),
-                           relative_error=float(entry_errors[i]), excess=float(entry_excess[i]),
-                           kink=bool(kinks[i]))
-    worst = [entry(i) for i in order[:n_worst] if diff[i] > 0]
+
+    def entry(j):
+        return EntryResult(index=int(indices[j]), label=layout.label(indices[j]), analytic=float(g[j]),
+                           numeric=float(numeric[j]), relative_error=float(entry_errors[j]),
+                           excess=float(entry_excess[j]), kink=bool(kinks[j]))
+    worst = [entry(j) for j in order[:n_worst] if diff[j] > 0]
     blocks.sort(key=lambda b: (b.passed, -b.excess, -b.relative_difference))
     return GradCheckReport(
-        verdict=verdict, relative_difference=global_rel, threshold=threshold, method=method, mode="full",
-        dtype=dtype, epsilon=eps, blocks=blocks, worst=worst, kinks=[entry(i) for i in np.flatnonzero(kinks)],
-        n_evaluations=n_eval, analytic=grad, numeric=numeric, entry_errors=entry_errors,
-        entry_excess=entry_excess, layout=layout, notes=notes,
+        verdict=verdict, relative_difference=global_rel, threshold=threshold, method=method, mode=mode,
+        dtype=dtype, epsilon=eps, blocks=blocks, worst=worst, kinks=[entry(j) for j in np.flatnonzero(kinks)],
+        n_evaluations=engine.n_eval, analytic=g, numeric=numeric, entry_errors=entry_errors,
+        entry_excess=entry_excess, layout=layout, notes=notes, indices=indices,
     )
 
 
-def _check_random(cost, theta, grad, layout, dtype, method, threshold, epsilon, n_worst, k, per_block, rng):
+def miss_probability(k, fraction=0.25):
+    """Bound on the chance that k Gaussian directions all miss an error, as the random check states it.
+
+    For a direction v with independent N(0, 1/n) entries and any error vector D, D.v is exactly
+    Normal(0, |D|^2 / n), so P(|D.v| < f |D| / sqrt(n)) = P(|z| < f) <= sqrt(2 / pi) f. Directions are
+    independent, so all k see less than f times the typical error with probability at most that to the k.
+
+    Parameters
+    ----------
+    k : int, number of directions
+    fraction : float, f
+
+    Returns
+    -------
+    float, (sqrt(2 / pi) f)^k
+    """
+    return float((np.sqrt(2 / np.pi) * fraction) ** k)
+
+
+def _direction_groups(layout, per_block):
+    """(name, block numbers) of every group of directions: one group of all blocks, or one per block."""
+    if per_block:
+        return [(name, [b]) for b, name in enumerate(layout.names)]
+    return [("all", list(range(len(layout.names))))]
+
+
+def _draw_direction(generator, layout, members):
+    """One direction, block by block: N(0, 1/n_g) entries in the member blocks (n_g: their size), 0 elsewhere.
+
+    Returns list of ndarray, one per block of the layout, each of the block's shape.
+    """
+    n_g = sum(layout.sizes[b] for b in members)
+    out = []
+    for b, shape in enumerate(layout.shapes):
+        if b in members:
+            out.append(generator.standard_normal(shape) / np.sqrt(n_g))
+        else:
+            out.append(np.zeros(shape))
+    return out
+
+
+def _direction_differences(engine, grad, step, generators, members, keep_directions):
+    """Directional derivatives along random directions, in chunks.
+
+    Parameters
+    ----------
+    engine : _Engine
+    grad : ndarray (n,), the analytic gradient
+    step : float
+    generators : list of k numpy Generators, one per direction (so chunking does not change the draws)
+    members : list of k lists of block numbers: the blocks each direction lives in
+    keep_directions : bool, return the (k, n) directions
+
+    Returns
+    -------
+    analytic (k,), numeric (k,), J0, directions (k, n) or None
+    """
+    layout, theta, dtype, method = engine.layout, engine.theta, engine.dtype, engine.method
+    k = len(generators)
+    slices = list(layout.slices().values())
+    analytic, numeric = np.empty(k), np.empty(k)
+    kept = np.empty((k, theta.size)) if keep_directions else None
+    J0 = engine.reference() if method != "complex" else None
+    per_direction = 1 if method in ("forward", "complex") else 2
+    chunk = engine.chunk if engine.batched is not None else 1
+    bar = _Progress(per_direction * k, engine.progress, "random-direction check")
+    try:
+        for s in range(0, k, chunk):
+            rows = range(s, min(k, s + chunk))
+            drawn = [_draw_direction(generators[j], layout, members[j]) for j in rows]
+            c = len(drawn)
+            for r, j in enumerate(rows):
+                analytic[j] = sum(float(np.dot(v.reshape(-1), grad[sl])) for v, sl in zip(drawn[r], slices))
+            vectors = None
+            if keep_directions or not hasattr(engine.batched, "direction_costs"):
+                vectors = np.stack([np.concatenate([v.reshape(-1) for v in d]) for d in drawn])  # (c, n)
+                if keep_directions:
+                    kept[s:s + c] = vectors
+            if method == "complex":
+                for r, j in enumerate(rows):
+                    Jc = engine.evaluate(theta.astype(np.complex128) + 1j * step * vectors[r],
+                                         f"along direction {j} stepped by i*{step:.1e}")
+                    if not np.iscomplexobj(np.asarray(Jc)):
+                        raise GradCheckError("method='complex' needs a cost that carries complex numbers through "
+                                             "(no np.real, abs, float() or max inside); it returned a real number")
+                    numeric[j] = np.imag(Jc) / step
+                    bar.advance(1)
+                continue
+            where = lambda j: f"along direction {s + j % c} stepped by {step:.1e}"
+            if engine.batched is None:
+                Jp, Jm = np.empty(c), np.empty(c)
+                for r, j in enumerate(rows):
+                    Jp[r] = engine.evaluate((theta + step * vectors[r]).astype(dtype), where(r))
+                    if method == "centered":
+                        Jm[r] = engine.evaluate((theta - step * vectors[r]).astype(dtype), where(r))
+                    bar.advance(per_direction)
+            elif hasattr(engine.batched, "direction_costs"):
+                blocks = {name: np.stack([d[b] for d in drawn]) for b, name in enumerate(layout.names)}
+                Jp, Jm = engine.batched.direction_costs(blocks, step)
+                Jp = engine._batched_values(Jp, c, where)
+                Jm = engine._batched_values(Jm, c, where) if method == "centered" else None
+                bar.advance(per_direction * c)
+            else:
+                signs = [1.0] if method == "forward" else [1.0, -1.0]
+                stack = np.concatenate([(theta + sg * step * vectors).astype(dtype) for sg in signs])
+                values = engine._batched_values(engine.batched(stack), stack.shape[0], where)
+                Jp, Jm = values[:c], values[c:]
+                bar.advance(per_direction * c)
+            if method == "forward":
+                numeric[s:s + c] = (Jp - J0) / step
+            else:
+                numeric[s:s + c] = (Jp - Jm) / (2 * step)
+    finally:
+        bar.close()
+    return analytic, numeric, J0, kept
+
+
+def _check_random(engine, grad, threshold, epsilon, n_worst, k, per_block, rng):
     if k < 1:
         raise GradCheckError(f"directions must be at least 1, got {k}")
+    theta, layout, dtype, method = engine.theta, engine.layout, engine.dtype, engine.method
     n = theta.size
-    slices = list(layout.slices().values())
-    groups = [(name, sl) for name, sl in zip(layout.names, slices)] if per_block else [("all", slice(0, n))]
-    dirs, owners = [], []
-    for g, (name, sl) in enumerate(groups):
-        for _ in range(k):
-            v = np.zeros(n)
-            v[sl] = rng.standard_normal(sl.stop - sl.start)
-            v /= np.linalg.norm(v)
-            dirs.append(v)
-            owners.append(g)
-    directions = np.array(dirs)  # shape (k * groups, n)
-    owners = np.array(owners)
+    groups = _direction_groups(layout, per_block)
+    owners = np.repeat(np.arange(len(groups)), k)  # shape (k * groups,)
+    members = [groups[g][1] for g in owners]
+    generators = rng.spawn(owners.size)  # one stream per direction: draws do not depend on chunking
     scale = max(1.0, float(np.max(np.abs(theta))))
     if epsilon is None:
         u = np.finfo(dtype).eps
@@ -588,16 +931,14 @@ def _check_random(cost, theta, grad, layout, dtype, method, threshold, epsilon, 
         h = float(np.asarray(epsilon).reshape(-1)[0])
         if not (np.isfinite(h) and h > 0):
             raise GradCheckError(f"epsilon must be a positive number, got {epsilon!r}")
-    eps = np.full(directions.shape[0], h)
-    labels = [f"direction {j} ({groups[owners[j]][0]})" for j in range(directions.shape[0])]
-    evaluate = _make_evaluator(cost, layout, dtype, method)
-    numeric, _, J0, n_eval = _finite_differences(evaluate, theta, eps, directions, method, labels, dtype)
-    analytic = directions @ grad  # shape (k * groups,)
+    keep = owners.size * n <= KEEP_DIRECTIONS
+    analytic, numeric, J0, directions = _direction_differences(engine, grad, h, generators, members, keep)
+    eps = np.full(owners.size, h)
     floor = _noise_floor(J0, eps, analytic, numeric, method, dtype)
 
     blocks = []
     failing = []
-    for g, (name, sl) in enumerate(groups):
+    for g, (name, _) in enumerate(groups):
         mask = owners == g
         a, d, f = analytic[mask], numeric[mask], floor[mask]
         size = np.linalg.norm(a) + np.linalg.norm(d)
@@ -617,15 +958,19 @@ def _check_random(cost, theta, grad, layout, dtype, method, threshold, epsilon, 
     if verdict == "passed" and not all(b.resolved for b in blocks):
         verdict = "inconclusive"
     blocks.sort(key=lambda b: (b.passed, -b.excess))
-    miss = 0.2 ** k  # (0.8 * 1/4)^k: all k directions see less than a quarter of the typical error
-    notes = [f"random-direction check: {k} Gaussian direction{'s' if k > 1 else ''}"
-             f"{' per block' if per_block else ''}, {n_eval} cost evaluations instead of {2 * n + 1}. "
-             f"A wrong gradient (error vector D) shows in direction v as |D.v|; for a Gaussian direction, "
-             f"P(|D.v| < d * |D| / sqrt(n)) < 0.8 d, so all {k} directions miss it by a factor 4 with "
-             f"probability below {miss:.0e}."]
+    inside = " inside each block (n: the block's size)" if per_block else ""
+    notes = [f"random-direction check: {k} Gaussian direction{'s' if k > 1 else ''}{' per block' if per_block else ''}"
+             f" with independent N(0, 1/n) entries{inside}, {engine.n_eval} cost evaluations instead of "
+             f"{2 * n + 1}. Guarantee: for any error D of the analytic gradient, the error along a direction "
+             f"v, D.v, is exactly Normal(0, |D|^2/n), so it is smaller than d |D|/sqrt(n) with probability "
+             f"at most 0.8 d; all {k} directions see less than a quarter of the typical error with "
+             f"probability below {miss_probability(k):.0e}."]
+    if directions is None:
+        notes.append(f"the {owners.size} x {n} directions are not kept in the report (too large); rerun with "
+                     f"the same rng to draw them again")
     return GradCheckReport(
         verdict=verdict, relative_difference=global_rel, threshold=threshold, method=method, mode="random",
-        dtype=dtype, epsilon=eps, blocks=blocks if per_block else [b for b in blocks],
-        worst=[], kinks=[], n_evaluations=n_eval, analytic=analytic, numeric=numeric,
+        dtype=dtype, epsilon=eps, blocks=blocks,
+        worst=[], kinks=[], n_evaluations=engine.n_eval, analytic=analytic, numeric=numeric,
         entry_errors=np.zeros(0), entry_excess=np.zeros(0), layout=layout, notes=notes, directions=directions,
     )

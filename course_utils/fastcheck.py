@@ -1,0 +1,283 @@
+"""Batched cost evaluation for fast gradient checks of the course's L-layer network.
+
+The classic check evaluates the cost twice per parameter, each time with a full forward pass. This module
+evaluates the network's cost at *many* perturbed parameter vectors at once, and exploits the structure of
+the network for perturbations of single entries:
+
+* a perturbation ``delta`` of ``W_l[i, j]`` (or ``b_l[i]``) leaves every layer below l unchanged, and
+  changes only row i of ``Z_l``, by ``delta * A_{l-1}[j, :]`` (by ``delta`` for the bias);
+* so only row i of ``A_l`` changes, and ``Z_{l+1}`` changes by the rank-1 term
+  ``W_{l+1}[:, i] (outer) dA_l[i, :]``; only the layers above need full matrix products.
+
+The cached activations of one forward pass are reused for every entry, and a chunk of entries is
+propagated together, stacked along an axis, in one matrix product per layer. An entry of the last two
+layers costs O(m) or O(n_L m) operations instead of a full forward pass.
+
+``MLPBatchedCost`` is what ``check_gradients(..., batched_cost=...)`` accepts. It offers three
+evaluations, all returning costs shaped (k,):
+
+* ``batched(thetas)``: the cost at k full parameter vectors, shape (k, n) (generic, no structure used);
+* ``entry_costs(indices, deltas)``: the cost at theta + deltas[j] * e_{indices[j]} (structured);
+* ``direction_costs(blocks, step)``: the costs at theta + step * v and theta - step * v for k directions
+  given block by block (used by the random-direction check; never builds (k, n) parameter stacks).
+
+Shapes: X (n_0, m), Y (1, m), W_l (n_l, n_{l-1}), b_l (n_l, 1), theta (n,).
+"""
+
+import numpy as np
+
+from course_utils.activations import relu, sigmoid
+from course_utils.models import check_network_inputs, mlp_forward
+from course_utils.parameters import ParameterError, dictionary_to_vector, layout_of
+
+#: Memory budget of one batched evaluation (bytes of the largest intermediate array).
+DEFAULT_MAX_BYTES = 64 * 2**20
+
+
+def cost_from_logits(ZL, Y, stable=False):
+    """Mean cross-entropy of many output rows at once, the same formula as ``layers.cross_entropy_forward``.
+
+    Parameters
+    ----------
+    ZL : ndarray, shape (k, m): output logits of k networks (or k perturbed versions of one)
+    Y : ndarray, shape (1, m): labels
+    stable : bool, the logits form softplus(Z) - Y Z everywhere (else the textbook formula, with the
+        logits form only where the textbook one is not finite)
+
+    Returns
+    -------
+    costs : ndarray, shape (k,)
+    """
+    m = ZL.shape[-1]
+    from_logits = np.logaddexp(0, ZL) - Y * ZL  # shape (k, m)
+    if stable:
+        losses = from_logits
+    else:
+        A = sigmoid(ZL)  # shape (k, m)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            losses = -Y * np.log(A) - (1 - Y) * np.log(1 - A)
+        losses = np.where(np.isfinite(losses), losses, from_logits)
+    return np.sum(losses, axis=-1) / m
+
+
+class MLPBatchedCost:
+    """The cost of the L-layer network (``models.mlp_forward``) at many parameter vectors at once.
+
+    Build it at the parameters you check: it caches one forward pass there.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_0, m)
+    Y : ndarray, shape (1, m) (or (m,))
+    parameters : dict W1 (n_1, n_0), b1 (n_1, 1), ..., WL (1, n_{L-1}), bL (1, 1)
+    lambd : float, L2 strength (as in ``mlp_forward``)
+    stable_cost : bool, as in ``mlp_forward``
+    max_bytes : int, memory budget of the largest intermediate array of one evaluation; larger batches
+        are split into pieces that fit
+
+    Attributes
+    ----------
+    layout : Layout of the parameters; theta : ndarray (n,), the point of the cached pass;
+    cost0 : float, the cost there; m : int, number of examples
+    """
+
+    def __init__(self, X, Y, parameters, lambd=0.0, stable_cost=False, max_bytes=DEFAULT_MAX_BYTES):
+        X, Y, L = check_network_inputs(X, Y, parameters)
+        if np.iscomplexobj(X) or any(np.iscomplexobj(v) for v in parameters.values()):
+            raise ParameterError("MLPBatchedCost works with real parameters; use the plain check for method='complex'")
+        self.layout = layout_of(parameters)
+        self.theta = dictionary_to_vector(parameters)[0][:, 0]  # shape (n,)
+        cost, cache = mlp_forward(X, Y, parameters, lambd=lambd, stable_cost=stable_cost)
+        self.cost0 = float(cost)
+        self.X, self.Y, self.L, self.m = X, Y, L, X.shape[1]
+        self.lambd, self.stable = float(lambd), bool(stable_cost)
+        self.max_bytes = int(max_bytes)
+        self._layers = cache["layers"]  # layer l at index l - 1: A_prev, W, b, Z, A
+        self._WX = self._layers[0]["W"] @ X  # shape (n_1, m)
+        self._squares = [float(np.sum(layer["W"] ** 2)) for layer in self._layers]  # ||W_l||^2
+        # Where every block of theta lives: (layer number l, "W" or "b", start offset).
+        self._blocks = []
+        for name, sl in self.layout.slices().items():
+            self._blocks.append((int(name[1:]), name[0], sl.start, sl.stop))
+        self._starts = np.array([b[2] for b in self._blocks])  # shape (B,)
+
+    # -----------------------------------------------------------------------------------------------
+    # helpers
+    # -----------------------------------------------------------------------------------------------
+
+    def _l2(self, extra):
+        """L2 term lambd / (2 m) * (sum_l ||W_l||^2 + extra); extra broadcasts (k,)."""
+        if not self.lambd:
+            return 0.0
+        return self.lambd / (2 * self.m) * (sum(self._squares) + extra)
+
+    def _batch_limit(self, width):
+        """How many (width, m) float64 slices fit in the memory budget (at least 1)."""
+        return max(1, self.max_bytes // (8 * max(width, 1) * self.m))
+
+    def _propagate(self, l, Z):
+        """Cost from a stack of pre-activations of layer l.
+
+        Parameters
+        ----------
+        l : int, the layer of Z (1..L)
+        Z : ndarray, shape (n_l, k, m): k perturbed versions of Z_l
+
+        Returns
+        -------
+        ZL : ndarray, shape (k, m): the output logits
+        """
+        n_l, k, m = Z.shape
+        for upper in range(l + 1, self.L + 1):
+            layer = self._layers[upper - 1]
+            A = relu(Z).reshape(n_l, k * m)  # shape (n_{upper-1}, k m)
+            Z = (layer["W"] @ A).reshape(-1, k, m) + layer["b"][:, :, None]  # shape (n_upper, k, m)
+            n_l = Z.shape[0]
+        return Z[0]  # shape (k, m)
+
+    # -----------------------------------------------------------------------------------------------
+    # the three evaluations
+    # -----------------------------------------------------------------------------------------------
+
+    def batched(self, thetas):
+        """Costs at k full parameter vectors (no structure used beyond batching).
+
+        Parameters
+        ----------
+        thetas : ndarray, shape (k, n)
+
+        Returns
+        -------
+        costs : ndarray, shape (k,)
+        """
+        thetas = np.asarray(thetas)
+        if thetas.ndim != 2 or thetas.shape[1] != self.layout.size:
+            raise ParameterError(f"thetas must have shape (k, {self.layout.size}), got {thetas.shape}")
+        k = thetas.shape[0]
+        widest = max(s[0] for s in self.layout.shapes)
+        step = max(1, self.max_bytes // (8 * (self.layout.size + widest * self.m)))  # vectors per piece
+        out = np.empty(k)
+        for start in range(0, k, step):
+            out[start:start + step] = self._batched(thetas[start:start + step])
+        return out
+
+    def _batched(self, thetas):
+        k = thetas.shape[0]
+        blocks = {name: thetas[:, sl].reshape((k,) + shape)
+                  for (name, sl), shape in zip(self.layout.slices().items(), self.layout.shapes)}
+        A = self.X  # shape (n_0, m), broadcast over k
+        squares = np.zeros(k)
+        for l in range(1, self.L + 1):
+            W, b = blocks[f"W{l}"], blocks[f"b{l}"]  # shapes (k, n_l, n_{l-1}), (k, n_l, 1)
+            Z = W @ A + b  # shape (k, n_l, m)
+            squares += np.sum(W.reshape(k, -1) ** 2, axis=1)
+            A = relu(Z) if l < self.L else Z
+        costs = cost_from_logits(A[:, 0, :], self.Y, self.stable)  # shape (k,)
+        if self.lambd:
+            costs = costs + self.lambd / (2 * self.m) * squares
+        return costs
+
+    def entry_costs(self, indices, deltas):
+        """Costs at theta + deltas[j] * e_{indices[j]}, one entry perturbed per evaluation.
+
+        Parameters
+        ----------
+        indices : ndarray of int, shape (k,): entries of theta
+        deltas : ndarray, shape (k,): the step added to each (the step actually taken in the dtype)
+
+        Returns
+        -------
+        costs : ndarray, shape (k,)
+        """
+        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        deltas = np.asarray(deltas, dtype=np.float64).reshape(-1)
+        if indices.shape != deltas.shape:
+            raise ParameterError(f"indices {indices.shape} and deltas {deltas.shape} must have the same shape")
+        if indices.size and (indices.min() < 0 or indices.max() >= self.layout.size):
+            raise ParameterError(f"indices must lie in [0, {self.layout.size}), got {indices.min()}..{indices.max()}")
+        out = np.empty(indices.size)
+        block_of = np.searchsorted(self._starts, indices, side="right") - 1  # shape (k,)
+        for b in np.unique(block_of):
+            where = np.flatnonzero(block_of == b)
+            l, kind, start, _ = self._blocks[b]
+            width = max((self._layers[u - 1]["W"].shape[0] for u in range(l + 1, self.L + 1)), default=1)
+            step = self._batch_limit(width)
+            for s in range(0, where.size, step):
+                w = where[s:s + step]
+                out[w] = self._entry_block(l, kind, indices[w] - start, deltas[w])
+        return out
+
+    def _entry_block(self, l, kind, offsets, deltas):
+        """Costs for perturbations of entries of one block (W_l or b_l), given by offsets in the block."""
+        layer = self._layers[l - 1]
+        n_l, n_prev = layer["W"].shape
+        if kind == "W":
+            rows, cols = np.divmod(offsets, n_prev)  # shapes (k,)
+            dZ = deltas[:, None] * layer["A_prev"][cols, :]  # shape (k, m)
+            l2 = 2 * layer["W"][rows, cols] * deltas + deltas ** 2  # change of ||W_l||^2, shape (k,)
+        else:
+            rows = offsets
+            dZ = np.broadcast_to(deltas[:, None], (deltas.size, self.m))  # shape (k, m)
+            l2 = np.zeros(deltas.size)
+        Z_row = layer["Z"][rows, :] + dZ  # shape (k, m): the perturbed row of Z_l
+        if l == self.L:
+            ZL = Z_row  # the output layer has one unit, so rows == 0
+        else:
+            dA = relu(Z_row) - layer["A"][rows, :]  # shape (k, m): change of row i of A_l
+            upper = self._layers[l]
+            # Z_{l+1} + W_{l+1}[:, i] (outer) dA: shape (n_{l+1}, k, m)
+            Z = upper["Z"][:, None, :] + upper["W"][:, rows][:, :, None] * dA[None, :, :]
+            ZL = self._propagate(l + 1, Z)
+        costs = cost_from_logits(ZL, self.Y, self.stable)  # shape (k,)
+        return costs + self._l2(l2) if self.lambd else costs
+
+    def direction_costs(self, blocks, step):
+        """Costs at theta + step * v and theta - step * v for k directions v.
+
+        Uses (W + s V) A = W A + s V A: the product with the unperturbed weights is shared by both signs.
+
+        Parameters
+        ----------
+        blocks : dict name -> ndarray of shape (k,) + the parameter's shape: the directions, block by block
+        step : float
+
+        Returns
+        -------
+        plus, minus : ndarrays, shape (k,)
+        """
+        k = next(iter(blocks.values())).shape[0]
+        m = self.m
+        sign = np.concatenate([np.ones(m), -np.ones(m)])  # shape (2m,): + columns, then - columns
+        A = None  # shape (k, n_{l-1}, 2m) once perturbed
+        squares = np.zeros((k, 2))  # change of sum_l ||W_l||^2 for +, -
+        for l in range(1, self.L + 1):
+            layer = self._layers[l - 1]
+            V, vb = blocks[f"W{l}"], blocks[f"b{l}"]  # shapes (k, n_l, n_{l-1}), (k, n_l, 1)
+            if A is None:
+                VA = (V.reshape(-1, V.shape[2]) @ self.X).reshape(k, -1, m)  # shape (k, n_l, m)
+                VA = np.concatenate([VA, VA], axis=2)  # shape (k, n_l, 2m)
+                WA = np.concatenate([self._WX, self._WX], axis=1)[None]  # W_1 X, shape (1, n_1, 2m)
+            else:
+                VA = V @ A  # shape (k, n_l, 2m)
+                WA = layer["W"] @ A  # shape (k, n_l, 2m)
+            Z = WA + layer["b"] + step * sign * (VA + vb)  # shape (k, n_l, 2m)
+            if self.lambd:
+                cross = np.einsum("kij,ij->k", V, layer["W"])  # W . V, shape (k,)
+                vv = np.einsum("kij,kij->k", V, V)  # ||V||^2, shape (k,)
+                squares += np.stack([2 * step * cross, -2 * step * cross], axis=1) + (step ** 2 * vv)[:, None]
+            A = relu(Z) if l < self.L else Z
+        ZL = A[:, 0, :]  # shape (k, 2m)
+        costs = np.stack([cost_from_logits(ZL[:, :m], self.Y, self.stable),
+                          cost_from_logits(ZL[:, m:], self.Y, self.stable)], axis=1)  # shape (k, 2)
+        if self.lambd:
+            costs = costs + self._l2(squares)
+        return costs[:, 0], costs[:, 1]
+
+    def __call__(self, thetas):
+        """Same as ``batched``: costs at k parameter vectors, thetas of shape (k, n) -> (k,)."""
+        return self.batched(thetas)
+
+
+def mlp_batched_cost(X, Y, parameters, lambd=0.0, stable_cost=False, **kwargs):
+    """``MLPBatchedCost`` for ``check_gradients(..., batched_cost=...)``; see the class for parameters."""
+    return MLPBatchedCost(X, Y, parameters, lambd=lambd, stable_cost=stable_cost, **kwargs)

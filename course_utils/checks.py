@@ -15,12 +15,15 @@ import numbers
 
 import numpy as np
 
+from course_utils.bugs import CATALOGUE as BUG_CATALOGUE
+from course_utils.bugs import inject as inject_bug
+from course_utils.gradcheck import check_gradients
 from course_utils.models import backward_propagation as ref_backward
 from course_utils.models import forward_propagation as ref_forward
 from course_utils.models import backward_propagation_n as ref_backward_n
 from course_utils.models import forward_propagation_n as ref_forward_n
 from course_utils.models import initialize_mlp
-from course_utils.parameters import dictionary_to_vector, gradients_to_vector, vector_to_dictionary
+from course_utils.parameters import ParameterError, dictionary_to_vector, gradients_to_vector, vector_to_dictionary
 from course_utils.testcases import gradient_check_n_test_case
 
 
@@ -347,3 +350,85 @@ def gradient_check_n_test(target):
                 "not with itself.",
         "generic": "Check the loop: copy theta, perturb entry i by +epsilon and -epsilon, gradapprox[i] = "
                    "(J_plus - J_minus) / (2 * epsilon), then ||grad - gradapprox|| / (||grad|| + ||gradapprox||)."})
+
+
+# ---------------------------------------------------------------------------------------------------
+# Notebook 3: the bug hunt
+# ---------------------------------------------------------------------------------------------------
+
+def _bug_hunt_cases():
+    """(description, X, Y, parameters) of 3-layer networks: the course's test case and two random ones."""
+    cases = [("the course's test case",) + gradient_check_n_test_case()]
+    rng = np.random.default_rng(33)
+    for sizes, m in (([3, 6, 4, 1], 7), ([5, 4, 6, 1], 9)):
+        parameters = initialize_mlp(sizes, rng)
+        X = rng.standard_normal((sizes[0], m))
+        Y = (rng.random((1, m)) > 0.5).astype(float)
+        cases.append((f"a random {'-'.join(map(str, sizes))} network with {m} examples", X, Y, parameters))
+    return cases
+
+
+def _matching_bugs(runs, block):
+    """Catalogue bugs (without L2) whose d<block> equals the student's on every network of ``runs``.
+
+    runs : list of (X, Y, cache, gradients) with the student's gradients
+    """
+    key = "d" + block
+    found = []
+    for bug in BUG_CATALOGUE.values():
+        if bug.lambd:
+            continue
+        matches = True
+        for X, Y, cache, gradients in runs:
+            right = ref_backward_n(X, Y, cache)[key]
+            try:
+                theirs = inject_bug(bug.name)(X, Y, cache)[key]
+            except Exception:  # a bug that needs another network shape
+                matches = False
+                break
+            if np.allclose(theirs, right) or not np.allclose(theirs, gradients[key], rtol=1e-9, atol=1e-12):
+                matches = False
+                break
+        if matches:
+            found.append(bug)
+    return found
+
+
+def bug_hunt_test(target):
+    """Check a fixed 3-layer backward pass ``target(X, Y, cache) -> gradients`` with the gradient checker.
+
+    It must pass ``check_gradients`` (default settings) on the course's test case and on two random
+    3-layer networks. On failure the message names the wrong blocks with their relative differences and,
+    when the student's gradient is exactly what a catalogued bug produces, that bug's explanation.
+    """
+    name = getattr(target, "__name__", "backward_propagation_fixed")
+    cases = _bug_hunt_cases()
+    runs, failure = [], None
+    for description, X, Y, parameters in cases:
+        _, cache = ref_forward_n(X, Y, parameters)
+        gradients = _call(name, target, X, Y, cache)
+        if not isinstance(gradients, dict):
+            _fail(name, f"returned {type(gradients).__name__}; return the dictionary of gradients "
+                        f"{{'dW1': ..., 'db1': ..., ..., 'db3': ...}}")
+        try:
+            gradients_to_vector(gradients, parameters)
+        except ParameterError as exc:
+            _fail(name, f"on {description}: {exc}")
+        runs.append((X, Y, cache, gradients))
+        report = check_gradients(lambda p: ref_forward_n(X, Y, p)[0], parameters, gradients)
+        if failure is None and not report.passed:
+            failure = (description, report)
+    if failure is not None:
+        description, report = failure
+        wrong = report.failing_blocks()
+        listing = ", ".join(f"{b} ({report.block(b).relative_difference:.2e})" for b in wrong)
+        lines = [f"on {description} the gradient check still fails: {listing}. Read the lines that "
+                 f"compute {', '.join('d' + b for b in wrong)} and everything they use."]
+        seen = set()
+        for block in wrong:
+            for bug in _matching_bugs(runs, block):
+                if bug.name not in seen:
+                    seen.add(bug.name)
+                    lines.append(f"Your d{block} is exactly what this mistake gives: {bug.title}. {bug.spot}")
+        _fail(name, "\n".join(lines))
+    _success(f"{name} passes the gradient check on {len(cases)} networks (the test case and 2 random ones).")

@@ -276,3 +276,43 @@ def test_written_out_covers_most_of_the_catalogue_and_refuses_the_rest():
         written_out(["classic_dW2_db1", "weight_grad_transposed"])
     with pytest.raises(BugError, match="identifier"):
         written_out([], name="not a name")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The notebook's graded check: bug_hunt_test
+# ---------------------------------------------------------------------------------------------------
+
+def test_bug_hunt_test_passes_the_fixed_code(capsys):
+    from course_utils.checks import bug_hunt_test
+    bug_hunt_test(compile_written_out([]))
+    assert capsys.readouterr().out.startswith("\u2714 backward_under_test passes")
+
+
+@pytest.mark.parametrize("name", written_out_bugs())
+def test_bug_hunt_test_rejects_each_written_out_bug_and_names_the_blocks(name):
+    from course_utils.checks import ExerciseFailure, bug_hunt_test
+    with pytest.raises(ExerciseFailure) as info:
+        bug_hunt_test(compile_written_out([name]))
+    message = str(info.value)
+    X, Y, parameters = gradient_check_n_test_case()
+    for block in touched_blocks(name, parameters):
+        assert f"{block} (" in message, f"{name}: {block} not named in {message}"
+    assert CATALOGUE[name].title in message  # the prediction recognises the planted bug
+
+
+def test_bug_hunt_test_explains_stubs_and_wrong_return_values():
+    from course_utils.checks import ExerciseFailure, bug_hunt_test
+
+    def stub(X, Y, cache):
+        raise NotImplementedError()
+
+    def returns_list(X, Y, cache):
+        return [1, 2]
+
+    def misses_db3(X, Y, cache):
+        return {k: v for k, v in correct(X, Y, cache).items() if k != "db3"}
+
+    for target, words in ((stub, "not implemented"), (returns_list, "dictionary of gradients"),
+                          (misses_db3, "missing")):
+        with pytest.raises(ExerciseFailure, match=words):
+            bug_hunt_test(target)

@@ -1,0 +1,501 @@
+"""Drive the course in JupyterLab in a real browser: a server on a temp copy, and a page helper.
+
+Two pieces, used by ``tests/browser/conftest.py``:
+
+``LabServer``
+    ``jupyter lab`` on 127.0.0.1 with a random token, on a *copy* of the notebooks (autosave writes to
+    it), with every Jupyter config/runtime/workspace/settings dir inside a temp dir, started in its own
+    process group and stopped by its own PID (``stop()``; the session fixture calls it in a finalizer).
+
+``Lab``
+    One browser page showing one notebook, with the steps a person takes: open, clear outputs, Run All,
+    wait for the kernel to go idle, move a slider, type into a cell; and the checks: no error output,
+    every plot and widget rendered, an image that changed and then settled. Every wait polls a condition
+    until a deadline (``wait_until``); nothing synchronises on a fixed sleep.
+
+Selectors are the ones DESIGN.md section 4 lists for JupyterLab 4.6.
+"""
+
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import nbformat
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+INSTALL_HINT = ("install it with `apt-get install -y chromium` and `pip install -e '.[browser]'` "
+                "(set REQUIRE_BROWSER=1 to make this a failure instead of a skip)")
+
+# DOM selectors (JupyterLab 4.6, ipywidgets 8)
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
+CELL = f"{NOTEBOOK} .jp-Cell"
+INDICATOR = ".jp-Notebook-ExecutionIndicator"
+OUTPUT = ".jp-OutputArea-output"
+WIDGET_VIEW_MIME = "application/vnd.jupyter.widget-view+json"
+SLIDER_HANDLE = ".noUi-handle"  # inside a `.widget-slider` (the element add_class marks)
+READOUT = ".widget-readout"
+WIDGET_IMG = ".widget-output img"
+
+# What an error looks like once rendered: IPython's traceback header, a "SomethingError: ..." line
+# (SyntaxError has no traceback header), or ipywidgets' own failure to render a view.
+ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|^\s*\w*(Error|Exception)\b.*:|"
+                        r"Error displaying widget|Error rendering output", re.MULTILINE)
+
+
+class BrowserTestError(AssertionError):
+    """The course did not behave in the browser; the message says what and where the screenshots are."""
+
+
+def wait_until(condition, *, timeout, interval=0.2, message):
+    """Poll ``condition()`` until it returns something truthy; return that value.
+
+    The only synchronisation primitive of the suite: a condition polled against a deadline. ``message``
+    (a string or a callable giving one, evaluated at the deadline) says what never happened.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            text = message() if callable(message) else message
+            raise BrowserTestError(f"gave up after {timeout:.0f} s waiting: {text}")
+        time.sleep(interval)
+
+
+def browser_missing_reason():
+    """None when Playwright and Chromium are both here; otherwise one line saying how to get them."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return f"browser tests need Playwright, which is not installed: {INSTALL_HINT}"
+    if not os.access(CHROMIUM, os.X_OK):
+        return f"browser tests need Chromium at {CHROMIUM}, which is missing: {INSTALL_HINT}"
+    return None
+
+
+def launch_chromium(playwright):
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The server
+# ---------------------------------------------------------------------------------------------------
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LabServer:
+    """``jupyter lab`` serving ``root`` (a temp copy), isolated under ``home`` (a temp dir)."""
+
+    def __init__(self, root, home):
+        self.root = Path(root)
+        self.home = Path(home)
+        self.token = secrets.token_hex(24)
+        self.port = None
+        self.proc = None
+        self.log_path = self.home / "jupyter-lab.log"
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def _env(self):
+        dirs = {name: self.home / sub for name, sub in [
+            ("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_RUNTIME_DIR", "runtime"),
+            ("JUPYTERLAB_WORKSPACES_DIR", "workspaces"), ("JUPYTERLAB_SETTINGS_DIR", "settings"),
+            ("JUPYTER_DATA_DIR", "data"), ("IPYTHONDIR", "ipython")]}
+        for path in dirs.values():
+            path.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, **{k: str(v) for k, v in dirs.items()})
+        # `make test` exports MPLBACKEND=Agg; a kernel inheriting it would draw no inline plots at all.
+        env.pop("MPLBACKEND", None)
+        env["PYTHONUNBUFFERED"] = "1"
+        self._write_settings(dirs["JUPYTERLAB_SETTINGS_DIR"], dirs["JUPYTER_CONFIG_DIR"])
+        return env
+
+    @staticmethod
+    def _write_settings(settings_dir, config_dir):
+        """User settings of this throwaway lab: no news/update toasts, every cell attached to the DOM."""
+        settings = {
+            "@jupyterlab/apputils-extension/notification.jupyterlab-settings":
+                {"fetchNews": "false", "checkForUpdates": False},
+            # 'none': all cells are in the DOM, so "every output rendered" can be checked on all of them.
+            "@jupyterlab/notebook-extension/tracker.jupyterlab-settings":
+                {"windowingMode": "none"},
+        }
+        for rel, value in settings.items():
+            path = Path(settings_dir) / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(value))
+        config = {"LabApp": {"news_url": None,
+                             "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}
+        for name in ("jupyter_server_config.json", "jupyter_lab_config.json"):
+            (Path(config_dir) / name).write_text(json.dumps(config))
+
+    def start(self, timeout=90):
+        env = self._env()
+        self.port = _free_port()
+        cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
+               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+               f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={self.root}",
+               "--ServerApp.open_browser=False"]
+        if os.geteuid() == 0:
+            cmd.append("--allow-root")
+        self._log = open(self.log_path, "wb")
+        # Own process group: stop() can reach kernels the server leaves behind, and nothing else.
+        self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=self._log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise BrowserTestError(f"jupyter lab exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                return self.api("GET", "/api/status") is not None
+            except (urllib.error.URLError, ConnectionError, OSError):
+                return False
+
+        try:
+            wait_until(ready, timeout=timeout, interval=0.3,
+                       message=lambda: f"jupyter lab to answer on {self.base_url}:\n{self.log_tail()}")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def api(self, method, path, body=None):
+        request = urllib.request.Request(
+            self.base_url + path, method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            data = response.read()
+        return json.loads(data) if data else {}
+
+    def shutdown_kernels(self):
+        """Stop every kernel (between tests, so CPU goes to the next notebook)."""
+        try:
+            for kernel in self.api("GET", "/api/kernels"):
+                self.api("DELETE", f"/api/kernels/{kernel['id']}")
+        except (urllib.error.URLError, OSError):
+            pass
+
+    def log_tail(self, n=40):
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self):
+        """Stop the server by its own PID: SIGTERM, then SIGKILL to its process group if it lingers."""
+        if self.proc is None:
+            return
+        pid = self.proc.pid
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        try:  # kernels are in the server's own group (pgid == pid); none should outlive it
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self._log.close()
+        self.proc = None
+
+
+# ---------------------------------------------------------------------------------------------------
+# One notebook in one page
+# ---------------------------------------------------------------------------------------------------
+
+class Lab:
+    """A page of JupyterLab showing one notebook, with the actions and checks of the tests."""
+
+    def __init__(self, page, server, shots_dir, workspace):
+        self.page = page
+        self.server = server
+        self.shots_dir = Path(shots_dir)
+        self.workspace = workspace
+        self.path = None
+        self._shot = 0
+        self.console = []
+        page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}")
+                if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: self.console.append(f"pageerror: {exc}"))
+
+    # -- screenshots --------------------------------------------------------------------------------
+    def screenshot(self, label):
+        self.shots_dir.mkdir(parents=True, exist_ok=True)
+        self._shot += 1
+        path = self.shots_dir / f"{self._shot:02d}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', label)}.png"
+        try:
+            self.page.screenshot(path=str(path), full_page=True)
+        except Exception as exc:  # a screenshot must never hide the real failure
+            path.with_suffix(".txt").write_text(f"screenshot failed: {exc}")
+        return path
+
+    # -- opening ------------------------------------------------------------------------------------
+    def open(self, path, timeout=90):
+        """Open ``path`` (relative to the server root) in a fresh workspace; wait for cells and kernel."""
+        self.path = path
+        expected = len(nbformat.read(self.server.root / path, as_version=4).cells)
+        url = (f"{self.server.base_url}/lab/workspaces/{self.workspace}/tree/{path}"
+               f"?reset&token={self.server.token}")
+        self.page.goto(url, wait_until="domcontentloaded")
+        wait_until(lambda: self.page.locator(CELL).count() == expected, timeout=timeout,
+                   message=lambda: f"{path}: {expected} cells in the DOM (have {self.page.locator(CELL).count()})")
+        self.dismiss_toasts()
+        self.wait_idle(timeout=timeout, what="kernel to start")
+        return self
+
+    def dismiss_toasts(self):
+        """Close notification toasts (the "Jupyter news" question among them) if any are showing."""
+        for label in ("No", "Dismiss"):
+            buttons = self.page.locator(f".Toastify__toast button:has-text('{label}')")
+            for i in range(buttons.count()):
+                try:
+                    buttons.nth(i).click(timeout=2000)
+                except Exception:
+                    pass
+        closes = self.page.locator(".Toastify__toast .Toastify__close-button, .jp-toast-button.jp-mod-link")
+        for i in range(closes.count()):
+            try:
+                closes.nth(i).click(timeout=2000)
+            except Exception:
+                pass
+
+    # -- kernel state -------------------------------------------------------------------------------
+    def kernel_status(self):
+        indicator = self.page.locator(INDICATOR).first
+        return indicator.get_attribute("data-status") if indicator.count() else None
+
+    def busy_prompts(self):
+        """Number of cells whose prompt shows `[*]` (running or queued)."""
+        return self.page.evaluate(
+            """sel => [...document.querySelectorAll(sel + ' .jp-InputPrompt')]
+                      .filter(p => p.textContent.includes('*')).length""", CELL)
+
+    def wait_idle(self, timeout=120, stable_polls=3, what="kernel to be idle"):
+        """Wait until the kernel is idle and no cell is queued, for ``stable_polls`` polls in a row."""
+        streak = {"n": 0}
+
+        def idle():
+            if self.kernel_status() == "idle" and self.busy_prompts() == 0:
+                streak["n"] += 1
+            else:
+                streak["n"] = 0
+            return streak["n"] >= stable_polls
+
+        wait_until(idle, timeout=timeout, interval=0.25,
+                   message=lambda: f"{self.path}: {what} (status {self.kernel_status()!r}, "
+                                   f"{self.busy_prompts()} cells still [*])")
+
+    # -- menus --------------------------------------------------------------------------------------
+    def menu(self, menu_label, command):
+        """Click the top menu ``menu_label``, then the item running ``command``."""
+        self.page.locator(f".lm-MenuBar-itemLabel:text-is('{menu_label}')").click()
+        item = self.page.locator(f"li.lm-Menu-item[data-command='{command}']")
+        item.first.wait_for(state="visible", timeout=10000)
+        item.first.click()
+
+    def clear_outputs(self):
+        self.menu("Edit", "notebook:clear-all-cell-outputs")
+        wait_until(lambda: self.page.locator(f"{CELL} {OUTPUT}").count() == 0, timeout=30,
+                   message=f"{self.path}: outputs to disappear after Clear Outputs of All Cells")
+
+    def run_all(self, timeout=240):
+        """Run All from the Run menu and wait until every cell has run and the kernel is idle."""
+        self.menu("Run", "runmenu:run-all")
+        # Run All has begun once some code cell shows a prompt number or [*]; then wait for idle.
+        wait_until(lambda: self.page.evaluate(
+            """sel => [...document.querySelectorAll(sel + '.jp-CodeCell .jp-InputPrompt')]
+                     .some(p => /\\[(\\d+|\\*)\\]/.test(p.textContent))""", CELL),
+            timeout=30, message=f"{self.path}: Run All to start")
+        self.wait_idle(timeout=timeout, what="Run All to finish")
+
+    # -- reading the page ---------------------------------------------------------------------------
+    def cells(self):
+        """Per cell: its type, its prompt, the MIME types and text of its outputs, images and widgets."""
+        return self.page.evaluate(
+            """sel => [...document.querySelectorAll(sel)].map((cell, index) => {
+                 const outs = [...cell.querySelectorAll('.jp-OutputArea-output')];
+                 const imgs = [...cell.querySelectorAll('.jp-OutputArea-output img')];
+                 return {
+                   index,
+                   code: cell.classList.contains('jp-CodeCell'),
+                   prompt: (cell.querySelector('.jp-InputPrompt') || {}).textContent || '',
+                   source: (cell.querySelector('.cm-content') || {}).innerText || '',
+                   mimes: outs.map(o => o.getAttribute('data-mime-type')),
+                   stderr: outs.filter(o => o.getAttribute('data-mime-type') === 'application/vnd.jupyter.stderr')
+                               .map(o => o.innerText),
+                   text: outs.map(o => o.innerText).join('\\n'),
+                   images: imgs.map(i => ({src: (i.getAttribute('src') || '').slice(0, 64),
+                                           loaded: i.complete && i.naturalWidth > 0,
+                                           width: i.naturalWidth})),
+                   widgetViews: cell.querySelectorAll(
+                       '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.widget-view+json"]').length,
+                   widgetsRendered: cell.querySelectorAll(
+                       '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.widget-view+json"] .jupyter-widgets').length,
+                 };
+               })""", CELL)
+
+    def errors(self, cells=None):
+        """Every error visible in the notebook, as 'cell N: first lines' strings (empty when clean)."""
+        found = []
+        for cell in cells if cells is not None else self.cells():
+            for text in cell["stderr"]:
+                if ERROR_TEXT.search(text):
+                    found.append(f"cell {cell['index']}: " + " | ".join(text.strip().splitlines()[-3:]))
+            if "Error displaying widget" in cell["text"]:
+                found.append(f"cell {cell['index']}: a widget failed to render: {cell['text'][:200]}")
+        return found
+
+    def assert_no_errors(self, context=""):
+        errors = self.errors()
+        if errors:
+            shot = self.screenshot("errors")
+            raise BrowserTestError(f"{self.path}{context}: error output in the notebook:\n  "
+                                   + "\n  ".join(errors) + f"\n(screenshot: {shot})")
+
+    def assert_rendered(self, master_path):
+        """Every plot and widget the master notebook stores is rendered, in the same cell, in the page.
+
+        ``master_path``'s stored outputs say which cells draw a picture (``image/png``) and which show
+        a widget; after Run All those cells must show a loaded ``<img>`` (naturalWidth > 0) and a
+        rendered widget view (``.jupyter-widgets`` inside the widget output). Any image anywhere must
+        have loaded. Returns (plots, widgets) counted, so a test can assert it checked something.
+        """
+        master = nbformat.read(master_path, as_version=4)
+        cells = self.cells()
+        assert len(cells) == len(master.cells), f"{self.path}: {len(cells)} cells in page, {len(master.cells)} in master"
+        problems, plots, widgets = [], 0, 0
+        for index, (mcell, cell) in enumerate(zip(master.cells, cells)):
+            if mcell.cell_type != "code":
+                continue
+            stored = [o for o in mcell.get("outputs", []) if o.get("output_type") in ("display_data", "execute_result")]
+            if any("image/png" in o.get("data", {}) for o in stored):
+                plots += 1
+                if not any(i["loaded"] for i in cell["images"]):
+                    problems.append(f"cell {index}: the master shows a plot, the page has no loaded image "
+                                    f"(images: {cell['images']}, outputs: {cell['mimes']})")
+            if any(WIDGET_VIEW_MIME in o.get("data", {}) for o in stored):
+                widgets += 1
+                if cell["widgetViews"] == 0 or cell["widgetsRendered"] < cell["widgetViews"]:
+                    problems.append(f"cell {index}: the master shows a widget, the page rendered "
+                                    f"{cell['widgetsRendered']} of {cell['widgetViews']} widget views")
+            if cell["code"] and "[*]" in cell["prompt"]:
+                problems.append(f"cell {index}: still running ({cell['prompt']})")
+            for image in cell["images"]:
+                if not image["loaded"]:
+                    problems.append(f"cell {index}: an image did not load ({image['src']}...)")
+        if problems:
+            shot = self.screenshot("not-rendered")
+            raise BrowserTestError(f"{self.path}: not everything rendered:\n  " + "\n  ".join(problems)
+                                   + f"\n(screenshot: {shot})")
+        return plots, widgets
+
+    def assert_all_cells_ran(self):
+        """Every code cell has an execution count (Run All did not stop part-way)."""
+        not_run = [c["index"] for c in self.cells() if c["code"] and c["source"].strip()
+                   and not re.search(r"\[\d+\]", c["prompt"])]
+        if not_run:
+            shot = self.screenshot("not-run")
+            raise BrowserTestError(f"{self.path}: code cells {not_run} did not run (screenshot: {shot})")
+
+    # -- widgets ------------------------------------------------------------------------------------
+    def widget(self, css_class):
+        """The widget carrying ``css_class`` (given by ``add_class``), in the visible notebook."""
+        return self.page.locator(f"{NOTEBOOK} .{css_class}").first
+
+    def image_src(self, scope):
+        """The ``src`` of the first loaded image inside ``scope`` (a locator), or None."""
+        return scope.evaluate(
+            """el => { const i = [...el.querySelectorAll('img')].find(i => i.complete && i.naturalWidth > 0);
+                       return i ? i.getAttribute('src') : null; }""")
+
+    def wait_settled(self, read, *, changed_from=None, timeout=60, stable_polls=4, what="the view"):
+        """Wait until ``read()`` differs from ``changed_from`` and then stays the same while the kernel
+        is idle, for ``stable_polls`` polls in a row (each keypress redraws; the last redraw wins).
+        Returns the settled value."""
+        state = {"last": object(), "streak": 0}
+
+        def settled():
+            value = read()
+            if value is None or value == changed_from:
+                state["streak"] = 0
+                return False
+            if value == state["last"] and self.kernel_status() == "idle" and self.busy_prompts() == 0:
+                state["streak"] += 1
+            else:
+                state["streak"] = 0
+            state["last"] = value
+            return state["streak"] >= stable_polls
+
+        wait_until(settled, timeout=timeout, interval=0.25,
+                   message=lambda: f"{self.path}: {what} to change and settle "
+                                   f"(changed: {read() != changed_from}, kernel {self.kernel_status()!r})")
+        return state["last"]
+
+    def press_slider(self, scope, key, times=1):
+        """Focus the slider handle inside ``scope`` and press ``key`` ``times`` times (as a person does)."""
+        handle = scope.locator(SLIDER_HANDLE).first
+        handle.scroll_into_view_if_needed()
+        handle.focus()
+        for _ in range(times):
+            handle.press(key)
+
+    def type_readout(self, scope, text):
+        """Type ``text`` into the slider's readout (contentEditable) and press Enter."""
+        readout = scope.locator(READOUT).first
+        readout.scroll_into_view_if_needed()
+        readout.click()
+        self.page.keyboard.press("Control+A")
+        self.page.keyboard.type(text)
+        self.page.keyboard.press("Enter")
+
+    def readout_text(self, scope):
+        return scope.locator(READOUT).first.inner_text().strip()
+
+    # -- editing ------------------------------------------------------------------------------------
+    def cell(self, index):
+        return self.page.locator(CELL).nth(index)
+
+    def replace_cell_source(self, index, text):
+        """Click into cell ``index``'s editor, select everything and put ``text`` there (as a paste)."""
+        editor = self.cell(index).locator(".cm-content").first
+        editor.scroll_into_view_if_needed()
+        editor.click()
+        self.page.keyboard.press("Control+A")
+        self.page.keyboard.press("Delete")
+        self.page.keyboard.insert_text(text)
+        wait_until(lambda: editor.inner_text().strip().splitlines()[:1] == text.strip().splitlines()[:1],
+                   timeout=10, message=f"cell {index}: the typed source to appear in the editor")
+
+    def run_cell(self, index, timeout=120):
+        """Select cell ``index`` and run it with Ctrl+Enter; wait for its prompt number and an idle kernel."""
+        before = self.cells()[index]["prompt"]
+        self.cell(index).locator(".jp-InputArea-prompt, .jp-InputPrompt").first.click()
+        self.page.keyboard.press("Control+Enter")
+        wait_until(lambda: (p := self.cells()[index]["prompt"]) != before and re.search(r"\[\d+\]", p),
+                   timeout=timeout, message=f"cell {index}: to run (prompt was {before!r})")
+        self.wait_idle(timeout=timeout, what=f"cell {index} to finish")
+        return self.cells()[index]

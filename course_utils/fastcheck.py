@@ -28,10 +28,16 @@ import numpy as np
 
 from course_utils.activations import relu, sigmoid
 from course_utils.models import check_network_inputs, mlp_forward
-from course_utils.parameters import ParameterError, dictionary_to_vector, layout_of
+from course_utils.gradcheck import check_gradients
+from course_utils.parameters import ParameterError, layout_of
 
 #: Memory budget of one batched evaluation (bytes of the largest intermediate array).
 DEFAULT_MAX_BYTES = 64 * 2**20
+
+#: Up to this many parameters, ``entry_costs`` stacks whole perturbed vectors and runs one batched forward
+#: pass (a few array operations in all); above, it propagates each block's perturbations from its layer up
+#: (fewer operations per entry, but a few array operations per block).
+DENSE_MAX_PARAMETERS = 2_000
 
 
 def cost_from_logits(ZL, Y, stable=False):
@@ -86,7 +92,8 @@ class MLPBatchedCost:
         if np.iscomplexobj(X) or any(np.iscomplexobj(v) for v in parameters.values()):
             raise ParameterError("MLPBatchedCost works with real parameters; use the plain check for method='complex'")
         self.layout = layout_of(parameters)
-        self.theta = dictionary_to_vector(parameters)[0][:, 0]  # shape (n,)
+        self.theta = np.concatenate([np.asarray(parameters[k], dtype=np.float64).reshape(-1)
+                                     for k in self.layout.names])  # shape (n,)
         cost, cache = mlp_forward(X, Y, parameters, lambd=lambd, stable_cost=stable_cost)
         self.cost0 = float(cost)
         self.X, self.Y, self.L, self.m = X, Y, L, X.shape[1]
@@ -170,7 +177,8 @@ class MLPBatchedCost:
         for l in range(1, self.L + 1):
             W, b = blocks[f"W{l}"], blocks[f"b{l}"]  # shapes (k, n_l, n_{l-1}), (k, n_l, 1)
             Z = W @ A + b  # shape (k, n_l, m)
-            squares += np.sum(W.reshape(k, -1) ** 2, axis=1)
+            if self.lambd:
+                squares += np.sum(W.reshape(k, -1) ** 2, axis=1)
             A = relu(Z) if l < self.L else Z
         costs = cost_from_logits(A[:, 0, :], self.Y, self.stable)  # shape (k,)
         if self.lambd:
@@ -195,6 +203,10 @@ class MLPBatchedCost:
             raise ParameterError(f"indices {indices.shape} and deltas {deltas.shape} must have the same shape")
         if indices.size and (indices.min() < 0 or indices.max() >= self.layout.size):
             raise ParameterError(f"indices must lie in [0, {self.layout.size}), got {indices.min()}..{indices.max()}")
+        if self.layout.size <= DENSE_MAX_PARAMETERS:
+            thetas = np.repeat(self.theta[None, :], indices.size, axis=0)  # shape (k, n)
+            thetas[np.arange(indices.size), indices] += deltas
+            return self.batched(thetas)
         out = np.empty(indices.size)
         block_of = np.searchsorted(self._starts, indices, side="right") - 1  # shape (k,)
         for b in np.unique(block_of):
@@ -281,3 +293,23 @@ class MLPBatchedCost:
 def mlp_batched_cost(X, Y, parameters, lambd=0.0, stable_cost=False, **kwargs):
     """``MLPBatchedCost`` for ``check_gradients(..., batched_cost=...)``; see the class for parameters."""
     return MLPBatchedCost(X, Y, parameters, lambd=lambd, stable_cost=stable_cost, **kwargs)
+
+
+def check_mlp_gradients(X, Y, parameters, gradients, lambd=0.0, stable_cost=False, **check_kwargs):
+    """Fast gradient check of the L-layer network's gradients (``check_gradients`` with ``MLPBatchedCost``).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_0, m)
+    Y : ndarray, shape (1, m)
+    parameters : dict W1 (n_1, n_0), b1 (n_1, 1), ..., WL (1, n_{L-1}), bL (1, 1)
+    gradients : dict dW1, db1, ... of the parameters' shapes (the analytic gradients to check)
+    lambd, stable_cost : as in ``models.mlp_forward``
+    **check_kwargs : passed to ``gradcheck.check_gradients`` (mode, epsilon, threshold, progress, ...)
+
+    Returns
+    -------
+    GradCheckReport
+    """
+    batched = MLPBatchedCost(X, Y, parameters, lambd=lambd, stable_cost=stable_cost)
+    return check_gradients(None, parameters, gradients, batched_cost=batched, **check_kwargs)

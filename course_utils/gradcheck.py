@@ -38,7 +38,6 @@ from tqdm.auto import tqdm
 
 from course_utils.parameters import (
     ParameterError,
-    dictionary_to_vector,
     gradients_to_vector,
     layout_of,
     vector_to_dictionary,
@@ -407,6 +406,8 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
     ----------
     cost : callable, ``cost(parameters) -> float``; called with fresh arrays every time, so it may not
         mutate the caller's parameters. For ``method="complex"`` it must propagate complex numbers.
+        With a ``batched_cost`` it is called once, at the parameters, to confirm that the two agree;
+        ``cost=None`` then means "use the batched cost only".
     parameters : dict name -> ndarray (any shapes); never modified. Integer arrays are converted to
         float64 (a perturbation of an integer array would silently vanish).
     gradients : dict ``"d" + name`` -> ndarray of the parameter's shape (the analytic gradients).
@@ -441,8 +442,13 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
         raise GradCheckError(f"method must be one of {METHODS}, got {method!r}")
     if mode not in MODES:
         raise GradCheckError(f"mode must be one of {MODES}, got {mode!r}")
-    if not callable(cost):
+    if cost is None and batched_cost is None:
+        raise GradCheckError("cost is None: pass a function of the parameters dict (or a batched_cost)")
+    if cost is not None and not callable(cost):
         raise GradCheckError(f"cost must be a function of the parameters dict, got {type(cost).__name__}")
+    if cost is None and method == "complex":
+        raise GradCheckError("method='complex' needs a cost function that carries complex numbers; batched "
+                             "costs are real")
     if progress not in (None, True, False):
         raise GradCheckError(f"progress must be True, False or None (automatic), got {progress!r}")
     if chunk_size is not None and not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
@@ -455,7 +461,7 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
             "below 1e-4, so the check uses a 1e-3 threshold and a step near 5e-3. A pass rules out gross "
             "bugs only; cast to float64 to prove a gradient right.",
             PrecisionWarning, stacklevel=2)
-    theta = dictionary_to_vector(parameters)[0].reshape(-1).astype(dtype)  # shape (n,)
+    theta = np.concatenate([np.asarray(parameters[k]).reshape(-1) for k in layout.names]).astype(dtype)  # (n,)
     _check_finite(theta, layout, "the parameters")
     grad = gradients_to_vector(gradients, layout).reshape(-1)
     if not (np.issubdtype(grad.dtype, np.number) or grad.dtype == np.bool_) or np.iscomplexobj(grad):
@@ -479,7 +485,7 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
             reason = (f"auto: {n} entries > {limit} (the limit for a full check "
                       f"{'with this batched cost' if batched is not None else 'with a plain cost'}), so "
                       f"{int(directions)} random directions per block check every entry at once")
-    generator = np.random.default_rng(rng)
+    generator = np.random.default_rng(rng) if mode in ("sparse", "random") else None
     engine = _Engine(cost=cost, batched=batched, theta=theta, layout=layout, dtype=dtype, method=method,
                      chunk=_chunk(chunk_size, n), progress=progress)
     args = dict(engine=engine, grad=grad, threshold=float(threshold), epsilon=epsilon, n_worst=n_worst)
@@ -495,6 +501,23 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
         report = _check_entries(**args, indices=indices, mode=mode)
     report.mode_reason = reason
     return report
+
+
+def _labeller(layout):
+    """A fast ``layout.label``: entry index -> "W2[1, 3]" (the report labels only a few entries)."""
+    starts = np.cumsum((0,) + layout.sizes)  # shape (B + 1,)
+
+    def label(i):
+        i = int(i)
+        b = int(np.searchsorted(starts, i, side="right")) - 1
+        if not 0 <= i < starts[-1]:
+            raise IndexError(f"entry {i} is outside theta, which has {starts[-1]} entries")
+        rest, index = i - int(starts[b]), []
+        for d in reversed(layout.shapes[b]):
+            rest, r = divmod(rest, d)
+            index.append(str(r))
+        return f"{layout.names[b]}[{', '.join(reversed(index))}]"
+    return label
 
 
 def _chunk(chunk_size, n):
@@ -560,9 +583,12 @@ class _Engine:
         self.cost, self.batched, self.theta, self.layout = cost, batched, theta, layout
         self.dtype, self.method, self.chunk, self.progress = dtype, method, chunk, progress
         self.n_eval = 0
+        self.label = _labeller(layout)
 
     def evaluate(self, vector, where):
-        """Cost at one parameter vector (n,), through the plain cost function."""
+        """Cost at one parameter vector (n,), through the plain cost function (or the batched one alone)."""
+        if self.cost is None:
+            return float(self._batched_values(self.batched(vector[None, :]), 1, lambda j: where)[0])
         self.n_eval += 1
         value = self.cost(vector_to_dictionary(vector, self.layout))
         return _cost_value(value, where, complex_ok=self.method == "complex")
@@ -581,14 +607,14 @@ class _Engine:
         return values
 
     def reference(self):
-        """J(theta) through the plain cost; checks that a batched cost agrees with it there."""
+        """J(theta); with both a cost and a batched cost, checks that they agree there."""
+        own = getattr(self.batched, "cost0", None)  # a batched cost that knows its value at theta
+        if self.cost is None and own is not None:
+            self.n_eval += 1
+            return float(own)
         J0 = self.evaluate(self.theta, "at the unperturbed parameters")
-        if self.batched is not None:
-            if hasattr(self.batched, "entry_costs"):
-                Jb = self.batched.entry_costs(np.zeros(1, dtype=np.int64), np.zeros(1))
-            else:
-                Jb = self.batched(self.theta[None, :])
-            Jb = float(np.asarray(Jb).reshape(-1)[0])
+        if self.batched is not None and self.cost is not None:
+            Jb = float(own) if own is not None else float(np.asarray(self.batched(self.theta[None, :])).reshape(-1)[0])
             if not abs(Jb - J0) <= 1e3 * np.finfo(self.dtype).eps * max(abs(J0), 1e-300):
                 raise GradCheckError(f"batched_cost gives {Jb!r} at the unperturbed parameters but cost gives {J0!r}; "
                                      f"build it from the same data, parameters and lambd as the cost")
@@ -605,7 +631,7 @@ class _Engine:
         out = np.empty(k)
         def where(j):
             verb = "increased" if steps[j] >= 0 else "decreased"
-            return f"when {self.layout.label(indices[j])} was {verb} by {abs(steps[j]):.1e}"
+            return f"when {self.label(indices[j])} was {verb} by {abs(steps[j]):.1e}"
 
         if self.batched is None:
             for j in range(k):
@@ -631,7 +657,7 @@ class _Engine:
         step = np.zeros(self.theta.size, dtype=np.complex128)
         step[i] = 1j * h
         Jc = self.evaluate(self.theta.astype(np.complex128) + step,
-                           f"when {self.layout.label(i)} was stepped by i*{h:.1e}")
+                           f"when {self.label(i)} was stepped by i*{h:.1e}")
         if not np.iscomplexobj(np.asarray(Jc)):
             raise GradCheckError("method='complex' needs a cost that carries complex numbers through "
                                  "(no np.real, abs, float() or max inside); it returned a real number")
@@ -675,11 +701,12 @@ def _entry_differences(engine, indices, eps):
                 Jp[j] = engine.entry_costs(indices[j:j + 1], h_plus[j:j + 1], bar)[0]
                 if method == "centered":
                     Jm[j] = engine.entry_costs(indices[j:j + 1], -h_minus[j:j + 1], bar)[0]
-        else:
+        elif method == "forward":
             Jp = engine.entry_costs(indices, h_plus, bar)
-            if method == "centered":
-                h_minus = base.astype(np.float64) - (base - eps.astype(dtype)).astype(np.float64)
-                Jm = engine.entry_costs(indices, -h_minus, bar)
+        else:  # both sides in one batched sweep: entry j at +h_plus[j], then at -h_minus[j]
+            h_minus = base.astype(np.float64) - (base - eps.astype(dtype)).astype(np.float64)
+            both = engine.entry_costs(np.concatenate([indices, indices]), np.concatenate([h_plus, -h_minus]), bar)
+            Jp, Jm = both[:s], both[s:]
     finally:
         bar.close()
     plus_side = (Jp - J0) / h_plus
@@ -732,25 +759,33 @@ def _check_entries(engine, grad, threshold, epsilon, n_worst, indices, mode):
 
     keep = ~kinks
     notes = []
-    blocks = []
     owner = layout.block_index()[indices]  # shape (s,): block number of every checked entry
+    n_blocks = len(layout.names)
+
+    def norms(x, where=None):  # per-block 2-norms of x (s,), over the entries in ``where``
+        w = x * x if where is None else np.where(where, x * x, 0.0)
+        return np.sqrt(np.bincount(owner, weights=w, minlength=n_blocks))  # shape (B,)
+
+    d_all, g_all, n_all = norms(g - numeric), norms(g), norms(numeric)
+    d_keep, size_keep, floor_keep = norms(g - numeric, keep), norms(g, keep) + norms(numeric, keep), norms(floor, keep)
+    failing = np.bincount(owner, weights=(entry_excess > threshold) & keep, minlength=n_blocks)
+    kinked = np.bincount(owner, weights=kinks, minlength=n_blocks)
+    blocks = []
     for b, (name, shape) in enumerate(zip(layout.names, layout.shapes)):
-        sel = owner == b
-        g_b, n_b, k_b = g[sel], numeric[sel], keep[sel]
-        rel = relative_difference(g_b, n_b)
-        size_b = np.linalg.norm(g_b[k_b]) + np.linalg.norm(n_b[k_b])
-        floor_b = np.linalg.norm(floor[sel][k_b])
-        excess = _excess(np.linalg.norm((g_b - n_b)[k_b]), floor_b, size_b)
+        rel = 0.0 if g_all[b] + n_all[b] == 0 else float(d_all[b] / (g_all[b] + n_all[b]))
+        excess = _excess(d_keep[b], floor_keep[b], size_keep[b])
         blocks.append(BlockResult(
             name=name, shape=shape, relative_difference=rel, excess=float(excess),
-            analytic_norm=float(np.linalg.norm(g_b)), numeric_norm=float(np.linalg.norm(n_b)),
-            n_failing=int(np.sum((entry_excess[sel] > threshold) & k_b)), n_kinks=int(np.sum(kinks[sel])),
-            passed=bool(excess <= threshold), resolved=bool(floor_b <= threshold * size_b or size_b == 0 and floor_b == 0),
+            analytic_norm=float(g_all[b]), numeric_norm=float(n_all[b]),
+            n_failing=int(failing[b]), n_kinks=int(kinked[b]), passed=bool(excess <= threshold),
+            resolved=bool(floor_keep[b] <= threshold * size_keep[b] or size_keep[b] == 0 and floor_keep[b] == 0),
         ))
-    global_rel = relative_difference(g, numeric)
-    size_all = np.linalg.norm(g[keep]) + np.linalg.norm(numeric[keep])
-    floor_all = np.linalg.norm(floor[keep])
-    global_excess = _excess(np.linalg.norm((g - numeric)[keep]), floor_all, size_all)
+    norm = lambda x: float(np.sqrt(np.dot(x, x)))  # 2-norm of a 1-D float64 array
+    g_norm, n_norm = norm(g), norm(numeric)
+    global_rel = 0.0 if g_norm + n_norm == 0 else norm(g - numeric) / (g_norm + n_norm)
+    size_all = norm(g[keep]) + norm(numeric[keep])
+    floor_all = norm(floor[keep])
+    global_excess = _excess(norm((g - numeric)[keep]), floor_all, size_all)
 
     if global_excess > threshold or any(not b.passed for b in blocks):
         verdict = "failed"
@@ -764,7 +799,7 @@ def _check_entries(engine, grad, threshold, epsilon, n_worst, indices, mode):
     if kinks.any():
         notes.append(f"{int(kinks.sum())} entr{'ies' if kinks.sum() > 1 else 'y'} crossed a kink (the two one-sided "
                      f"differences disagree and the analytic gradient matches one of them): "
-                     f"{', '.join(layout.label(i) for i in indices[kinks][:5])}; they are left out of the verdict. "
+                     f"{', '.join(engine.label(i) for i in indices[kinks][:5])}; they are left out of the verdict. "
                      f"Re-check with a smaller epsilon or at another random point to clear them.")
     unresolved = [b.name for b in blocks if not b.resolved and b.passed]
     if unresolved and verdict != "inconclusive":
@@ -784,7 +819,7 @@ def _check_entries(engine, grad, threshold, epsilon, n_worst, indices, mode):
     order = np.lexsort((-entry_errors, -np.nan_to_num(entry_excess, posinf=np.finfo(float).max)))
 
     def entry(j):
-        return EntryResult(index=int(indices[j]), label=layout.label(indices[j]), analytic=float(g[j]),
+        return EntryResult(index=int(indices[j]), label=engine.label(indices[j]), analytic=float(g[j]),
                            numeric=float(numeric[j]), relative_error=float(entry_errors[j]),
                            excess=float(entry_excess[j]), kink=bool(kinks[j]))
     worst = [entry(j) for j in order[:n_worst] if diff[j] > 0]

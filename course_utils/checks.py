@@ -25,6 +25,8 @@ from course_utils.models import forward_propagation_n as ref_forward_n
 from course_utils.models import initialize_mlp
 from course_utils.parameters import ParameterError, dictionary_to_vector, gradients_to_vector, vector_to_dictionary
 from course_utils.testcases import gradient_check_n_test_case
+from course_utils.stepsize import measured_best as _measured_best
+from course_utils.stepsize import sweep as _sweep
 
 
 class ExerciseFailure(AssertionError):
@@ -432,3 +434,77 @@ def bug_hunt_test(target):
                     lines.append(f"Your d{block} is exactly what this mistake gives: {bug.title}. {bug.spot}")
         _fail(name, "\n".join(lines))
     _success(f"{name} passes the gradient check on {len(cases)} networks (the test case and 2 random ones).")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Notebook 4: choosing epsilon
+# ---------------------------------------------------------------------------------------------------
+
+#: Unit round-off written as powers of two (an independent reference: 52 and 23 fraction bits).
+_UNIT_ROUNDOFF = {"float64": 2.0 ** -52, "float32": 2.0 ** -23}
+
+_CASES_EPS = [("float64", "centered", 1.0), ("float32", "centered", 1.0), ("float64", "forward", 1.0),
+              ("float32", "forward", 1.0), ("float64", "centered", 8.0), ("float32", "forward", 0.5)]
+
+
+def _predict_eps(dtype, method, scale):
+    """What the right answer and each usual mistake give for optimal_epsilon(dtype, method, scale)."""
+    u = _UNIT_ROUNDOFF[dtype]
+    power = 1 / 3 if method == "centered" else 1 / 2
+    other = 1 / 2 if method == "centered" else 1 / 3
+    return {
+        "correct": u ** power * scale,
+        "wrong root": u ** other * scale,
+        "float64 eps": _UNIT_ROUNDOFF["float64"] ** power * scale,
+        "no scale": u ** power,
+        "resolution": float(np.finfo(np.dtype(dtype)).resolution) ** power * scale,
+        "u itself": u * scale,
+        "divided by scale": u ** power / scale,
+    }
+
+
+def _eps_hint(mistake, method):
+    root = "cube root, u ** (1 / 3)" if method == "centered" else "square root, u ** 0.5"
+    return {
+        "wrong root": f"you used the wrong power of u for {method} differences: they need the {root}. "
+                      f"(Centered: error ~ eps**2 + u/eps, smallest at u**(1/3); forward: eps + u/eps, at u**(1/2).)",
+        "float64 eps": "you used float64's machine epsilon for float32. Take u from the dtype you are given: "
+                       "np.finfo(dtype).eps (1.2e-7 for float32, 2.2e-16 for float64).",
+        "no scale": "you forgot the scale: the best step grows with the size of theta, multiply by scale.",
+        "resolution": "np.finfo(dtype).resolution is a rounded power of ten; use np.finfo(dtype).eps, the exact "
+                      "unit round-off.",
+        "u itself": "you returned u times scale; the step is a root of u (a step of u would be all round-off).",
+        "divided by scale": "multiply by scale instead of dividing: a larger theta needs a larger step.",
+    }[mistake]
+
+
+def optimal_epsilon_test(target):
+    """Check ``optimal_epsilon(dtype, method="centered", scale=1.0)`` on float64/float32, centered/forward.
+
+    The expected step is u^(1/3) * scale (centered) or u^(1/2) * scale (forward), u the dtype's unit
+    round-off. A usual mistake (square root instead of cube root, float64's u for float32, a forgotten
+    scale, ``resolution`` instead of ``eps``) is named. The float64 centered answer is then compared
+    with the measured error curve of sin(x) at x = 1: it must sit within a factor 10 of the best step.
+    """
+    name = "optimal_epsilon"
+    for dtype, method, scale in _CASES_EPS:
+        for spelled in (np.dtype(dtype).type, dtype):
+            got = _as_scalar(name, _call(name, target, spelled, method, scale), "the step as a float")
+            pred = _predict_eps(dtype, method, scale)
+            if _close(got, pred["correct"], rtol=1e-3, atol=0):
+                continue
+            call = f"optimal_epsilon({'np.' + dtype if not isinstance(spelled, str) else repr(dtype)}, {method!r}, {scale})"
+            for mistake, value in pred.items():
+                if mistake != "correct" and _close(got, value, rtol=1e-3, atol=0):
+                    _fail(name, f"{call} returned {got:.3e}, expected {pred['correct']:.3e}: "
+                                f"{_eps_hint(mistake, method)}")
+            _fail(name, f"{call} returned {got:.3e}, expected {pred['correct']:.3e} "
+                        f"(u = np.finfo(dtype).eps, then u ** (1/3) or u ** 0.5, times scale).")
+    eps = _as_scalar(name, _call(name, target, np.float64, "centered", 1.0), "the step as a float")
+    best, _ = _measured_best(_sweep("sin", "centered", "float64"))
+    if not 0.1 < eps / best < 10:
+        _fail(name, f"your float64 centered step {eps:.1e} is more than 10x away from the measured best step "
+                    f"{best:.1e} of sin(x) at x = 1")
+    _success(f"optimal_epsilon passed {2 * len(_CASES_EPS)} tests; your float64 step {eps:.1e} is within "
+             f"{max(eps / best, best / eps):.1f}x of the measured best step {best:.1e} of sin(x).")
+

@@ -198,3 +198,31 @@ def test_cache_computes_each_sweep_once_and_uses_float64_truncation_for_float32(
 def test_bad_input_names_the_problem(call, words):
     with pytest.raises(S.StepSizeError, match=words):
         call()
+
+
+# --- the student-facing check of notebook 4 (course_utils.checks.optimal_epsilon_test) -------------
+
+def _student(power_centered=1 / 3, power_forward=1 / 2, u_of=lambda d: np.finfo(d).eps, use_scale=True):
+    def optimal_epsilon(dtype, method="centered", scale=1.0):
+        p = power_centered if method == "centered" else power_forward
+        return float(u_of(dtype) ** p * (scale if use_scale else 1.0))
+    return optimal_epsilon
+
+
+def test_optimal_epsilon_check_passes_a_right_answer(capsys):
+    from course_utils.checks import optimal_epsilon_test
+    optimal_epsilon_test(_student())
+    assert "passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("student, words", [
+    (_student(power_centered=1 / 2), "cube root"),
+    (_student(power_forward=1 / 3), "square root"),
+    (_student(u_of=lambda d: np.finfo(np.float64).eps), "float64's machine epsilon for float32"),
+    (_student(use_scale=False), "forgot the scale"),
+    (_student(u_of=lambda d: np.finfo(d).resolution), "resolution"),
+])
+def test_optimal_epsilon_check_names_the_usual_mistakes(student, words):
+    from course_utils.checks import ExerciseFailure, optimal_epsilon_test
+    with pytest.raises(ExerciseFailure, match=words):
+        optimal_epsilon_test(student)

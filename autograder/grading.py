@@ -1,0 +1,350 @@
+"""Grade one submitted notebook: find its cells, run each exercise in the sandbox, judge, report.
+
+``grade_notebook(path, options)`` never raises for a bad submission: whatever the file holds, it returns
+a results dictionary in Gradescope's schema (``score``, ``execution_time``, ``output``, ``tests``...).
+"""
+
+import json
+import os
+import secrets
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from autograder.notebook import SubmissionError, load_submission, strip_magics
+from autograder.sandbox import Limits, Sandbox
+from autograder.specs import notebook_specs
+from autograder.wire import WireError, decode, encode
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MASTERS = PROJECT_ROOT / "notebooks" / "source"
+
+
+@dataclass
+class Options:
+    """How to grade.
+
+    Attributes
+    ----------
+    limits : Limits, per exercise
+    isolate : bool or None, see ``Sandbox`` (None: whenever possible)
+    seed : int or None, seed of the hidden cases (None: fresh randomness for every submission)
+    masters : Path or None, directory of master notebooks whose locked setup cells are used instead of
+        the submission's (None: the repository's notebooks/source when present)
+    specs : dict notebook_id -> NotebookSpec (None: ``notebook_specs()``)
+    """
+
+    limits: Limits = field(default_factory=Limits)
+    isolate: object = None
+    seed: object = None
+    masters: object = None
+    specs: object = None
+
+
+def _test(name, score, max_score, output):
+    return {"name": name, "score": float(score), "max_score": float(max_score),
+            "status": "passed" if score >= max_score and max_score > 0 else "failed",
+            "output": output, "visibility": "visible"}
+
+
+def _results(score, tests, output, seconds, extra=None):
+    results = {"score": float(score), "execution_time": round(float(seconds), 3), "output": output,
+               "output_format": "text", "stdout_visibility": "hidden", "visibility": "visible",
+               "tests": tests}
+    if extra:
+        results["extra_data"] = extra
+    return results
+
+
+def _identify(submission, specs):
+    """(NotebookSpec or None, note) for a submission: by its metadata, else by the functions it defines."""
+    if submission.notebook_id in specs:
+        return specs[submission.notebook_id], None
+    matches = [spec for spec in specs.values()
+               if all(submission.cell_defining(e.function) or submission.cells_with_grade_id(e.grade_id)
+                      for e in spec.exercises)]
+    if len(matches) == 1:
+        reason = ("its metadata names no course notebook" if submission.notebook_id is None
+                  else f"its metadata names an unknown notebook {submission.notebook_id!r}")
+        return matches[0], (f"Note: {reason}; it was recognised as {matches[0].notebook_id} from the functions "
+                            f"it defines.")
+    return None, None
+
+
+def _master_setup(notebook_id, masters):
+    """Sources of the master's locked setup cells, or None when the master is not available."""
+    if masters is None:
+        return None
+    path = Path(masters) / f"{notebook_id}.ipynb"
+    if not path.is_file():
+        return None
+    try:
+        master = load_submission(path)
+    except SubmissionError:
+        return None
+    return [(c.grade_id or f"setup-{c.index}", c.source) for c in master.setup_cells()]
+
+
+def _exercise_cell(submission, exercise):
+    """(Cell or None, note) for an exercise: by grade_id; last duplicate; else the cell defining it."""
+    cells = submission.cells_with_grade_id(exercise.grade_id)
+    if len(cells) == 1:
+        return cells[0], None
+    if len(cells) > 1:
+        where = ", ".join(str(c.index + 1) for c in cells)
+        return cells[-1], (f"Note: cells {where} all carry grade_id {exercise.grade_id!r} (a copied cell?); "
+                           f"the last one, cell {cells[-1].index + 1}, was graded.")
+    cell = submission.cell_defining(exercise.function)
+    if cell is not None:
+        return cell, (f"Note: the cell with grade_id {exercise.grade_id!r} was deleted or lost its metadata; "
+                      f"cell {cell.index + 1}, which defines {exercise.function}, was graded instead.")
+    return None, None
+
+
+def _error_text(error):
+    """Student-facing text of an error event from the worker."""
+    if not isinstance(error, dict):
+        return "an error the grader could not read"
+    kind = str(error.get("type", "Error"))[:80]
+    message = str(error.get("message", ""))[:500]
+    line = error.get("line")
+    where = f" (line {line} of the cell)" if isinstance(line, int) else ""
+    if kind == "NotImplementedError":
+        return "it is not implemented yet (the cell still raises NotImplementedError)"
+    if kind == "SystemExit":
+        return f"it called sys.exit() or exit(){where}; a graded function must return its result"
+    if kind == "MemoryError":
+        return f"it ran out of memory{where} (the limit is the sandbox's memory limit)"
+    if kind == "SyntaxError" or kind == "IndentationError":
+        return f"{kind}{where}: {message}"
+    return f"it raised {kind}{where}: {message}"
+
+
+def _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng):
+    """Grade one exercise; return (score, output text)."""
+    cell, note = _exercise_cell(submission, exercise)
+    notes = [note] if note else []
+    if cell is None:
+        return 0.0, (f"No cell with grade_id {exercise.grade_id!r} and no cell defining "
+                     f"`def {exercise.function}(` was found: was the exercise cell deleted? Restore it "
+                     f"(copy it from a fresh copy of the notebook) and write your answer in it.")
+    cases = exercise.make_cases(rng)
+    references = {e.function: e.reference for e in spec.exercises if e is not exercise and e.reference}
+    references.update(exercise.helpers)
+    cells = [{"label": label, "source": strip_magics(src)} for label, src in setup_sources]
+    cells.append({"label": exercise.grade_id, "source": strip_magics(cell.source)})
+    request = {"cells": cells, "function": exercise.function, "references": references,
+               "forbidden": list(exercise.forbidden),
+               "calls": [{"args": [encode(a) for a in case.args],
+                          "kwargs": {k: encode(v) for k, v in case.kwargs.items()},
+                          "globals": case.globals, "return_args": case.return_args} for case in cases]}
+    result = sandbox.run(request)
+    events = result.events
+    lines = []
+    cell_errors = [e for e in events if e.get("event") == "cell" and not e.get("ok")]
+    for event in cell_errors:
+        label = event.get("label")
+        if label == exercise.grade_id:
+            lines.append(f"Your cell stopped with an error: {_error_text(event.get('error'))}.")
+        else:
+            lines.append(f"The notebook's setup cell {label!r} failed: {_error_text(event.get('error'))}.")
+    function_event = next((e for e in events if e.get("event") == "function"), None)
+    calls = {e.get("index"): e for e in events if e.get("event") == "call" and isinstance(e.get("index"), int)}
+    used_library = sorted({str(name) for e in calls.values() for name in (e.get("used_library") or [])
+                           if isinstance(name, str)})
+    outcomes, failures, passed = [], [], 0
+    if function_event is None:
+        lines.append(_abnormal_end(result, sandbox, "before your function could be tested"))
+    elif not function_event.get("ok"):
+        kind = function_event.get("kind")
+        lines.append(f"After running your cell there is no function named `{exercise.function}`"
+                     + (f" (the name holds a {kind})" if kind not in (None, "missing") else "")
+                     + ". Keep the `def` line of the exercise unchanged.")
+    else:
+        for index, case in enumerate(cases):
+            event = calls.get(index)
+            if event is None:
+                failures.append(f"{case.description}: {_abnormal_end(result, sandbox, 'during this test')}")
+                break
+            if not event.get("ok"):
+                failures.append(f"{case.description}: {_error_text(event.get('error'))}.")
+                continue
+            try:
+                value = decode(event.get("value"))
+                after = [decode(a) for a in event["args_after"]] if "args_after" in event else None
+            except (WireError, KeyError, TypeError, ValueError, RecursionError):
+                failures.append(f"{case.description}: it returned data the grader could not read.")
+                continue
+            try:
+                problem = case.judge(value, after)
+            except Exception as exc:  # a judge must never crash the grader on odd student values
+                problem = f"it returned a value the grader could not judge ({type(exc).__name__})"
+            outcomes.append((case, value))
+            if problem:
+                failures.append(f"{case.description}: {problem}")
+            else:
+                passed += 1
+    total = len(cases)
+    if used_library:
+        names = ", ".join(n.replace(":", ".") for n in used_library)
+        lines.append(f"Your {exercise.function} calls {names}, the library's own version of this exercise, "
+                     f"so it scores 0. Write the computation yourself.")
+        score = 0.0
+    else:
+        score = float(exercise.points) if (total and passed == total) else 0.0
+    if function_event is not None and function_event.get("ok"):
+        if passed == total:
+            lines.insert(0, f"Passed all {total} hidden tests.")
+        else:
+            lines.append(f"Passed {passed} of {total} hidden tests. The problems:")
+            lines.extend(_group_failures(failures))
+            if exercise.diagnose and outcomes and len(outcomes) == total:
+                try:
+                    hint = exercise.diagnose(outcomes)
+                except Exception:  # feedback only: never let a hint crash grading
+                    hint = None
+                if hint:
+                    lines.append(f"Hint: {hint}")
+    if result.student_output.strip():
+        lines.append("What your code printed (not graded):\n" + _indent(result.student_output))
+    return score, "\n".join(notes + lines)
+
+
+def _group_failures(failures, limit=6):
+    """Failure lines, with tests that failed for the same reason reported once."""
+    by_problem = {}
+    for failure in failures:
+        description, _, problem = failure.partition(": ")
+        by_problem.setdefault(problem, []).append(description)
+    lines = []
+    for problem, descriptions in list(by_problem.items())[:limit]:
+        if len(descriptions) == 1:
+            lines.append(f"  - {descriptions[0]}: {problem}")
+        else:
+            lines.append(f"  - {descriptions[0]} (and {len(descriptions) - 1} more tests): {problem}")
+    if len(by_problem) > limit:
+        lines.append(f"  ... and {len(by_problem) - limit} more problems")
+    return lines
+
+
+def _indent(text):
+    return "\n".join("    " + line for line in text.splitlines()[:40])
+
+
+def _abnormal_end(result, sandbox, when):
+    """Student-facing reason why the worker stopped early."""
+    limits = sandbox.limits
+    if result.status == "timeout":
+        return (f"your code was stopped {when} after {limits.wall_seconds:g} s (the time limit). Is there an "
+                f"infinite loop, or a very slow computation?")
+    if result.status == "no-start":
+        return "the grader could not start a process for your code (an error on the grader's side)"
+    code = result.returncode
+    if isinstance(code, int) and code < 0:
+        signal_number = -code
+        if signal_number in (9, 24):  # SIGKILL, SIGXCPU
+            return (f"your code was stopped {when}: it used more than {limits.cpu_seconds} s of CPU time "
+                    f"or too much memory")
+        if signal_number == 25:  # SIGXFSZ
+            return f"your code was stopped {when}: it wrote more than {limits.file_mb} MB of output"
+        return f"your code was stopped {when} by signal {signal_number}"
+    if not any(e.get("event") == "ready" for e in result.events):
+        return (f"the process running your code ended {when} before it was ready (exit code {code}); "
+                f"this is an error on the grader's side: {result.stderr.strip()[-300:]}")
+    return (f"the process running your code ended {when} (exit code {code}). Does your code call "
+            f"os._exit(), exit() or quit(), or kill its own process?")
+
+
+def grade_notebook(path, options=None, sandbox=None):
+    """Grade one submission and return its results (Gradescope's schema); never raises for bad input.
+
+    Parameters
+    ----------
+    path : str or Path, the submitted notebook
+    options : Options (default: Options())
+    sandbox : Sandbox to reuse (default: a new one from options, closed afterwards)
+
+    Returns
+    -------
+    dict with "score", "execution_time", "output", "tests" (one per exercise: "name", "score",
+    "max_score", "status", "output", "visibility") and "extra_data" ("notebook", "max_score", "seed")
+    """
+    options = options or Options()
+    start = time.monotonic()
+    own_sandbox = sandbox is None
+    try:
+        if own_sandbox:
+            sandbox = Sandbox(options.limits, isolate=options.isolate)
+        return _grade(Path(path), options, sandbox, start)
+    except Exception as exc:  # the last line of defence: a results file is always written
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        return _results(0.0, [], f"The grader failed on this submission because of an internal error "
+                                 f"({detail}). Please tell your instructor; your work is not lost.",
+                        time.monotonic() - start, {"error": detail})
+    finally:
+        if own_sandbox and sandbox is not None:
+            sandbox.close()
+
+
+def _grade(path, options, sandbox, start):
+    specs = options.specs if options.specs is not None else notebook_specs()
+    try:
+        submission = load_submission(path)
+    except SubmissionError as exc:
+        return _results(0.0, [], f"This submission could not be graded: {exc}", time.monotonic() - start,
+                        {"error": str(exc), "notebook": None})
+    spec, note = _identify(submission, specs)
+    if spec is None:
+        known = ", ".join(sorted(specs))
+        message = (f"This notebook could not be recognised as one of the course's notebooks ({known}): "
+                   f"its metadata names {submission.notebook_id!r}. Submit the notebook you downloaded from "
+                   f"the course, with your answers in it.")
+        return _results(0.0, [], message, time.monotonic() - start, {"error": "unknown notebook",
+                                                                    "notebook": submission.notebook_id})
+    seed = options.seed if options.seed is not None else secrets.randbits(63)
+    rng = np.random.default_rng(seed)
+    masters = options.masters if options.masters is not None else (DEFAULT_MASTERS if DEFAULT_MASTERS.is_dir() else None)
+    setup_sources = _master_setup(spec.notebook_id, masters)
+    if setup_sources is None:
+        setup_sources = [(c.grade_id or f"setup-{c.index}", c.source) for c in submission.setup_cells()]
+    tests, score = [], 0.0
+    for exercise in spec.exercises:
+        points, output = _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng)
+        score += points
+        tests.append(_test(f"{exercise.title} [{exercise.grade_id}]", points, exercise.points, output))
+    summary = [f"{spec.notebook_id} ({spec.title}): {score:g} / {spec.max_score:g} points."]
+    if note:
+        summary.append(note)
+    summary.append(sandbox.describe())
+    return _results(score, tests, "\n".join(summary), time.monotonic() - start,
+                    {"notebook": spec.notebook_id, "max_score": spec.max_score, "seed": seed})
+
+
+def summary_line(path, results):
+    """One human line for a results dict, e.g. ``sub.ipynb: 3/4 (forward 1/1 ...)``."""
+    extra = results.get("extra_data", {})
+    parts = [f"{Path(path).name}: {results['score']:g}/{extra.get('max_score', 0):g}"]
+    for test in results.get("tests", []):
+        mark = "ok" if test["status"] == "passed" else "FAIL"
+        parts.append(f"  {mark:4} {test['score']:g}/{test['max_score']:g}  {test['name']}")
+    if not results.get("tests"):
+        parts.append("  " + results.get("output", "").splitlines()[0] if results.get("output") else "")
+    return "\n".join(parts)
+
+
+def write_results(results, path):
+    """Write a results dict as JSON (atomically: a temporary file renamed into place).
+
+    Parameters
+    ----------
+    results : dict
+    path : str or Path
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(results, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -149,7 +149,8 @@ def test_every_figure_is_embedded_and_matches_images_dir(path):
             data = base64.b64decode(cell.attachments[name]["image/png"])
             assert data == (IMAGES_DIR / name).read_bytes(), f"{name} is stale: run `make notebooks`"
             shown += 1
-    assert shown >= 1
+    if path.stem in ("01_gradient_check_1d", "02_gradient_check_nd"):  # the notebooks with diagrams
+        assert shown >= 1
 
 
 def _load_build(script):
@@ -188,3 +189,58 @@ def test_figures_are_drawn_deterministically_and_match_the_committed_images(name
 def test_figures_command_writes_every_image(tmp_path):
     assert figures.main(["--out", str(tmp_path)]) == 0
     assert sorted(p.name for p in Path(tmp_path).iterdir()) == sorted(figures.FIGURES)
+
+
+# --- nbval sanitizers ---------------------------------------------------------------------------------
+
+def _sanitize(text):
+    import configparser
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(REPO_ROOT / "tests" / "nbval_sanitize.cfg", encoding="utf-8")
+    assert config.sections(), "no sanitizer sections"
+    for section in config.sections():
+        text = re.sub(config[section]["regex"], config[section]["replace"], text)
+    return text
+
+
+@pytest.mark.parametrize("a, b", [
+    ("<function f at 0x7f3a2c1b5e50>", "<function f at 0x55d1c0ffee00>"),
+    ("<Figure size 640x480 with 1 Axes>", "<Figure size 1280x960 with 1 Axes>"),
+    ("difference = 1.191e-07", "difference = 1.187e-07"),
+    ("rel. error 9.939e-08  4.645e-10", "rel. error 9.941e-08  4.611e-10"),
+    ("took 1.23 s", "took 0.98 s"),
+])
+def test_sanitizers_hide_what_changes_between_runs(a, b):
+    assert a != b and _sanitize(a) == _sanitize(b)
+
+
+@pytest.mark.parametrize("a, b", [
+    ("difference = 2.851e-01", "difference = 2.852e-01"),  # a bug's size is compared
+    ("relative difference 3.5e-05", "relative difference 3.6e-05"),
+    ("<Figure size 640x480 with 1 Axes>", "<Figure size 640x480 with 2 Axes>"),
+    ("passed 7 tests", "passed 8 tests"),
+])
+def test_sanitizers_keep_what_the_notebooks_teach(a, b):
+    assert _sanitize(a) != _sanitize(b)
+
+
+# --- the build driver ---------------------------------------------------------------------------------
+
+def test_build_master_checks_the_script_and_the_notebook_id(tmp_path):
+    from tools.notebooks import build_master, build_scripts
+
+    good = tmp_path / "07_demo.py"
+    good.write_text("from tools.nbbuild import md, notebook\n"
+                    "def build():\n    return notebook('07_demo', [md('# Demo')])\n", encoding="utf-8")
+    assert build_master(good).metadata.course == {"notebook": "07_demo"}
+    wrong_id = tmp_path / "08_other.py"
+    wrong_id.write_text(good.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(NotebookBuildError, match="must equal the script's name '08_other'"):
+        build_master(wrong_id)
+    no_build = tmp_path / "09_empty.py"
+    no_build.write_text("x = 1\n", encoding="utf-8")
+    with pytest.raises(NotebookBuildError, match="has no build"):
+        build_master(no_build)
+    assert [p.name for p in build_scripts(tmp_path, ["07"])] == ["07_demo.py"]
+    with pytest.raises(NotebookBuildError, match="no build script"):
+        build_scripts(tmp_path, ["42"])

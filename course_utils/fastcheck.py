@@ -80,6 +80,8 @@ class MLPBatchedCost:
     stable_cost : bool, as in ``mlp_forward``
     max_bytes : int, memory budget of the largest intermediate array of one evaluation; larger batches
         are split into pieces that fit
+    dense_max : int, networks with at most this many parameters evaluate single-entry perturbations as
+        whole stacked vectors (fewer array operations); larger ones layer by layer (fewer flops)
 
     Attributes
     ----------
@@ -87,7 +89,8 @@ class MLPBatchedCost:
     cost0 : float, the cost there; m : int, number of examples
     """
 
-    def __init__(self, X, Y, parameters, lambd=0.0, stable_cost=False, max_bytes=DEFAULT_MAX_BYTES):
+    def __init__(self, X, Y, parameters, lambd=0.0, stable_cost=False, max_bytes=DEFAULT_MAX_BYTES,
+                 dense_max=DENSE_MAX_PARAMETERS):
         X, Y, L = check_network_inputs(X, Y, parameters)
         if np.iscomplexobj(X) or any(np.iscomplexobj(v) for v in parameters.values()):
             raise ParameterError("MLPBatchedCost works with real parameters; use the plain check for method='complex'")
@@ -98,7 +101,7 @@ class MLPBatchedCost:
         self.cost0 = float(cost)
         self.X, self.Y, self.L, self.m = X, Y, L, X.shape[1]
         self.lambd, self.stable = float(lambd), bool(stable_cost)
-        self.max_bytes = int(max_bytes)
+        self.max_bytes, self.dense_max = int(max_bytes), int(dense_max)
         self._layers = cache["layers"]  # layer l at index l - 1: A_prev, W, b, Z, A
         self._WX = self._layers[0]["W"] @ X  # shape (n_1, m)
         self._squares = [float(np.sum(layer["W"] ** 2)) for layer in self._layers]  # ||W_l||^2
@@ -203,7 +206,7 @@ class MLPBatchedCost:
             raise ParameterError(f"indices {indices.shape} and deltas {deltas.shape} must have the same shape")
         if indices.size and (indices.min() < 0 or indices.max() >= self.layout.size):
             raise ParameterError(f"indices must lie in [0, {self.layout.size}), got {indices.min()}..{indices.max()}")
-        if self.layout.size <= DENSE_MAX_PARAMETERS:
+        if self.layout.size <= self.dense_max:
             thetas = np.repeat(self.theta[None, :], indices.size, axis=0)  # shape (k, n)
             thetas[np.arange(indices.size), indices] += deltas
             return self.batched(thetas)

@@ -275,6 +275,40 @@ class _Tracker:
         return wrapper
 
 
+class _CappedOutput:
+    """sys.stdout for student code: keeps the first ``limit`` characters, silently drops the rest."""
+
+    def __init__(self, fd, limit):
+        self._fd, self._left, self._told = fd, limit, False
+        self.encoding, self.errors = "utf-8", "replace"
+
+    def write(self, text):
+        text = str(text)
+        if self._left > 0:
+            part = text[: self._left]
+            self._left -= len(part)
+            try:
+                os.write(self._fd, part.encode("utf-8", errors="replace"))
+            except OSError:
+                self._left = 0
+        elif not self._told:
+            self._told = True
+            try:
+                os.write(self._fd, b"\n... (further output dropped)\n")
+            except OSError:
+                pass
+        return len(text)
+
+    def flush(self):
+        return None
+
+    def isatty(self):
+        return False
+
+    def fileno(self):
+        return self._fd
+
+
 def _scaled(function, scale):
     def scaled(*args, **kwargs):
         return scale * function(*args, **kwargs)
@@ -316,8 +350,8 @@ def main():
     os.close(out)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    sys.stdout = open(1, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
-    sys.stderr = open(2, "w", buffering=1, encoding="utf-8", errors="replace", closefd=False)
+    sys.stdout = _CappedOutput(1, config.get("limits", {}).get("output_chars", 100_000))
+    sys.stderr = sys.stdout
     send(event="ready", protections=protections)
 
     namespace = {"__name__": "__main__", "__builtins__": builtins, "display": print}

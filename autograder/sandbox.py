@@ -20,6 +20,7 @@ says so and the grader copies that sentence into every results file.
 import fcntl
 import json
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -272,7 +273,7 @@ def _read_head(path, limit):
             data = handle.read(limit * 4 + 1)
     except OSError:
         return ""
-    text = data.decode("utf-8", errors="replace")
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", data.decode("utf-8", errors="replace"))  # colour codes
     return text[:limit] + ("\n... (output truncated)" if len(text) > limit else "")
 
 

@@ -1,0 +1,281 @@
+"""Autograder core: fair scores for correct and wrong solutions, results schema, CLI, batch, specs.
+
+Hostile submissions are in ``test_autograder_hostile.py``; the Gradescope bundle in
+``test_autograder_bundle.py``.
+"""
+
+import csv
+import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.grading import grade_notebook
+from autograder.specs import notebook_specs
+from tests import student_solutions
+from tests.test_autograder_support import (
+    CORRECT_01,
+    SETUP_02,
+    fast_options,
+    make_notebook,
+    submission_01,
+    write_notebook,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+MASTERS = ROOT / "notebooks" / "source"
+GRADESCOPE_TEST_KEYS = {"name", "score", "max_score", "status", "output", "visibility"}
+
+
+def _source(function, name):
+    """Source of a student solution from tests/student_solutions.py, renamed to the exercise's name."""
+    return inspect.getsource(function).replace(f"def {function.__name__}(", f"def {name}(", 1)
+
+
+def _helpers_source():
+    return inspect.getsource(student_solutions._loop)
+
+
+def _submission_02(tmp_path, function, name="sub02.ipynb"):
+    answer = _helpers_source() + "\n\n" + _source(function, "gradient_check_n")
+    nb = make_notebook("02_gradient_check_nd", SETUP_02, {"gradient_check_n": answer})
+    return write_notebook(nb, tmp_path / name)
+
+
+def _tests(results):
+    return {t["name"].rsplit("[", 1)[1].rstrip("]"): t for t in results["tests"]}
+
+
+def assert_gradescope_schema(results):
+    """The results follow Gradescope's schema: score, execution_time, output, tests with their keys."""
+    assert isinstance(results["score"], float)
+    assert isinstance(results["execution_time"], float) and results["execution_time"] >= 0
+    assert isinstance(results["output"], str) and results["output"]
+    for test in results["tests"]:
+        assert GRADESCOPE_TEST_KEYS <= set(test)
+        assert test["status"] in ("passed", "failed")
+        assert 0 <= test["score"] <= test["max_score"]
+    assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
+    json.dumps(results, allow_nan=False)  # strictly valid JSON
+
+
+# ---------------------------------------------------------------------------------------------------
+# Fair scores
+# ---------------------------------------------------------------------------------------------------
+
+def test_correct_submission_gets_full_marks_and_explains_the_sandbox(tmp_path):
+    """A correct notebook 01 scores every point; the output says how student code was run."""
+    results = grade_notebook(submission_01(tmp_path), fast_options(wall=10))
+    assert_gradescope_schema(results)
+    assert results["score"] == 4.0 == results["extra_data"]["max_score"]
+    assert all(t["status"] == "passed" for t in results["tests"])
+    assert "Student code ran in a separate process" in results["output"]
+
+
+def test_master_solutions_score_full_and_student_stubs_score_zero():
+    """The masters' own solutions pass the hidden tests; the released stubs score 0 with 'not implemented'."""
+    for notebook_id, spec in notebook_specs().items():
+        master = MASTERS / f"{notebook_id}.ipynb"
+        student = ROOT / "notebooks" / f"{notebook_id}.ipynb"
+        if not master.is_file():
+            continue
+        results = grade_notebook(master, fast_options(wall=15))
+        assert results["score"] == spec.max_score, results
+        stub = grade_notebook(student, fast_options(wall=15))
+        assert stub["score"] == 0.0
+        assert all("not implemented yet" in t["output"] for t in stub["tests"])
+
+
+def test_points_agree_with_the_masters_tests_cells():
+    """Each exercise's points equal the nbgrader points of its master's tests cell (<grade_id>_tests)."""
+    checked = 0
+    for notebook_id, spec in notebook_specs().items():
+        master = MASTERS / f"{notebook_id}.ipynb"
+        if not master.is_file():
+            continue
+        nb = nbformat.read(master, as_version=4)
+        points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"]
+                  for c in nb.cells if "nbgrader" in c.metadata}
+        for exercise in spec.exercises:
+            assert exercise.grade_id in points, f"{notebook_id} has no cell {exercise.grade_id}"
+            assert points[f"{exercise.grade_id}_tests"] == exercise.points
+            checked += 1
+    assert checked >= 4  # notebooks 01 and 02 exist
+
+
+def test_one_mistake_is_not_punished_twice(tmp_path):
+    """A wrong forward_propagation costs its own point only: gradient_check is graded with the reference."""
+    results = grade_notebook(submission_01(tmp_path, forward_propagation=(
+        "def forward_propagation(x, theta):\n    return theta + x\n")), fast_options())
+    tests = _tests(results)
+    assert tests["forward_propagation"]["score"] == 0.0
+    assert "You added x and theta" in tests["forward_propagation"]["output"]
+    assert tests["backward_propagation"]["score"] == 1.0
+    assert tests["gradient_check"]["score"] == 2.0
+    assert results["score"] == 3.0
+
+
+@pytest.mark.parametrize("mistake, hint", [
+    (student_solutions.gradient_check_divided_by_epsilon, "2 * epsilon"),
+    (student_solutions.gradient_check_plus_twice, "theta - epsilon"),
+    (student_solutions.gradient_check_no_denominator, "make it relative"),
+])
+def test_usual_mistakes_in_gradient_check_score_zero_with_their_hint(tmp_path, mistake, hint):
+    """Each usual mistake loses the exercise and the feedback names it (hints predicted in the grader)."""
+    results = grade_notebook(submission_01(tmp_path, gradient_check=_source(mistake, "gradient_check")),
+                             fast_options())
+    test = _tests(results)["gradient_check"]
+    assert test["score"] == 0.0 and test["status"] == "failed"
+    assert hint in test["output"]
+
+
+def test_a_check_that_always_reports_a_tiny_difference_scores_zero(tmp_path):
+    """Hidden tests with a deliberately wrong derivative defeat a constant tiny answer."""
+    results = grade_notebook(submission_01(tmp_path, gradient_check=_source(
+        student_solutions.gradient_check_always_tiny, "gradient_check")), fast_options())
+    test = _tests(results)["gradient_check"]
+    assert test["score"] == 0.0
+    assert "would miss that bug" in test["output"]
+
+
+def test_hard_coded_answer_scores_zero(tmp_path):
+    """Random hidden inputs defeat an answer copied from the notebook's example output."""
+    results = grade_notebook(submission_01(tmp_path, forward_propagation=(
+        "def forward_propagation(x, theta):\n    return 8.0\n")), fast_options())
+    assert _tests(results)["forward_propagation"]["score"] == 0.0
+
+
+def test_calling_the_librarys_own_implementation_scores_zero(tmp_path):
+    """forward_propagation that delegates to course_utils.models.forward_propagation gets 0 and says why."""
+    source = ("from course_utils.models import forward_propagation as _f\n"
+              "def forward_propagation(x, theta):\n    return _f(x, theta)\n")
+    results = grade_notebook(submission_01(tmp_path, forward_propagation=source), fast_options())
+    test = _tests(results)["forward_propagation"]
+    assert test["score"] == 0.0
+    assert "library's own version" in test["output"]
+    assert results["score"] == 3.0  # the other exercises still use the reference freely
+
+
+def test_gradient_check_n_correct_and_mistakes(tmp_path):
+    """Notebook 02: the correct loop scores 3; forgetting np.copy, or comparing gradapprox with itself, 0."""
+    good = grade_notebook(_submission_02(tmp_path, student_solutions.gradient_check_n), fast_options(wall=15))
+    assert good["score"] == 3.0, good["tests"][0]["output"]
+    for function, hint in [(student_solutions.gradient_check_n_forgot_copy, "np.copy"),
+                           (student_solutions.gradient_check_n_self, "tiny difference")]:
+        bad = grade_notebook(_submission_02(tmp_path, function, f"{function.__name__}.ipynb"), fast_options(wall=15))
+        assert bad["score"] == 0.0
+        assert hint in bad["tests"][0]["output"]
+
+
+def test_check_gradients_from_the_library_is_refused_in_gradient_check_n(tmp_path):
+    """gradient_check_n built on course_utils.gradcheck.check_gradients scores 0 with the reason."""
+    source = ("from course_utils.gradcheck import check_gradients\n"
+              "def gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, print_msg=False):\n"
+              "    report = check_gradients(lambda p: forward_propagation_n(X, Y, p)[0], parameters, gradients)\n"
+              "    return float(report.difference)\n")
+    nb = make_notebook("02_gradient_check_nd", SETUP_02, {"gradient_check_n": source})
+    results = grade_notebook(write_notebook(nb, tmp_path / "lib.ipynb"), fast_options(wall=15))
+    assert results["score"] == 0.0
+    assert "check_gradients" in results["tests"][0]["output"]
+
+
+def test_feedback_never_reveals_hidden_expected_values(tmp_path):
+    """A wrong answer's feedback shows the inputs and the student's value, not the expected value."""
+    results = grade_notebook(submission_01(tmp_path, forward_propagation=(
+        "def forward_propagation(x, theta):\n    return theta * x + 1.0\n")), fast_options(seed=5))
+    output = _tests(results)["forward_propagation"]["output"]
+    from autograder.specs import _draw_1d  # the same draws the grader made for this seed
+    import numpy as np
+    x, theta = _draw_1d(np.random.default_rng(5), 6)[0]
+    assert f"{x:.4g}" in output
+    assert f"{theta * x:.6g}" not in output and f"{theta * x:.4g}" not in output
+
+
+def test_seed_makes_grading_reproducible_and_differs_between_seeds(tmp_path):
+    """The same seed draws the same hidden inputs; another seed draws others."""
+    path = submission_01(tmp_path, forward_propagation="def forward_propagation(x, theta):\n    return x\n")
+    a = grade_notebook(path, fast_options(seed=11))
+    b = grade_notebook(path, fast_options(seed=11))
+    c = grade_notebook(path, fast_options(seed=12))
+    out = lambda r: _tests(r)["forward_propagation"]["output"]
+    assert out(a) == out(b)
+    assert out(a) != out(c)
+
+
+# ---------------------------------------------------------------------------------------------------
+# CLI and batch
+# ---------------------------------------------------------------------------------------------------
+
+def _cli(*args, timeout=120):
+    return subprocess.run([sys.executable, "-m", "autograder", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_cli_grade_writes_results_prints_summary_and_exits_zero(tmp_path):
+    """`python -m autograder grade` writes the results file and a short summary; exit 0 whatever the score."""
+    path = submission_01(tmp_path, backward_propagation="def backward_propagation(x, theta):\n    return theta\n")
+    done = _cli("grade", str(path), "--results", str(tmp_path / "out" / "r.json"), "--timeout", "5")
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "out" / "r.json").read_text())
+    assert_gradescope_schema(results)
+    assert results["score"] == 3.0
+    assert "3/4" in done.stdout and "FAIL" in done.stdout
+
+
+def test_cli_grade_on_garbage_still_writes_results(tmp_path):
+    """A PNG named .ipynb: results written with a clear message, exit 0, no traceback."""
+    path = tmp_path / "photo.ipynb"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    done = _cli("grade", str(path), "--results", str(tmp_path / "r.json"))
+    assert done.returncode == 0
+    assert "Traceback" not in done.stdout + done.stderr
+    results = json.loads((tmp_path / "r.json").read_text())
+    assert results["score"] == 0.0 and "not a notebook" in results["output"]
+
+
+def test_cli_reports_an_unwritable_results_path(tmp_path):
+    """When the results cannot be written the CLI says so and exits 2 (no traceback)."""
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    done = _cli("grade", str(submission_01(tmp_path)), "--results", str(blocker / "r.json"), "--timeout", "5")
+    assert done.returncode == 2
+    assert "could not write" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_batch_grades_a_folder_in_parallel_with_a_gradebook(tmp_path):
+    """Every notebook gets its own results; the CSV has one row each; a bad file affects only its row."""
+    folder = tmp_path / "submissions"
+    (folder / "bob").mkdir(parents=True)
+    submission_01(folder, "alice.ipynb")
+    submission_01(folder / "bob", "bob.ipynb", gradient_check=_source(
+        student_solutions.gradient_check_divided_by_epsilon, "gradient_check"))
+    (folder / "carol.ipynb").write_text("{ not json")
+    (folder / "notes.txt").write_text("not a submission")
+    out = tmp_path / "results"
+    done = _cli("batch", str(folder), "--results-dir", str(out), "--jobs", "2", "--timeout", "5")
+    assert done.returncode == 0, done.stderr
+    files = sorted(p.name for p in out.glob("*.json"))
+    assert files == ["alice.json", "bob__bob.json", "carol.json"]
+    rows = {r["submission"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
+    assert set(rows) == {"alice.ipynb", "bob/bob.ipynb", "carol.ipynb"}
+    assert rows["alice.ipynb"]["score"] == "4" and rows["bob/bob.ipynb"]["score"] == "2"
+    assert rows["carol.ipynb"]["score"] == "0" and "JSON" in rows["carol.ipynb"]["problem"]
+    for name in files:
+        assert_gradescope_schema(json.loads((out / name).read_text()))
+
+
+def test_release_ships_no_hidden_tests_and_no_grader(tmp_path):
+    """Student notebooks hold no hidden tests or solutions; nothing the grader keeps private ships with them."""
+    students = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert students, "no student notebooks: run `make release`"
+    for path in students:
+        text = path.read_text()
+        for marker in ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "autograder", "_gradient_check_cases"):
+            assert marker not in text, f"{path.name} contains {marker!r}"
+    # the library that ships to students does not import the grader
+    for module in (ROOT / "course_utils").glob("*.py"):
+        assert "autograder" not in module.read_text(), module.name

@@ -1,0 +1,412 @@
+"""Build script of notebook 04: choosing the step epsilon (truncation, round-off, precision).
+
+``build()`` returns the master (solutions included, no outputs); ``python -m tools.notebooks 04``
+writes it to notebooks/source/, executes it and releases the student version.
+"""
+
+from tools.nbbuild import code, exercise, md, notebook, setup, tests
+
+NOTEBOOK_ID = "04_choosing_epsilon"
+
+
+def build():
+    """The master notebook 04_choosing_epsilon (nbformat NotebookNode, without outputs)."""
+    return notebook(NOTEBOOK_ID, [
+        md(r"""
+        # Gradient checking, part 4: choosing the step $\varepsilon$
+
+        In notebooks 1 and 2 the step was always $\varepsilon = 10^{-7}$, and a *correct* network gave a
+        relative difference of about $10^{-7}$: not zero, and uncomfortably close to the alarm threshold.
+        This notebook explains where that number comes from and how to pick a better step.
+
+        **Learning goals.** After this notebook you can
+
+        1. name the two errors of a finite difference, **truncation** and **round-off**, and say how each
+           depends on $\varepsilon$;
+        2. compute the best step from the machine precision: $u^{1/3}$ for centered differences and
+           $\sqrt{u}$ for forward differences (times the size of $\theta$);
+        3. say what threshold a float32 check can honestly use;
+        4. recognise a step that crosses a ReLU kink, and know when the complex step applies;
+        5. check a big model with a few random directions instead of every parameter.
+
+        Run the cells in order. The exercise is in section 4.
+        """),
+        md("""
+        ## 0. Setup
+        """),
+        setup("""
+        %matplotlib inline
+        import warnings
+
+        import numpy as np
+
+        from course_utils.checks import optimal_epsilon_test
+        from course_utils.gradcheck import check_gradients
+        from course_utils.models import backward_propagation_n, forward_propagation_n
+        from course_utils.plots import plot_error_vs_epsilon, plot_methods_vs_epsilon
+        from course_utils.stepsize import SweepCache, error_at, fit_error_model, measured_best, sweep
+        from course_utils.testcases import gradient_check_n_test_case
+
+        X, Y, parameters = gradient_check_n_test_case()
+        cost_value, cache = forward_propagation_n(X, Y, parameters)
+        gradients = backward_propagation_n(X, Y, cache)
+        sweeps = SweepCache()  # keeps every error curve computed below, so each is computed once
+        """, grade_id="setup"),
+        md(r"""
+        ## 1. The same correct network, two steps
+
+        Here is the per-entry check of notebook 2 on the course's test case, with the correct
+        backpropagation, at the classic step and at a 1000 times larger one.
+        """),
+        code("""
+        for eps in [1e-7, 1e-4]:
+            print(f"epsilon = {eps:.0e}: relative difference = {error_at('net', 'centered', 'float64', eps):.1e}")
+        """),
+        md(r"""
+        The larger step is about **1000 times more accurate**. Nothing is wrong with the network; the
+        error is in the finite difference itself. To see why, we need to look at all steps at once.
+
+        ## 2. Two errors pulling in opposite directions
+
+        The centered difference $\hat g = \frac{J(\theta + \varepsilon) - J(\theta - \varepsilon)}{2\varepsilon}$
+        makes two different errors.
+
+        **Truncation error** (the formula is only an approximation). By Taylor's theorem,
+        $J(\theta \pm \varepsilon) = J \pm \varepsilon J' + \frac{\varepsilon^2}{2} J'' \pm
+        \frac{\varepsilon^3}{6} J''' + \dots$; the even terms cancel in the difference and
+        $\hat g = J' + \frac{\varepsilon^2}{6} J''' + \dots$. The error shrinks like $\varepsilon^2$:
+        **smaller steps are better**.
+
+        **Round-off error** (the computer only keeps about 16 digits). Each cost is stored with a
+        relative error up to the *unit round-off* $u$ ($2.2 \times 10^{-16}$ in float64,
+        $1.2 \times 10^{-7}$ in float32), so each value of $J$ is off by about $u\,|J|$. The difference of
+        two nearly equal numbers keeps those absolute errors, and dividing by $2\varepsilon$ magnifies
+        them: the error grows like $u / \varepsilon$. **Smaller steps are worse.**
+
+        Together, with constants $C_1$ and $C_2$ that depend on the function:
+
+        $$\text{error}(\varepsilon) \approx C_1\,\varepsilon^2 + C_2\,\frac{u}{\varepsilon}.$$
+
+        On log-log axes the first term is a line of slope $+2$ and the second a line of slope $-1$. The
+        plot below measures the error of the network's check for 97 steps from $10^{-12}$ to $1$ (the
+        orange mark is the classic $10^{-7}$) and draws both lines, fitted to the measurements, and
+        their sum.
+        """),
+        code("""
+        plot_error_vs_epsilon("net", "centered", "float64", eps=1e-7, cache=sweeps)
+        """),
+        md(r"""
+        Read it from left to right: the measured error falls along the round-off line (slope $-1$),
+        reaches its minimum where the two lines cross, then climbs along the truncation line (slope
+        $+2$). The classic step sits on the round-off side, about three orders of magnitude above the
+        best. (On the far right the step is so large that it crosses a ReLU kink; section 6 is about
+        that.)
+
+        The slopes are not just drawn, they are measured. We fit a line to each region of the curve:
+        """),
+        code("""
+        net_curve = sweeps.get("net", "centered", "float64")
+        best_eps, best_err = measured_best(net_curve)
+        small = net_curve.eps < best_eps / 30
+        large = (net_curve.eps > best_eps * 30) & (net_curve.eps < 3e-2)
+        slope_small = np.polyfit(np.log10(net_curve.eps[small]), np.log10(net_curve.error[small]), 1)[0]
+        slope_large = np.polyfit(np.log10(net_curve.eps[large]), np.log10(net_curve.error[large]), 1)[0]
+        print(f"slope left of the minimum:  {slope_small:+.1f} (round-off, u / eps)")
+        print(f"slope right of the minimum: {slope_large:+.1f} (truncation, eps**2)")
+        print(f"measured best step: about 1e{np.log10(best_eps):.0f}")
+        """),
+        md(r"""
+        ### The round-off constant depends on how you compute the cost
+
+        The cost of notebook 2 is the textbook formula $-[y \log a + (1 - y) \log(1 - a)]$. For an
+        example with $y = 0$ and $a = 0.9989$, `1 - a` subtracts two nearly equal numbers and loses
+        three digits before the check even starts, which raises $C_2$. The same cost computed directly
+        from the last layer's pre-activation $z$, as $\log(1 + e^{z}) - y z$, avoids that subtraction.
+        Truncation (the function) is the same; round-off (the arithmetic) is 100 times lower, and so is
+        the best step's error:
+        """),
+        code("""
+        for model in ["net", "net_stable"]:
+            fitted = sweeps.error_model(model, "centered", "float64")
+            print(f"{model:<11} C1 = {fitted.C1:.2f}   C2 = {fitted.C2:.0e}   "
+                  f"error at 1e-7 = {error_at(model, 'centered', 'float64', 1e-7):.1e}   "
+                  f"best step about 1e{np.log10(fitted.best_epsilon):.0f}")
+        """),
+        md(r"""
+        ## 3. The best step
+
+        The error $C_1 \varepsilon^2 + C_2 u / \varepsilon$ is smallest where its derivative
+        $2 C_1 \varepsilon - C_2 u / \varepsilon^2$ is zero:
+
+        $$\varepsilon^* = \left(\frac{C_2\,u}{2\,C_1}\right)^{1/3} \propto u^{1/3}.$$
+
+        The constants are rarely known, but for a well-scaled function they are of order one, and the
+        rule of thumb is simply $\varepsilon^* \approx u^{1/3}$: about $6 \times 10^{-6}$ in float64.
+        Since a step must be large *compared with* $\theta$ to change it in its last digits, it is
+        multiplied by the size of the parameter: $\varepsilon^* \approx u^{1/3} \cdot \max(1, |\theta|)$.
+
+        The **forward** difference $\frac{J(\theta + \varepsilon) - J(\theta)}{\varepsilon}$ is cheaper
+        (one new evaluation instead of two) but its truncation error is $\frac{\varepsilon}{2} J''$, of
+        order $\varepsilon$, so its error is $C_1 \varepsilon + C_2 u / \varepsilon$ and its best step is
+        $\varepsilon^* \approx \sqrt{u} \approx 1.5 \times 10^{-8}$, where the error is about
+        $\sqrt{u} \approx 10^{-8}$: never as good as centered differences.
+
+        ## 4. Exercise: compute the optimal step
+
+        ### Exercise 4: `optimal_epsilon`
+
+        Write `optimal_epsilon(dtype, method="centered", scale=1.0)` that returns the rule-of-thumb step:
+        $u^{1/3} \cdot \text{scale}$ for `"centered"` and $u^{1/2} \cdot \text{scale}$ for `"forward"`,
+        where $u$ is the unit round-off of `dtype`. NumPy gives it as `np.finfo(dtype).eps`
+        (`dtype` may be `np.float64`, `np.float32` or their names as strings). Return a `float`.
+        """),
+        exercise('''
+        def optimal_epsilon(dtype, method="centered", scale=1.0):
+            """Step that balances truncation and round-off for a finite difference in this precision.
+
+            Parameters
+            ----------
+            dtype : np.float64, np.float32 (or "float64", "float32")
+            method : "centered" or "forward"
+            scale : float, the size of theta (use max(1, |theta|))
+
+            Returns
+            -------
+            eps : float
+            """
+            ### BEGIN SOLUTION
+            u = float(np.finfo(dtype).eps)
+            power = 1 / 3 if method == "centered" else 1 / 2
+            eps = u ** power * scale
+            ### END SOLUTION
+            return float(eps)
+
+
+        for dtype in [np.float64, np.float32]:
+            print(f"{np.dtype(dtype).name}: centered {optimal_epsilon(dtype):.1e}, "
+                  f"forward {optimal_epsilon(dtype, 'forward'):.1e}")
+        ''', grade_id="optimal_epsilon"),
+        md("""
+        The test checks several precisions, both methods and a few scales, and compares your float64
+        step with the measured best step of $\\sin(x)$ at $x = 1$, a function whose constants are of
+        order one.
+        """),
+        tests("""
+        optimal_epsilon_test(optimal_epsilon)
+        ### BEGIN HIDDEN TESTS
+        assert abs(optimal_epsilon(np.float64) - np.finfo(np.float64).eps ** (1 / 3)) < 1e-12
+        assert abs(optimal_epsilon("float32", "forward", 4.0) - 4 * np.finfo(np.float32).eps ** 0.5) < 1e-9
+        assert isinstance(optimal_epsilon(np.float32), float)
+        ### END HIDDEN TESTS
+        """, grade_id="optimal_epsilon_tests", points=2),
+        md(r"""
+        ### Check your step against the curve
+
+        Here is the measured error of the centered difference of $\sin$ at $x = 1$ with your step
+        marked. It should sit at the bottom of the V. Change `eps=` to other values to see the error
+        grow on both sides.
+        """),
+        code("""
+        plot_error_vs_epsilon("sin", "centered", "float64", eps=optimal_epsilon(np.float64), cache=sweeps)
+        """),
+        md(r"""
+        For the network the measured best step is about ten times larger than the rule of thumb,
+        because the textbook cost has a large round-off constant (section 2). The rule of thumb is a
+        starting point, not a law: even there, it gives a difference near $10^{-9}$, a hundred times
+        better than $10^{-7}$.
+        """),
+        code("""
+        print(f"network, rule-of-thumb step {optimal_epsilon(np.float64):.1e}: "
+              f"difference {error_at('net', 'centered', 'float64', optimal_epsilon(np.float64)):.1e}")
+        """),
+        md(r"""
+        ## 5. float32: what threshold can you honestly use?
+
+        Networks are often trained in float32, where $u \approx 1.2 \times 10^{-7}$. Every error line moves:
+        round-off is $10^9$ times larger, so the best step moves up to about $u^{1/3} \approx 5 \times 10^{-3}$
+        and the best error up to about $u^{2/3} \approx 2 \times 10^{-5}$ (times the constants). Side by side:
+        """),
+        code("""
+        plot_error_vs_epsilon("net", "centered", dtypes=("float64", "float32"), eps=optimal_epsilon(np.float32),
+                              cache=sweeps)
+        """),
+        code("""
+        eps64, err64 = measured_best(sweeps.get("net", "centered", "float64"))
+        eps32, err32 = measured_best(sweeps.get("net", "centered", "float32"))
+        print(f"float64: best step about 1e{np.log10(eps64):.0f}, smallest relative difference about 1e{np.log10(err64):.0f}")
+        print(f"float32: best step above 1e-3? {eps32 > 1e-3}.  Smallest relative difference below 1e-5? {err32 < 1e-5}")
+        """),
+        md(r"""
+        In float32, **no step** gets the network's correct gradient below $10^{-4}$, so a threshold of
+        $10^{-7}$ would call every correct float32 network wrong. Honest float32 thresholds are
+        $10^{-3}$ to $10^{-2}$; real bugs (a factor 2, a missing term) still give $10^{-1}$ or more.
+        Better still: **run the check in float64**, even if you train in float32. The course's checker
+        warns when it is given float32 parameters and uses a float32 threshold; here its verdict is
+        "inconclusive": the round-off floor of float32 is too close to that threshold to prove the
+        gradient right.
+        """),
+        code("""
+        p32 = {name: value.astype(np.float32) for name, value in parameters.items()}
+        g32 = {name: value.astype(np.float32) for name, value in gradients.items()}
+        X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            report32 = check_gradients(lambda p: forward_propagation_n(X32, Y32, p)[0], p32, g32)
+        print(f"verdict: {report32.verdict} (threshold {report32.threshold:.0e}, "
+              f"relative difference about 1e{np.log10(report32.relative_difference):.0f})")
+        for w in caught:
+            print("warning:", str(w.message).split(";")[0])
+        """),
+        md(r"""
+        ## 6. Kinks: when the step crosses a ReLU
+
+        $\mathrm{relu}(z) = \max(0, z)$ has a corner at $z = 0$. If a pre-activation $z$ is closer to 0
+        than the step moves it, $J(\theta + \varepsilon)$ and $J(\theta - \varepsilon)$ lie on different
+        sides of the corner and the centered difference averages two different slopes: a false alarm
+        for a correct backpropagation. In the first plot, that is the jump in the shaded region on the
+        right (steps above about $4 \times 10^{-2}$).
+
+        Kinks can also bite at small steps, when a $z$ happens to be very close to 0. We move one bias so
+        that one pre-activation is $3 \times 10^{-6}$ and check with a step of $10^{-5}$:
+        """),
+        code("""
+        Z1 = parameters["W1"] @ X + parameters["b1"]  # shape (5, 3)
+        unit, example = np.unravel_index(np.argmin(np.abs(Z1)), Z1.shape)
+        near_kink = {name: value.copy() for name, value in parameters.items()}
+        near_kink["b1"][unit, 0] += 3e-6 - Z1[unit, example]
+        _, near_cache = forward_propagation_n(X, Y, near_kink)
+        near_gradients = backward_propagation_n(X, Y, near_cache)
+        kink_report = check_gradients(lambda p: forward_propagation_n(X, Y, p)[0], near_kink, near_gradients,
+                                      epsilon=1e-5)
+        print(kink_report.summary())
+        print("entries flagged as kinks:", [entry.label for entry in kink_report.kinks])
+        """),
+        md(r"""
+        How does the checker know? With the centered difference it also gets the two one-sided
+        differences, $\frac{J(\theta + \varepsilon) - J(\theta)}{\varepsilon}$ and
+        $\frac{J(\theta) - J(\theta - \varepsilon)}{\varepsilon}$. On a smooth cost they agree closely;
+        across a kink they disagree, and the backpropagated gradient (the slope on the side where
+        $\theta$ actually is) matches one of them. Such entries are reported as kinks and left out of the
+        verdict. A smaller step or another random point clears them.
+
+        ## 7. The complex step: no subtraction, no round-off
+
+        If $J$ is built from analytic operations (polynomials, exp, log, sigmoid...), it can be evaluated
+        at a complex point, and $J(\theta + i\varepsilon) = J(\theta) + i\varepsilon J'(\theta) - \dots$ gives
+
+        $$J'(\theta) \approx \frac{\operatorname{Im} J(\theta + i\varepsilon)}{\varepsilon},$$
+
+        with truncation error $\propto \varepsilon^2$ and **no subtraction**, so no round-off growth. The
+        step can be as small as $10^{-20}$ and the derivative is exact to machine precision:
+        """),
+        code("""
+        plot_methods_vs_epsilon("net", "float64", cache=sweeps)
+        """),
+        md(r"""
+        The complex step (green) stays flat at about $10^{-14}$ all the way down to $\varepsilon = 10^{-20}$,
+        while forward and centered differences are ruined by round-off below their best steps.
+
+        It needs a cost that carries complex numbers through, and an **analytic** one. ReLU written as
+        `np.maximum(z, 0)` happens to keep the imaginary part on the positive side, but `abs`, `max`
+        with other conventions, or `np.real` break it. Here is $\exp(\mathrm{relu}(x))$ with relu written
+        as $(x + |x|)/2$: on real numbers it is the same function, but $|x + i\varepsilon|$ is real and
+        the complex step returns half the slope, for every step:
+        """),
+        code("""
+        plot_error_vs_epsilon("relu", "complex", "float64", eps=1e-10, cache=sweeps)
+        """),
+        md(r"""
+        ## 8. Optional extra: Richardson extrapolation
+
+        The truncation error of the centered difference is $D(\varepsilon) - J' = a\,\varepsilon^2 +
+        b\,\varepsilon^4 + \dots$. Combining two steps cancels the $\varepsilon^2$ term:
+
+        $$R(\varepsilon) = \frac{4\,D(\varepsilon/2) - D(\varepsilon)}{3} = J' + O(\varepsilon^4).$$
+
+        With a truncation error of order 4, the best step is larger ($\propto u^{1/5}$) and the error
+        smaller (about $u^{4/5}$). Libraries like `numdifftools` repeat this to estimate derivatives very
+        accurately; for a *check*, the plain centered difference at a good step is usually enough.
+        """),
+        code("""
+        def centered(f, x, h):
+            return (f(x + h) - f(x - h)) / (2 * h)
+
+
+        exact = np.cos(1.0)
+        for h in [1e-1, 1e-2, 1e-3]:
+            plain = centered(np.sin, 1.0, h)
+            richardson = (4 * centered(np.sin, 1.0, h / 2) - centered(np.sin, 1.0, h)) / 3
+            print(f"h = {h:.0e}: centered error {abs(plain - exact):.1e}, Richardson error {abs(richardson - exact):.1e}")
+        """),
+        md(r"""
+        ## 9. Big models: a few random directions instead of every parameter
+
+        The per-entry check costs $2n$ evaluations of the cost: 94 here, two billion for a network with a
+        billion parameters. A **random-direction** check asks a different question: along a random unit
+        vector $v$, does the directional derivative from backpropagation, $g \cdot v$, match
+        $\frac{J(\theta + \varepsilon v) - J(\theta - \varepsilon v)}{2\varepsilon}$? Each direction costs
+        2 evaluations whatever $n$ is, so $k$ directions cost $2k$.
+
+        Why does a random direction almost never miss a bug? If backpropagation returns $g + d$ with an
+        error vector $d \ne 0$, direction $v$ sees the error $d \cdot v$. For a Gaussian random $v$,
+        $d \cdot v$ is a Gaussian number with standard deviation $\lVert d \rVert$: it is exactly zero
+        with probability 0, and tiny only with small probability. With a few independent directions, the
+        chance that *all* of them see a tiny error is negligible.
+        """),
+        code("""
+        def network_cost(p):
+            return forward_propagation_n(X, Y, p)[0]
+
+
+        buggy = dict(gradients, dW2=2 * gradients["dW2"])
+        for label, grads in [("correct", gradients), ("dW2 doubled", buggy)]:
+            r = check_gradients(network_cost, parameters, grads, mode="random", directions=4, rng=0)
+            print(f"{label:<12} {r.verdict:<7} relative difference {r.relative_difference:.1e} "
+                  f"with {r.n_evaluations} cost evaluations (a per-entry check needs 95)")
+        """),
+        md(r"""
+        A random-direction check says *whether* the gradient is wrong, not *where*. Use it first on a big
+        model; if it fails, check per block (`per_block=True`) or per entry on a smaller copy of the model.
+
+        ## 10. The ε explorer (for live exploration)
+
+        Move the slider and the dropdowns: the plot and the verdict under it update as you go. Try the
+        classic $10^{-7}$ in float64 and in float32, the complex step on every model, and steps near 1
+        on the network. (Where widgets do not run, e.g. on GitHub, you see a still picture.)
+        """),
+        code("""
+        # NBVAL_IGNORE_OUTPUT
+        from course_utils.widgets import epsilon_explorer
+
+        epsilon_explorer()
+        """),
+        md(r"""
+        ## A practical checklist
+
+        * **Debug only.** A gradient check is slow; run it while writing backpropagation, not while
+          training.
+        * **Turn dropout off** (and any randomness in the cost): the two evaluations must compute the same
+          function.
+        * **Include regularization** in the checked cost if the gradients include it.
+        * **A few examples** are enough ($m = 3$ here), and **a small network** if you can shrink yours.
+        * **Check at a characteristic point**: random initialization, and again after some training;
+          avoid points where many ReLU inputs sit exactly at 0.
+        * **Use float64** for the check, a step near $u^{1/3} \max(1, |\theta|)$, and a threshold that
+          matches the precision (about $10^{-6}$ in float64, $10^{-3}$ to $10^{-2}$ in float32).
+
+        ## What to remember
+
+        * The error of a finite difference is **truncation + round-off**: $C_1 \varepsilon^2 + C_2 u /
+          \varepsilon$ for centered differences, $C_1 \varepsilon + C_2 u / \varepsilon$ for forward ones.
+        * The best step balances them: $\varepsilon^* \approx u^{1/3} \cdot$ scale (centered, about
+          $6 \times 10^{-6}$ in float64) and $\sqrt{u} \cdot$ scale (forward). The classic $10^{-7}$ is on
+          the round-off side.
+        * How you compute the cost changes $C_2$: a numerically careful cost checks more accurately.
+        * float32 cannot resolve relative differences much below $10^{-4}$: check in float64, or use a
+          float32 threshold of $10^{-3}$ to $10^{-2}$.
+        * A step that crosses a ReLU kink gives a false alarm; the two one-sided differences disagree
+          there, which is how a checker detects it.
+        * The complex step has no round-off at all, for analytic costs only.
+        * A few random directions check a huge model for $2k$ evaluations and almost never miss a bug.
+        """),
+    ])

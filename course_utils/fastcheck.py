@@ -82,6 +82,8 @@ class MLPBatchedCost:
         are split into pieces that fit
     dense_max : int, networks with at most this many parameters evaluate single-entry perturbations as
         whole stacked vectors (fewer array operations); larger ones layer by layer (fewer flops)
+    linear : bool, use the exact piecewise linearity of the ReLU layers (see ``entry_costs``) for entries
+        whose step provably flips no ReLU; False always propagates the change layer by layer
 
     Attributes
     ----------
@@ -90,7 +92,7 @@ class MLPBatchedCost:
     """
 
     def __init__(self, X, Y, parameters, lambd=0.0, stable_cost=False, max_bytes=DEFAULT_MAX_BYTES,
-                 dense_max=DENSE_MAX_PARAMETERS):
+                 dense_max=DENSE_MAX_PARAMETERS, linear=True):
         X, Y, L = check_network_inputs(X, Y, parameters)
         if np.iscomplexobj(X) or any(np.iscomplexobj(v) for v in parameters.values()):
             raise ParameterError("MLPBatchedCost works with real parameters; use the plain check for method='complex'")
@@ -101,9 +103,10 @@ class MLPBatchedCost:
         self.cost0 = float(cost)
         self.X, self.Y, self.L, self.m = X, Y, L, X.shape[1]
         self.lambd, self.stable = float(lambd), bool(stable_cost)
-        self.max_bytes, self.dense_max = int(max_bytes), int(dense_max)
+        self.max_bytes, self.dense_max, self.linear = int(max_bytes), int(dense_max), bool(linear)
         self._layers = cache["layers"]  # layer l at index l - 1: A_prev, W, b, Z, A
         self._WX = self._layers[0]["W"] @ X  # shape (n_1, m)
+        self._gains, self._radius = self._linear_regions()
         self._squares = [float(np.sum(layer["W"] ** 2)) for layer in self._layers]  # ||W_l||^2
         # Where every block of theta lives: (layer number l, "W" or "b", start offset).
         self._blocks = []
@@ -114,6 +117,39 @@ class MLPBatchedCost:
     # -----------------------------------------------------------------------------------------------
     # helpers
     # -----------------------------------------------------------------------------------------------
+
+    def _linear_regions(self):
+        """Per hidden unit and example: how the logit moves with Z_l[i, t], and how far it may move.
+
+        Above layer l the network is a composition of linear maps and ReLUs, so as long as no ReLU changes
+        side the output logit is an exactly linear function of Z_l[i, t]: ZL[t] + G_l[i, t] * dZ[t]. The
+        radius R_l[i, t] is a conservative bound on |dZ[t]| that keeps every ReLU on its side: the unit's
+        own margin |Z_l[i, t]|, and for every hidden layer u above, its smallest margin min_v |Z_u[v, t]|
+        divided by a bound on the gain from (l, i) to layer u (max_v |W_{l+1}[v, i]| times the inf-norms
+        of the weight matrices in between).
+
+        Returns
+        -------
+        gains : list of L ndarrays, layer l at index l - 1, shape (n_l, m): G_l = dZL / dZ_l per example
+        radius : list of L ndarrays (n_l, m) (inf at the output layer, which has no ReLU)
+        """
+        layers, L, m = self._layers, self.L, self.m
+        gains = [None] * L
+        gains[L - 1] = np.ones((1, m))
+        for l in range(L - 1, 0, -1):
+            gains[l - 1] = (layers[l - 1]["Z"] > 0) * (layers[l]["W"].T @ gains[l])  # shape (n_l, m)
+        radius = [None] * L
+        radius[L - 1] = np.full((1, m), np.inf)
+        for l in range(1, L):
+            r = np.abs(layers[l - 1]["Z"])  # own margin, shape (n_l, m)
+            gain = np.max(np.abs(layers[l]["W"]), axis=0)  # shape (n_l,): bound on |dZ_{l+1}| per |dZ_l[i]|
+            for u in range(l + 1, L):  # hidden layers above (each with a ReLU)
+                margin = np.min(np.abs(layers[u - 1]["Z"]), axis=0)  # shape (m,)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    r = np.minimum(r, np.where(gain[:, None] > 0, margin[None, :] / gain[:, None], np.inf))
+                gain = gain * np.max(np.sum(np.abs(layers[u]["W"]), axis=1))  # times ||W_{u+1}||_inf
+            radius[l - 1] = r
+        return gains, radius
 
     def _l2(self, extra):
         """L2 term lambd / (2 m) * (sum_l ||W_l||^2 + extra); extra broadcasts (k,)."""
@@ -191,6 +227,12 @@ class MLPBatchedCost:
     def entry_costs(self, indices, deltas):
         """Costs at theta + deltas[j] * e_{indices[j]}, one entry perturbed per evaluation.
 
+        Small networks (at most ``dense_max`` parameters) stack whole perturbed vectors. Larger ones use
+        the structure: a step of W_l[i, j] changes row i of Z_l by delta * A_{l-1}[j, :]. When it provably
+        flips no ReLU, the logits move exactly linearly, ZL + G_l[i, :] * dZ (see ``_linear_regions``):
+        O(m) work. Otherwise the change is propagated: row i of A_l, a rank-1 update of Z_{l+1}, then full
+        products above. Both agree with a full forward pass within round-off.
+
         Parameters
         ----------
         indices : ndarray of int, shape (k,): entries of theta
@@ -238,11 +280,18 @@ class MLPBatchedCost:
         if l == self.L:
             ZL = Z_row  # the output layer has one unit, so rows == 0
         else:
-            dA = relu(Z_row) - layer["A"][rows, :]  # shape (k, m): change of row i of A_l
-            upper = self._layers[l]
-            # Z_{l+1} + W_{l+1}[:, i] (outer) dA: shape (n_{l+1}, k, m)
-            Z = upper["Z"][:, None, :] + upper["W"][:, rows][:, :, None] * dA[None, :, :]
-            ZL = self._propagate(l + 1, Z)
+            ZL = np.empty_like(Z_row)  # shape (k, m)
+            # Steps that provably flip no ReLU (half the radius leaves room for round-off): exactly linear.
+            safe = (np.all(np.abs(dZ) < 0.5 * self._radius[l - 1][rows, :], axis=1) if self.linear
+                    else np.zeros(rows.size, dtype=bool))  # shape (k,)
+            ZL[safe] = self._layers[-1]["Z"][0] + self._gains[l - 1][rows[safe], :] * dZ[safe]
+            rest = ~safe
+            if rest.any():  # propagate the change: row i of A_l, a rank-1 update of Z_{l+1}, then up
+                dA = relu(Z_row[rest]) - layer["A"][rows[rest], :]  # shape (r, m): change of row i of A_l
+                upper = self._layers[l]
+                # Z_{l+1} + W_{l+1}[:, i] (outer) dA: shape (n_{l+1}, r, m)
+                Z = upper["Z"][:, None, :] + upper["W"][:, rows[rest]][:, :, None] * dA[None, :, :]
+                ZL[rest] = self._propagate(l + 1, Z)
         costs = cost_from_logits(ZL, self.Y, self.stable)  # shape (k,)
         return costs + self._l2(l2) if self.lambd else costs
 

@@ -44,10 +44,11 @@ def floor_of(report, J0):
 
 @pytest.mark.parametrize("sizes,lambd,stable", [([4, 5, 3, 1], 0.0, False), ([3, 7, 5, 4, 1], 0.7, False),
                                                 ([6, 1], 0.3, True), ([5, 6, 1], 0.0, True)])
-@pytest.mark.parametrize("dense_max", [0, 10_000])  # 0 forces the structured (layer by layer) path
-def test_every_batched_evaluation_equals_the_forward_pass(sizes, lambd, stable, dense_max):
+@pytest.mark.parametrize("dense_max,linear", [(0, True), (0, False), (10_000, True)])  # dense_max 0: structured
+@pytest.mark.parametrize("scale", [1e-6, 1e-3, 0.3])  # steps that flip no ReLU, a few, many
+def test_every_batched_evaluation_equals_the_forward_pass(sizes, lambd, stable, dense_max, linear, scale):
     X, Y, parameters, _, _ = make_net(sizes, 9, seed=len(sizes), lambd=lambd)
-    f = MLPBatchedCost(X, Y, parameters, lambd=lambd, stable_cost=stable, dense_max=dense_max)
+    f = MLPBatchedCost(X, Y, parameters, lambd=lambd, stable_cost=stable, dense_max=dense_max, linear=linear)
     rng = np.random.default_rng(0)
     n = f.layout.size
     plain = lambda theta: mlp_forward(X, Y, vector_to_dictionary(theta, f.layout), lambd=lambd,
@@ -56,7 +57,7 @@ def test_every_batched_evaluation_equals_the_forward_pass(sizes, lambd, stable, 
     assert f.cost0 == pytest.approx(plain(f.theta), abs=tol)
 
     indices = rng.integers(0, n, size=40)
-    deltas = rng.standard_normal(40) * 1e-3
+    deltas = rng.standard_normal(40) * scale
     expected = [plain(f.theta + d * np.eye(n)[i]) for i, d in zip(indices, deltas)]
     np.testing.assert_allclose(f.entry_costs(indices, deltas), expected, rtol=0, atol=tol)  # one entry each
 
@@ -85,6 +86,23 @@ def test_vectorised_check_agrees_with_the_loop_entry_by_entry(seed, sizes, lambd
         assert fast.verdict == loop.verdict == "passed"
         assert fast.n_evaluations == loop.n_evaluations == 2 * loop.indices.size + 1
         assert {b.name for b in fast.blocks} == {b.name for b in loop.blocks}
+
+
+def test_linear_regions_never_hide_a_crossed_kink():
+    """A step across a ReLU kink is propagated, not extrapolated: the kink report matches the loop's."""
+    X, Y, parameters, gradients, cost = make_net([4, 6, 5, 1], 6, seed=16)
+    _, cache = mlp_forward(X, Y, parameters)
+    Z1 = cache["layers"][0]["Z"]
+    i, t = np.unravel_index(np.argmin(np.abs(Z1)), Z1.shape)
+    parameters = dict(parameters, b1=parameters["b1"].copy())
+    parameters["b1"][i, 0] -= Z1[i, t] - 1e-9  # unit i of layer 1 now sits 1e-9 from its kink on example t
+    _, cache = mlp_forward(X, Y, parameters)
+    gradients = mlp_backward(X, Y, cache)
+    loop = check_gradients(cost, parameters, gradients, progress=False)
+    fast = check_gradients(cost, parameters, gradients, batched_cost=MLPBatchedCost(X, Y, parameters, dense_max=0),
+                           progress=False)
+    assert [e.label for e in loop.kinks] == [e.label for e in fast.kinks] and loop.kinks
+    assert np.all(np.abs(fast.numeric - loop.numeric) <= floor_of(loop, cost(parameters)))
 
 
 def test_vectorised_check_finds_the_same_wrong_entries_as_the_loop():

@@ -318,7 +318,7 @@ class Lab:
         item.first.click()
 
     def clear_outputs(self):
-        self.menu("Edit", "notebook:clear-all-cell-outputs")
+        self.menu("Edit", "editmenu:clear-all")  # "Clear Outputs of All Cells"
         wait_until(lambda: self.page.locator(f"{CELL} {OUTPUT}").count() == 0, timeout=30,
                    message=f"{self.path}: outputs to disappear after Clear Outputs of All Cells")
 
@@ -338,7 +338,7 @@ class Lab:
         return self.page.evaluate(
             """sel => [...document.querySelectorAll(sel)].map((cell, index) => {
                  const outs = [...cell.querySelectorAll('.jp-OutputArea-output')];
-                 const imgs = [...cell.querySelectorAll('.jp-OutputArea-output img')];
+                 const imgs = [...cell.querySelectorAll('.jp-OutputArea-output img, .jp-RenderedMarkdown img')];
                  return {
                    index,
                    code: cell.classList.contains('jp-CodeCell'),
@@ -351,10 +351,10 @@ class Lab:
                    images: imgs.map(i => ({src: (i.getAttribute('src') || '').slice(0, 64),
                                            loaded: i.complete && i.naturalWidth > 0,
                                            width: i.naturalWidth})),
-                   widgetViews: cell.querySelectorAll(
-                       '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.widget-view+json"]').length,
-                   widgetsRendered: cell.querySelectorAll(
-                       '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.widget-view+json"] .jupyter-widgets').length,
+                   // a widget view is an output whose own child is the widget's root element, on screen
+                   widgetsRendered: outs.filter(o => {
+                       const root = o.querySelector(':scope > .jupyter-widgets');
+                       return root && root.offsetHeight > 0 && root.offsetWidth > 0; }).length,
                  };
                })""", CELL)
 
@@ -377,9 +377,10 @@ class Lab:
                                    + "\n  ".join(errors) + f"\n(screenshot: {shot})")
 
     def assert_rendered(self, master_path):
-        """Every plot and widget the master notebook stores is rendered, in the same cell, in the page.
+        """Every figure, plot and widget the master notebook has is rendered, in the same cell, in the page.
 
-        ``master_path``'s stored outputs say which cells draw a picture (``image/png``) and which show
+        Markdown cells with an image (``![..](..)``, attachments included) must show a loaded image;
+        ``master_path``'s stored outputs say which code cells draw a picture (``image/png``) and which show
         a widget; after Run All those cells must show a loaded ``<img>`` (naturalWidth > 0) and a
         rendered widget view (``.jupyter-widgets`` inside the widget output). Any image anywhere must
         have loaded. Returns (plots, widgets) counted, so a test can assert it checked something.
@@ -389,6 +390,11 @@ class Lab:
         assert len(cells) == len(master.cells), f"{self.path}: {len(cells)} cells in page, {len(master.cells)} in master"
         problems, plots, widgets = [], 0, 0
         for index, (mcell, cell) in enumerate(zip(master.cells, cells)):
+            if mcell.cell_type == "markdown" and ("![" in mcell.source or "<img" in mcell.source):
+                plots += 1
+                if not any(i["loaded"] for i in cell["images"]):
+                    problems.append(f"cell {index}: the markdown shows a figure, the page has no loaded image "
+                                    f"(images: {cell['images']})")
             if mcell.cell_type != "code":
                 continue
             stored = [o for o in mcell.get("outputs", []) if o.get("output_type") in ("display_data", "execute_result")]
@@ -397,11 +403,12 @@ class Lab:
                 if not any(i["loaded"] for i in cell["images"]):
                     problems.append(f"cell {index}: the master shows a plot, the page has no loaded image "
                                     f"(images: {cell['images']}, outputs: {cell['mimes']})")
-            if any(WIDGET_VIEW_MIME in o.get("data", {}) for o in stored):
-                widgets += 1
-                if cell["widgetViews"] == 0 or cell["widgetsRendered"] < cell["widgetViews"]:
-                    problems.append(f"cell {index}: the master shows a widget, the page rendered "
-                                    f"{cell['widgetsRendered']} of {cell['widgetViews']} widget views")
+            views = sum(WIDGET_VIEW_MIME in o.get("data", {}) for o in stored)
+            if views:
+                widgets += views
+                if cell["widgetsRendered"] < views:
+                    problems.append(f"cell {index}: the master shows {views} widget(s), the page rendered "
+                                    f"{cell['widgetsRendered']} (outputs: {cell['text'][:120]!r})")
             if cell["code"] and "[*]" in cell["prompt"]:
                 problems.append(f"cell {index}: still running ({cell['prompt']})")
             for image in cell["images"]:
@@ -427,9 +434,10 @@ class Lab:
         return self.page.locator(f"{NOTEBOOK} .{css_class}").first
 
     def image_src(self, scope):
-        """The ``src`` of the first loaded image inside ``scope`` (a locator), or None."""
+        """The ``src`` of ``scope`` (an Image widget) or of the first loaded image inside it, or None."""
         return scope.evaluate(
-            """el => { const i = [...el.querySelectorAll('img')].find(i => i.complete && i.naturalWidth > 0);
+            """el => { const i = [el, ...el.querySelectorAll('img')].find(
+                           i => i.tagName === 'IMG' && i.complete && i.naturalWidth > 0);
                        return i ? i.getAttribute('src') : null; }""")
 
     def wait_settled(self, read, *, changed_from=None, timeout=60, stable_polls=4, what="the view"):

@@ -354,14 +354,24 @@ def main():
     sys.stderr = sys.stdout
     send(event="ready", protections=protections)
 
+    pristine = dict(builtins.__dict__)
+
+    def restore_builtins():
+        # Student code may patch builtins (isinstance, len, ...); the worker's own code needs the originals.
+        builtins.__dict__.update(pristine)
+        for name in [k for k in builtins.__dict__ if k not in pristine]:
+            del builtins.__dict__[name]
+
     namespace = {"__name__": "__main__", "__builtins__": builtins, "display": print}
     namespace.update(references)  # the other exercises' functions, for demo code in the student's cell
     for cell in request["cells"]:
         try:
             code = compile(cell["source"], f"<cell {cell['label']}>", "exec")
             exec(code, namespace)
+            restore_builtins()
             send(event="cell", label=cell["label"], ok=True)
         except BaseException as exc:  # SyntaxError, SystemExit, anything the student's cell raises
+            restore_builtins()
             send(event="cell", label=cell["label"], ok=False, error=_error(exc))
     function = namespace.get(request["function"])
     if not callable(function):
@@ -377,12 +387,14 @@ def main():
         tracker.active = True
         try:
             value = function(*args, **kwargs)
+            restore_builtins()
             tracker.active = False
             event = {"event": "call", "index": index, "ok": True, "value": encode(value),
                      "used_library": sorted(tracker.used)}
             if return_args:
                 event["args_after"] = [encode(a) for a in args]
         except BaseException as exc:
+            restore_builtins()
             tracker.active = False
             event = {"event": "call", "index": index, "ok": False, "error": _error(exc),
                      "used_library": sorted(tracker.used)}

@@ -242,6 +242,8 @@ class Sandbox:
                    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                    "TMPDIR": workdir}
             result = _communicate(command, payload, env, self.limits.wall_seconds)
+            if uid is not None:
+                _reap_uid(uid)
             result.student_output = _read_head(os.path.join(workdir, "output.txt"), MAX_STUDENT_OUTPUT)
             ready = next((e for e in result.events if e.get("event") == "ready"), None)
             if ready and isinstance(ready.get("protections"), dict):
@@ -264,6 +266,44 @@ def _default_expose():
     if spec is not None and spec.submodule_search_locations:
         paths.extend(spec.submodule_search_locations)
     return sorted(set(paths))
+
+
+def processes_of_uid(uid):
+    """PIDs of the processes whose owner is ``uid`` (read from /proc).
+
+    Returns
+    -------
+    list of int
+    """
+    pids = []
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return pids
+    for entry in entries:
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+def _reap_uid(uid, patience=5.0):
+    """Kill every process left by a sandbox uid and wait until none remains (before the uid is reused)."""
+    deadline = time.monotonic() + patience
+    while time.monotonic() < deadline:
+        pids = processes_of_uid(uid)
+        if not pids:
+            return True
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.02)
+    return not processes_of_uid(uid)
 
 
 def _read_head(path, limit):

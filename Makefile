@@ -41,5 +41,10 @@ release: $(STAMP)
 figures: $(STAMP)
 	$(BIN)/python -m tools.figures
 
+# The Gradescope autograder bundle (setup.sh, run_autograder, grader, hidden tests, masters).
+.PHONY: autograder-zip
+autograder-zip: $(STAMP)
+	$(BIN)/python -m autograder bundle --out build/autograder.zip
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

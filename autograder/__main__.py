@@ -43,6 +43,7 @@ def _add_common(parser):
 
 def _grade(args):
     options = _options(args)
+    options.private_paths = [Path(args.submission).resolve().parent, Path(args.results).resolve().parent]
     results = grade_notebook(args.submission, options)
     try:
         write_results(results, args.results)
@@ -72,6 +73,7 @@ def _gradescope(args):
     root = Path(args.root)
     results_path = root / "results" / "results.json"
     options = _options(args)
+    options.private_paths = [root / "submission", root / "results"]
     submissions = sorted((root / "submission").glob("**/*.ipynb")) if (root / "submission").is_dir() else []
     if not submissions:
         results = {"score": 0.0, "execution_time": 0.0, "tests": [], "visibility": "visible",

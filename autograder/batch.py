@@ -6,12 +6,12 @@ failure is written to its own results file and its row of the gradebook.
 """
 
 import csv
+import dataclasses
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from autograder.grading import grade_notebook, write_results
-from autograder.sandbox import Sandbox
 
 
 def find_submissions(directory):
@@ -51,8 +51,10 @@ def grade_directory(directory, results_dir, options, jobs=2, progress=None):
     results_dir.mkdir(parents=True, exist_ok=True)
     paths = find_submissions(directory)
 
+    options = dataclasses.replace(options, private_paths=list(options.private_paths) + [directory, results_dir])
+
     def one(path):
-        sandbox = Sandbox(options.limits, isolate=options.isolate)
+        sandbox = options.sandbox()
         try:
             results = grade_notebook(path, options, sandbox=sandbox)
         finally:

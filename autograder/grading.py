@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.notebook import SubmissionError, load_submission, strip_magics
-from autograder.sandbox import Limits, Sandbox
+from autograder.sandbox import Limits, Sandbox, _default_hide
 from autograder.specs import notebook_specs
 from autograder.wire import WireError, decode, encode
 
@@ -35,6 +35,8 @@ class Options:
     masters : Path or None, directory of master notebooks whose locked setup cells are used instead of
         the submission's (None: the repository's notebooks/source when present)
     specs : dict notebook_id -> NotebookSpec (None: ``notebook_specs()``)
+    private_paths : list of paths hidden from student code besides the project (the folder of
+        submissions, the results directory)
     """
 
     limits: Limits = field(default_factory=Limits)
@@ -42,6 +44,11 @@ class Options:
     seed: object = None
     masters: object = None
     specs: object = None
+    private_paths: list = field(default_factory=list)
+
+    def sandbox(self):
+        """A Sandbox with these limits that also hides ``private_paths`` (submissions, results)."""
+        return Sandbox(self.limits, isolate=self.isolate, hide=_default_hide() + [str(p) for p in self.private_paths])
 
 
 def _test(name, score, max_score, output):
@@ -277,7 +284,7 @@ def grade_notebook(path, options=None, sandbox=None):
     own_sandbox = sandbox is None
     try:
         if own_sandbox:
-            sandbox = Sandbox(options.limits, isolate=options.isolate)
+            sandbox = options.sandbox()
         return _grade(Path(path), options, sandbox, start)
     except Exception as exc:  # the last line of defence: a results file is always written
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()

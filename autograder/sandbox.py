@@ -169,7 +169,10 @@ class Sandbox:
                                "run the grader as root or pass isolate=False")
         self.isolated = available if isolate is None else bool(isolate)
         self.python = python or sys.executable
-        self.hide = [str(p) for p in (hide if hide is not None else _default_hide())]
+        temp = os.path.realpath(tempfile.gettempdir())
+        hide = [os.path.realpath(p) for p in (hide if hide is not None else _default_hide())]
+        # never cover the directory that holds the sandbox's own working directories
+        self.hide = [p for p in hide if not (temp + "/").startswith(p.rstrip("/") + "/")]
         self.expose = [str(p) for p in (expose if expose is not None else _default_expose())]
         self.temp_root = None
 

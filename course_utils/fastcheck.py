@@ -303,7 +303,8 @@ class MLPBatchedCost:
         Parameters
         ----------
         blocks : dict name -> ndarray of shape (k,) + the parameter's shape: the directions, block by block
-        step : float
+            (float32 or float64; products with them are computed in float64)
+        step : float, or ndarray (k,): the step along each direction
 
         Returns
         -------
@@ -311,12 +312,15 @@ class MLPBatchedCost:
         """
         k = next(iter(blocks.values())).shape[0]
         m = self.m
+        step = np.broadcast_to(np.asarray(step, dtype=np.float64), (k,))  # shape (k,)
         sign = np.concatenate([np.ones(m), -np.ones(m)])  # shape (2m,): + columns, then - columns
+        signed = step[:, None, None] * sign  # shape (k, 1, 2m)
         A = None  # shape (k, n_{l-1}, 2m) once perturbed
         squares = np.zeros((k, 2))  # change of sum_l ||W_l||^2 for +, -
         for l in range(1, self.L + 1):
             layer = self._layers[l - 1]
-            V, vb = blocks[f"W{l}"], blocks[f"b{l}"]  # shapes (k, n_l, n_{l-1}), (k, n_l, 1)
+            V = np.asarray(blocks[f"W{l}"], dtype=np.float64)  # shape (k, n_l, n_{l-1})
+            vb = np.asarray(blocks[f"b{l}"], dtype=np.float64)  # shape (k, n_l, 1)
             if A is None:
                 VA = (V.reshape(-1, V.shape[2]) @ self.X).reshape(k, -1, m)  # shape (k, n_l, m)
                 VA = np.concatenate([VA, VA], axis=2)  # shape (k, n_l, 2m)
@@ -324,11 +328,11 @@ class MLPBatchedCost:
             else:
                 VA = V @ A  # shape (k, n_l, 2m)
                 WA = layer["W"] @ A  # shape (k, n_l, 2m)
-            Z = WA + layer["b"] + step * sign * (VA + vb)  # shape (k, n_l, 2m)
+            Z = WA + layer["b"] + signed * (VA + vb)  # shape (k, n_l, 2m)
             if self.lambd:
                 cross = np.einsum("kij,ij->k", V, layer["W"])  # W . V, shape (k,)
                 vv = np.einsum("kij,kij->k", V, V)  # ||V||^2, shape (k,)
-                squares += np.stack([2 * step * cross, -2 * step * cross], axis=1) + (step ** 2 * vv)[:, None]
+                squares += np.stack([2 * step * cross, -2 * step * cross], axis=1) + (step ** 2 * vv)[:, None]  # (k, 2)
             A = relu(Z) if l < self.L else Z
         ZL = A[:, 0, :]  # shape (k, 2m)
         costs = np.stack([cost_from_logits(ZL[:, :m], self.Y, self.stable),

@@ -399,7 +399,7 @@ KEEP_DIRECTIONS = 2_000_000
 
 def check_gradients(cost, parameters, gradients, *, epsilon=None, method="centered", threshold=None,
                     mode="full", directions=16, per_block=False, rng=None, n_worst=5,
-                    batched_cost=None, samples=16, chunk_size=None, progress=None):
+                    batched_cost=None, samples=16, chunk_size=None, progress=None, distribution="gaussian"):
     """Check analytic gradients against finite differences of a cost.
 
     Parameters
@@ -433,6 +433,8 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
         than a (chunk, n) stack of about 64 MB); the result does not depend on it.
     progress : True, False or None (default: a bar appears when the check is predicted to take more
         than PROGRESS_AFTER_SECONDS).
+    distribution : mode "random": "gaussian" (default; the stronger guarantee) or "rademacher" (random
+        signs: much cheaper to draw for very large models, weaker guarantee); see ``miss_probability``.
 
     Returns
     -------
@@ -490,7 +492,8 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
                      chunk=_chunk(chunk_size, n), progress=progress)
     args = dict(engine=engine, grad=grad, threshold=float(threshold), epsilon=epsilon, n_worst=n_worst)
     if mode == "random":
-        report = _check_random(**args, k=int(directions), per_block=per_block, rng=generator)
+        report = _check_random(**args, k=int(directions), per_block=per_block, rng=generator,
+                               distribution=distribution)
     else:
         if mode == "full":
             indices = np.arange(n)
@@ -832,23 +835,37 @@ def _check_entries(engine, grad, threshold, epsilon, n_worst, indices, mode):
     )
 
 
-def miss_probability(k, fraction=0.25):
-    """Bound on the chance that k Gaussian directions all miss an error, as the random check states it.
+DISTRIBUTIONS = ("gaussian", "rademacher")
 
-    For a direction v with independent N(0, 1/n) entries and any error vector D, D.v is exactly
-    Normal(0, |D|^2 / n), so P(|D.v| < f |D| / sqrt(n)) = P(|z| < f) <= sqrt(2 / pi) f. Directions are
-    independent, so all k see less than f times the typical error with probability at most that to the k.
+
+def miss_probability(k, fraction=0.25, distribution="gaussian"):
+    """Bound on the chance that k random directions all miss an error, as the random check states it.
+
+    For a direction v with independent entries of variance 1/n and any error vector D of the gradient,
+    E (D.v)^2 = |D|^2 / n. "Missing" means |D.v| < f |D| / sqrt(n) (seeing less than a fraction f of the
+    typical error). Directions are independent, so all k miss with probability at most p^k, where
+
+    * gaussian (N(0, 1/n) entries): D.v is exactly Normal(0, |D|^2 / n), so p = P(|z| < f) <= sqrt(2/pi) f;
+    * rademacher (entries +-1/sqrt(n)): E (D.v)^4 <= 3 |D|^4 / n^2, so by the Paley-Zygmund inequality
+      p <= 1 - (1 - f^2)^2 / 3 (weaker: D = e_1 - e_2 is missed with probability 1/2 per direction).
 
     Parameters
     ----------
     k : int, number of directions
-    fraction : float, f
+    fraction : float, f in (0, 1)
+    distribution : "gaussian" or "rademacher"
 
     Returns
     -------
-    float, (sqrt(2 / pi) f)^k
+    float, p^k
     """
-    return float((np.sqrt(2 / np.pi) * fraction) ** k)
+    if distribution == "gaussian":
+        p = np.sqrt(2 / np.pi) * fraction
+    elif distribution == "rademacher":
+        p = 1 - (1 - fraction ** 2) ** 2 / 3
+    else:
+        raise GradCheckError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+    return float(min(p, 1.0) ** k)
 
 
 def _direction_groups(layout, per_block):
@@ -858,32 +875,48 @@ def _direction_groups(layout, per_block):
     return [("all", list(range(len(layout.names))))]
 
 
-def _draw_direction(generator, layout, members):
-    """One direction, block by block: N(0, 1/n_g) entries in the member blocks (n_g: their size), 0 elsewhere.
+def _draw_raw(generator, shape, distribution):
+    """Unit-variance random entries of the given shape: float32 N(0, 1), or +-1 from random bits."""
+    size = int(np.prod(shape))
+    if distribution == "gaussian":
+        return generator.standard_normal(shape, dtype=np.float32)
+    bits = np.unpackbits(np.frombuffer(generator.bytes((size + 7) // 8), dtype=np.uint8), count=size)
+    signs = bits.astype(np.float32)  # shape (size,), 0 or 1
+    signs *= 2
+    signs -= 1
+    return signs.reshape(shape)
 
-    Returns list of ndarray, one per block of the layout, each of the block's shape.
+
+def _draw_direction(generator, layout, members, distribution="gaussian"):
+    """One direction, block by block: unit-variance entries in the member blocks, 0 elsewhere.
+
+    The direction is ``scale * blocks`` with scale = 1 / sqrt(n_g) (n_g: the members' total size), so its
+    entries have variance 1 / n_g (and |v| is about 1).
+
+    Returns
+    -------
+    blocks : list of ndarray, one per block of the layout, each of the block's shape (float32)
+    scale : float
     """
     n_g = sum(layout.sizes[b] for b in members)
     out = []
     for b, shape in enumerate(layout.shapes):
-        if b in members:
-            out.append(generator.standard_normal(shape) / np.sqrt(n_g))
-        else:
-            out.append(np.zeros(shape))
-    return out
+        out.append(_draw_raw(generator, shape, distribution) if b in members else np.zeros(shape, dtype=np.float32))
+    return out, 1.0 / np.sqrt(n_g)
 
 
-def _direction_differences(engine, grad, step, generators, members, keep_directions):
+def _direction_differences(engine, grad, step, generators, members, keep_directions, distribution):
     """Directional derivatives along random directions, in chunks.
 
     Parameters
     ----------
     engine : _Engine
     grad : ndarray (n,), the analytic gradient
-    step : float
+    step : float, the step along each (unit-scale) direction
     generators : list of k numpy Generators, one per direction (so chunking does not change the draws)
     members : list of k lists of block numbers: the blocks each direction lives in
     keep_directions : bool, return the (k, n) directions
+    distribution : "gaussian" or "rademacher"
 
     Returns
     -------
@@ -892,6 +925,7 @@ def _direction_differences(engine, grad, step, generators, members, keep_directi
     layout, theta, dtype, method = engine.layout, engine.theta, engine.dtype, engine.method
     k = len(generators)
     slices = list(layout.slices().values())
+    grad_blocks = [grad[sl] for sl in slices]
     analytic, numeric = np.empty(k), np.empty(k)
     kept = np.empty((k, theta.size)) if keep_directions else None
     J0 = engine.reference() if method != "complex" else None
@@ -901,13 +935,16 @@ def _direction_differences(engine, grad, step, generators, members, keep_directi
     try:
         for s in range(0, k, chunk):
             rows = range(s, min(k, s + chunk))
-            drawn = [_draw_direction(generators[j], layout, members[j]) for j in rows]
+            drawn = [_draw_direction(generators[j], layout, members[j], distribution) for j in rows]
             c = len(drawn)
+            scales = np.array([scale for _, scale in drawn])  # shape (c,)
             for r, j in enumerate(rows):
-                analytic[j] = sum(float(np.dot(v.reshape(-1), grad[sl])) for v, sl in zip(drawn[r], slices))
+                raw = drawn[r][0]
+                analytic[j] = scales[r] * sum(float(np.dot(raw[b].reshape(-1), grad_blocks[b])) for b in members[j])
             vectors = None
             if keep_directions or not hasattr(engine.batched, "direction_costs"):
-                vectors = np.stack([np.concatenate([v.reshape(-1) for v in d]) for d in drawn])  # (c, n)
+                vectors = np.stack([np.concatenate([v.reshape(-1) for v in d]) * scale
+                                    for d, scale in drawn]).astype(np.float64)  # shape (c, n)
                 if keep_directions:
                     kept[s:s + c] = vectors
             if method == "complex":
@@ -929,8 +966,11 @@ def _direction_differences(engine, grad, step, generators, members, keep_directi
                         Jm[r] = engine.evaluate((theta - step * vectors[r]).astype(dtype), where(r))
                     bar.advance(per_direction)
             elif hasattr(engine.batched, "direction_costs"):
-                blocks = {name: np.stack([d[b] for d in drawn]) for b, name in enumerate(layout.names)}
-                Jp, Jm = engine.batched.direction_costs(blocks, step)
+                if c == 1:
+                    blocks = {name: drawn[0][0][b][None] for b, name in enumerate(layout.names)}
+                else:
+                    blocks = {name: np.stack([d[b] for d, _ in drawn]) for b, name in enumerate(layout.names)}
+                Jp, Jm = engine.batched.direction_costs(blocks, step * scales)
                 Jp = engine._batched_values(Jp, c, where)
                 Jm = engine._batched_values(Jm, c, where) if method == "centered" else None
                 bar.advance(per_direction * c)
@@ -949,9 +989,11 @@ def _direction_differences(engine, grad, step, generators, members, keep_directi
     return analytic, numeric, J0, kept
 
 
-def _check_random(engine, grad, threshold, epsilon, n_worst, k, per_block, rng):
+def _check_random(engine, grad, threshold, epsilon, n_worst, k, per_block, rng, distribution):
     if k < 1:
         raise GradCheckError(f"directions must be at least 1, got {k}")
+    if distribution not in DISTRIBUTIONS:
+        raise GradCheckError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
     theta, layout, dtype, method = engine.theta, engine.layout, engine.dtype, engine.method
     n = theta.size
     groups = _direction_groups(layout, per_block)
@@ -967,7 +1009,8 @@ def _check_random(engine, grad, threshold, epsilon, n_worst, k, per_block, rng):
         if not (np.isfinite(h) and h > 0):
             raise GradCheckError(f"epsilon must be a positive number, got {epsilon!r}")
     keep = owners.size * n <= KEEP_DIRECTIONS
-    analytic, numeric, J0, directions = _direction_differences(engine, grad, h, generators, members, keep)
+    analytic, numeric, J0, directions = _direction_differences(engine, grad, h, generators, members, keep,
+                                                               distribution)
     eps = np.full(owners.size, h)
     floor = _noise_floor(J0, eps, analytic, numeric, method, dtype)
 
@@ -994,12 +1037,16 @@ def _check_random(engine, grad, threshold, epsilon, n_worst, k, per_block, rng):
         verdict = "inconclusive"
     blocks.sort(key=lambda b: (b.passed, -b.excess))
     inside = " inside each block (n: the block's size)" if per_block else ""
-    notes = [f"random-direction check: {k} Gaussian direction{'s' if k > 1 else ''}{' per block' if per_block else ''}"
-             f" with independent N(0, 1/n) entries{inside}, {engine.n_eval} cost evaluations instead of "
-             f"{2 * n + 1}. Guarantee: for any error D of the analytic gradient, the error along a direction "
-             f"v, D.v, is exactly Normal(0, |D|^2/n), so it is smaller than d |D|/sqrt(n) with probability "
-             f"at most 0.8 d; all {k} directions see less than a quarter of the typical error with "
-             f"probability below {miss_probability(k):.0e}."]
+    kind = "Gaussian" if distribution == "gaussian" else "Rademacher (random sign)"
+    law = ("D.v is exactly Normal(0, |D|^2/n), so it is smaller than d |D|/sqrt(n) with probability at most "
+           "0.8 d" if distribution == "gaussian" else
+           "E (D.v)^2 = |D|^2/n and, by the Paley-Zygmund inequality, |D.v| < d |D|/sqrt(n) with probability "
+           "at most 1 - (1 - d^2)^2/3")
+    notes = [f"random-direction check: {k} {kind} direction{'s' if k > 1 else ''}{' per block' if per_block else ''}"
+             f" with independent entries of variance 1/n{inside}, {engine.n_eval} cost evaluations instead of "
+             f"{2 * n + 1}. Guarantee: for any error D of the analytic gradient, the error seen along a "
+             f"direction v is D.v; {law}; all {k} directions see less than a quarter of the typical error "
+             f"with probability below {miss_probability(k, 0.25, distribution):.0e}."]
     if directions is None:
         notes.append(f"the {owners.size} x {n} directions are not kept in the report (too large); rerun with "
                      f"the same rng to draw them again")

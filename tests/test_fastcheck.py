@@ -240,38 +240,57 @@ def test_random_mode_on_the_fast_path_equals_the_plain_loop():
     assert fast.passed and plain.passed and fast.n_evaluations == plain.n_evaluations == 2 * 3 * 6 + 1
 
 
-def test_directions_have_the_stated_distribution():
-    """Entries of a direction are N(0, 1/n) inside its group and exactly 0 outside."""
+def direction(generator, layout, members, distribution="gaussian"):
+    """A drawn direction as one vector (n,)."""
+    blocks, scale = _draw_direction(generator, layout, members, distribution)
+    return scale * np.concatenate([v.reshape(-1) for v in blocks]).astype(np.float64)
+
+
+@pytest.mark.parametrize("distribution", ["gaussian", "rademacher"])
+def test_directions_have_the_stated_distribution(distribution):
+    """Entries of a direction have variance 1/n inside its group and are exactly 0 outside."""
     layout = layout_of({"W": np.zeros((30, 40)), "b": np.zeros((30, 1))})
     gen = np.random.default_rng(0)
-    whole = np.concatenate([v.reshape(-1) for v in _draw_direction(gen, layout, [0, 1])])
+    whole = direction(gen, layout, [0, 1], distribution)
     assert abs(np.var(whole) * whole.size - 1) < 0.15 and abs(np.mean(whole)) < 4 / whole.size
-    only_b = _draw_direction(gen, layout, [1])
-    assert np.all(only_b[0] == 0) and abs(np.var(only_b[1]) * 30 - 1) < 0.8
+    if distribution == "rademacher":
+        assert np.allclose(np.abs(whole), 1 / np.sqrt(whole.size))
+    only_b = direction(gen, layout, [1], distribution)
+    assert np.all(only_b[:1200] == 0) and abs(np.var(only_b[1200:]) * 30 - 1) < 0.8
 
 
+@pytest.mark.parametrize("distribution", ["gaussian", "rademacher"])
 @pytest.mark.parametrize("error", ["spike", "pair", "dense"])
-def test_the_stated_detection_guarantee_holds(error):
-    """P(|D.v| < d |D| / sqrt(n)) <= 0.8 d for any error D, including the worst case of a single entry."""
+def test_the_stated_detection_guarantee_holds(error, distribution):
+    """P(|D.v| < d |D| / sqrt(n)) is at most the stated per-direction bound, for any error D, including
+    the worst cases of a single wrong entry and of two opposite ones."""
     layout = layout_of({"W": np.zeros((10, 20)), "b": np.zeros((10, 1))})
     n = layout.size
     rng = np.random.default_rng(1)
     D = {"spike": np.eye(n)[0], "pair": np.eye(n)[0] - np.eye(n)[1], "dense": rng.standard_normal(n)}[error]
     gens = np.random.default_rng(2).spawn(4000)
-    seen = np.array([np.concatenate([v.reshape(-1) for v in _draw_direction(g, layout, [0, 1])]) @ D for g in gens])
+    seen = np.array([direction(g, layout, [0, 1], distribution) @ D for g in gens])
     d = 0.25
     missed = np.mean(np.abs(seen) < d * np.linalg.norm(D) / np.sqrt(n))
-    bound = np.sqrt(2 / np.pi) * d
-    assert missed <= bound + 3 * np.sqrt(bound * (1 - bound) / gens.__len__())
-    assert missed >= bound - 0.05  # the bound is tight for Gaussian directions: P(|z| < d) ~ 0.8 d
-    assert miss_probability(16) == pytest.approx(bound ** 16)
+    bound = miss_probability(1, d, distribution)
+    assert missed <= bound + 3 * np.sqrt(bound * (1 - bound) / len(gens))
+    if distribution == "gaussian":
+        assert bound == pytest.approx(np.sqrt(2 / np.pi) * d)
+        assert missed >= bound - 0.05  # tight for Gaussian directions: P(|z| < d) ~ 0.8 d
+    assert miss_probability(16, d, distribution) == pytest.approx(bound ** 16)
 
 
 def test_random_report_states_its_guarantee_and_keeps_only_small_direction_sets():
     X, Y, parameters, gradients, cost = make_net([4, 5, 3, 1], 5, seed=13)
     report = check_gradients(cost, parameters, gradients, mode="random", directions=8, rng=0, progress=False)
-    assert f"{miss_probability(8):.0e}" in report.notes[0] and "N(0, 1/n)" in report.notes[0]
+    assert f"{miss_probability(8):.0e}" in report.notes[0] and "Normal(0, |D|^2/n)" in report.notes[0]
     assert report.directions.shape == (8, 47)
+    signs = check_gradients(cost, parameters, gradients, mode="random", directions=8, rng=0, progress=False,
+                            distribution="rademacher")
+    assert signs.passed and f"{miss_probability(8, 0.25, 'rademacher'):.0e}" in signs.notes[0]
+    assert np.allclose(np.abs(signs.directions), 1 / np.sqrt(47))
+    with pytest.raises(GradCheckError, match="distribution must be"):
+        check_gradients(cost, parameters, gradients, mode="random", distribution="uniform")
 
 
 # ---------------------------------------------------------------------------------------------------

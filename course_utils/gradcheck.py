@@ -935,7 +935,10 @@ def _direction_differences(engine, grad, step, generators, members, keep_directi
     try:
         for s in range(0, k, chunk):
             rows = range(s, min(k, s + chunk))
-            drawn = [_draw_direction(generators[j], layout, members[j], distribution) for j in rows]
+            drawn = []
+            for j in rows:  # float64 copies of the drawn blocks: exact dot products and matrix products
+                blocks, scale = _draw_direction(generators[j], layout, members[j], distribution)
+                drawn.append(([v.astype(np.float64) for v in blocks], scale))
             c = len(drawn)
             scales = np.array([scale for _, scale in drawn])  # shape (c,)
             for r, j in enumerate(rows):

@@ -123,6 +123,12 @@ def decode(obj):
         return tuple(decode(v) for v in obj["__tuple__"])
     if "__dict__" in obj:
         return {decode(k): decode(v) for k, v in obj["__dict__"]}
+    if "__ref__" in obj:  # a library object, e.g. numpy:float64
+        return _resolve(obj["__ref__"])
+    if "__call__" in obj:  # an input built by the library, before any student code runs
+        spec = obj["__call__"]
+        return _resolve(spec["ref"])(*[decode(a) for a in spec.get("args", [])],
+                                     **{k: decode(v) for k, v in spec.get("kwargs", {}).items()})
     raise ValueError(f"unknown wire object {sorted(obj)}")
 
 

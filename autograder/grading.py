@@ -152,9 +152,14 @@ def _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng):
     events = result.events
     lines = []
     cell_errors = [e for e in events if e.get("event") == "cell" and not e.get("ok")]
+    defined = any(e.get("event") == "function" and e.get("ok") for e in events)
     for event in cell_errors:
         label = event.get("label")
-        if label == exercise.grade_id:
+        if label == exercise.grade_id and defined:
+            lines.append(f"Note: run on its own, your cell stopped after defining {exercise.function}: "
+                         f"{_error_text(event.get('error'))}. The grader runs only the setup cells and this "
+                         f"cell, so names made in other cells are missing here; this costs nothing by itself.")
+        elif label == exercise.grade_id:
             lines.append(f"Your cell stopped with an error: {_error_text(event.get('error'))}.")
         else:
             lines.append(f"The notebook's setup cell {label!r} failed: {_error_text(event.get('error'))}.")

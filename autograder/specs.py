@@ -22,7 +22,7 @@ from course_utils import checks
 from course_utils.models import backward_propagation_n, forward_propagation_n, initialize_mlp
 from course_utils.parameters import gradients_to_vector
 from course_utils.testcases import gradient_check_n_test_case
-from autograder.wire import Opaque
+from autograder.wire import LibraryCall, LibraryRef, Opaque
 
 
 @dataclass
@@ -353,6 +353,119 @@ def _diagnose_nd(outcomes):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Notebook 03: the bug hunt
+# ---------------------------------------------------------------------------------------------------
+
+BLOCKS_3 = ("W1", "b1", "W2", "b2", "W3", "b3")
+
+
+def _k_from_report_cases(rng):
+    """Reports of scale bugs d<name> <- k * d<name> (k above and below 1), built in the worker."""
+    cases = []
+    ks = [rng.uniform(1.5, 9.0), rng.uniform(0.1, 0.7), rng.uniform(1.1, 1.6), rng.uniform(0.6, 0.9)]
+    names = rng.permutation(BLOCKS_3)[:len(ks)]
+    for k, name in zip(ks, names):
+        k, name = round(float(k), 3), str(name)
+        report = LibraryCall("course_utils.bugs:check_backward",
+                             (LibraryCall("course_utils.bugs:inject",
+                                          (LibraryCall("course_utils.bugs:scale_bug", (name, k)),)),))
+        side = "larger" if k > 1 else "smaller"
+
+        def judge(value, _after, k=k, side=side):
+            got, problem = as_number(value, "the factor k as a float")
+            if problem:
+                return problem
+            if math.isclose(got, k, rel_tol=1e-4):
+                return None
+            if math.isclose(got, 1 / k, rel_tol=1e-4):
+                return (f"it returned 1/k: here the analytic norm is the {side} one, so use "
+                        f"{'(1 + r) / (1 - r)' if k > 1 else '(1 - r) / (1 + r)'}.")
+            return "it did not give back the factor of the scale bug (|k - 1| / (k + 1) = r, solved for k)."
+        cases.append(Case(f"k_from_report on a report of a scale bug in d{name} (analytic norm {side})",
+                          (report, name), judge))
+    return cases
+
+
+def _random_3layer(rng):
+    sizes = [int(rng.integers(2, 6)), int(rng.integers(2, 7)), int(rng.integers(2, 5)), 1]
+    m = int(rng.integers(3, 8))
+    params = initialize_mlp(sizes, rng)
+    X = np.round(rng.standard_normal((sizes[0], m)), 4)
+    Y = (rng.random((1, m)) > 0.5).astype(np.float64)
+    Y[0, 0], Y[0, -1] = 1.0, 0.0
+    return f"a random {'-'.join(map(str, sizes))} network with {m} examples", X, Y, params
+
+
+def _backward_fixed_cases(rng):
+    """The fixed backward pass on the course's case and random 3-layer networks, against the reference."""
+    problems = [("the course's test case",) + gradient_check_n_test_case()]
+    problems += [_random_3layer(rng) for _ in range(3)]
+    cases = []
+    for name, X, Y, params in problems:
+        _, cache = forward_propagation_n(X, Y, params)
+        expected = backward_propagation_n(X, Y, cache)
+
+        def judge(value, _after, expected=expected):
+            if not isinstance(value, dict):
+                return f"returned {describe(value)}; it should return the dict of gradients dW1, db1, ..., db3"
+            missing = [k for k in expected if k not in value]
+            if missing:
+                return f"the returned dict lacks {missing} (it has {sorted(map(str, value))})"
+            wrong = []
+            for key, want in expected.items():
+                got = value[key]
+                if not isinstance(got, np.ndarray) or got.shape != want.shape:
+                    return f"{key} is {describe(got)}; it must have its parameter's shape {want.shape}"
+                if not np.allclose(got, want, rtol=1e-6, atol=1e-10):
+                    ratio = got / np.where(want == 0, np.nan, want)
+                    finite = ratio[np.isfinite(ratio)]
+                    if finite.size and np.allclose(finite, finite[0], rtol=1e-6) and not np.isclose(finite[0], 1):
+                        wrong.append(f"{key} (off by a constant factor)")
+                    else:
+                        wrong.append(key)
+            if wrong:
+                return "these gradients are still wrong: " + ", ".join(wrong)
+            return None
+        cases.append(Case(f"backward_propagation_fixed on {name}", (X, Y, cache), judge))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------------------
+# Notebook 04: choosing epsilon
+# ---------------------------------------------------------------------------------------------------
+
+def _optimal_epsilon_cases(rng):
+    """Every dtype and method, the dtype given as a numpy type or as a string, random scales."""
+    cases = []
+    combos = [("float64", "centered"), ("float32", "centered"), ("float64", "forward"), ("float32", "forward")]
+    for i, (dtype, method) in enumerate(combos):
+        scale = 1.0 if i == 0 else round(float(rng.uniform(1.5, 50.0)), 3)
+        u = float(np.finfo(dtype).eps)
+        power = 1 / 3 if method == "centered" else 1 / 2
+        expected = u ** power * scale
+        dtype_arg = LibraryRef(f"numpy:{dtype}") if i % 2 == 0 else dtype
+
+        def judge(value, _after, expected=expected, u=u, power=power, scale=scale, method=method, dtype=dtype):
+            got, problem = as_number(value, "the step epsilon as a float")
+            if problem:
+                return problem
+            if math.isclose(got, expected, rel_tol=1e-6):
+                return None
+            other = 1 / 2 if power == 1 / 3 else 1 / 3
+            if math.isclose(got, u ** other * scale, rel_tol=1e-6):
+                return (f"for the {method} difference it used the power of the other method: centered balances "
+                        f"eps^2 against u/eps (power 1/3), forward balances eps against u/eps (power 1/2).")
+            if math.isclose(got, u ** power, rel_tol=1e-6) and scale != 1.0:
+                return "it ignored `scale`: multiply the step by the size of theta."
+            if math.isclose(got, float(np.finfo(np.float64).eps) ** power * scale, rel_tol=1e-6):
+                return f"it used float64's machine epsilon for {dtype}: use np.finfo(dtype).eps."
+            return f"the step for {dtype}, {method} differences is not u^{'1/3' if power == 1 / 3 else '1/2'} * scale."
+        description = f"optimal_epsilon({dtype}, {method!r}, scale={scale:g})"
+        cases.append(Case(description, (dtype_arg, method, scale), judge))
+    return cases
+
+
+# ---------------------------------------------------------------------------------------------------
 # The registry
 # ---------------------------------------------------------------------------------------------------
 
@@ -388,6 +501,19 @@ def notebook_specs():
         NotebookSpec("02_gradient_check_nd", "Gradient checking a 3-layer network", (
             Exercise("gradient_check_n", "gradient_check_n", 3, "gradient_check_n: the N-dimensional check",
                      _gradient_check_n_cases, forbidden=_CHECKERS, diagnose=_diagnose_nd, helpers=_N_HELPERS),
+        )),
+        NotebookSpec("03_bug_hunt", "The bug hunt", (
+            Exercise("k_from_report", "k_from_report", 1, "k_from_report: the factor of a scale bug",
+                     _k_from_report_cases),
+            Exercise("backward_propagation_fixed", "backward_propagation_fixed", 2,
+                     "backward_propagation_fixed: the repaired backward pass", _backward_fixed_cases,
+                     forbidden=("course_utils.models:backward_propagation_n", "course_utils.models:mlp_backward",
+                                "course_utils.bugs:correct", "course_utils.bugs:backward_from_pieces")),
+        )),
+        NotebookSpec("04_choosing_epsilon", "Choosing epsilon", (
+            Exercise("optimal_epsilon", "optimal_epsilon", 2, "optimal_epsilon: the step for a dtype and method",
+                     _optimal_epsilon_cases,
+                     forbidden=("course_utils.stepsize:rule_of_thumb_epsilon", "course_utils.gradcheck:default_epsilon")),
         )),
     ]
     return {spec.notebook_id: spec for spec in specs}

@@ -11,7 +11,9 @@ Tags (a JSON object with one of these keys):
 * ``{"__npscalar__": {"dtype": "float64", "value": v}}``
 * ``{"__str__": text, "length": n}`` (text possibly cut short; n is the full length)
 * ``{"__list__": [...]}``, ``{"__tuple__": [...]}``, ``{"__dict__": [[key, value], ...]}``
-* ``{"__object__": {"type": name, "repr": text}}``
+* ``{"__object__": {"type": name, "repr": text}}`` (worker to grader only)
+* ``{"__ref__": "module:attr"}`` and ``{"__call__": {"ref": ..., "args": [...], "kwargs": {...}}}`` (grader
+  to worker only): inputs that are library objects, built in the worker before student code runs
 """
 
 import math
@@ -43,6 +45,24 @@ class Opaque:
     repr: str
 
 
+@dataclass(frozen=True)
+class LibraryRef:
+    """An input that is a library object, e.g. ``LibraryRef("numpy:float64")`` (resolved in the worker)."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class LibraryCall:
+    """An input built in the worker by a library call before any student code runs, e.g. a
+    ``GradCheckReport`` that cannot travel as plain data: ``LibraryCall("course_utils.bugs:check_backward",
+    (LibraryCall("course_utils.bugs:inject", ...),))``."""
+
+    ref: str
+    args: tuple = ()
+    kwargs: tuple = ()
+
+
 def _float_out(x):
     x = float(x)
     return x if math.isfinite(x) else {"__float__": repr(x)}
@@ -65,6 +85,11 @@ def encode(value):
     """
     if value is None or isinstance(value, bool):
         return value
+    if isinstance(value, LibraryRef):
+        return {"__ref__": value.ref}
+    if isinstance(value, LibraryCall):
+        return {"__call__": {"ref": value.ref, "args": [encode(a) for a in value.args],
+                             "kwargs": {k: encode(v) for k, v in value.kwargs}}}
     if isinstance(value, np.ndarray):
         kind = value.dtype.kind
         if kind not in "biuf":

@@ -279,3 +279,50 @@ def test_release_ships_no_hidden_tests_and_no_grader(tmp_path):
     # the library that ships to students does not import the grader
     for module in (ROOT / "course_utils").glob("*.py"):
         assert "autograder" not in module.read_text(), module.name
+
+
+# ---------------------------------------------------------------------------------------------------
+# Notebooks 03 and 04
+# ---------------------------------------------------------------------------------------------------
+
+def _master_cell_source(notebook_id, grade_id):
+    nb = nbformat.read(MASTERS / f"{notebook_id}.ipynb", as_version=4)
+    return next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def _graded(tmp_path, notebook_id, answers, name="x.ipynb"):
+    setup = _master_cell_source(notebook_id, "setup")
+    nb = make_notebook(notebook_id, setup, answers)
+    return grade_notebook(write_notebook(nb, tmp_path / name), fast_options(wall=15))
+
+
+def test_bug_hunt_exercises_catch_an_inverted_factor_and_a_remaining_bug(tmp_path):
+    """03: k_from_report returning 1/k, and a backward pass with dW2 still doubled, each score 0 with the reason."""
+    k_wrong = ("def k_from_report(report, name):\n    r = report.block(name).relative_difference\n"
+               "    return float((1 - r) / (1 + r))\n")
+    fixed = _master_cell_source("03_bug_hunt", "backward_propagation_fixed")
+    still_buggy = fixed.replace("dW2 = 1. / m * np.dot(dZ2, A1.T)", "dW2 = 2. / m * np.dot(dZ2, A1.T)")
+    assert still_buggy != fixed
+    results = _graded(tmp_path, "03_bug_hunt", {"k_from_report": k_wrong, "backward_propagation_fixed": still_buggy})
+    tests = {t["name"].rsplit("[", 1)[1].rstrip("]"): t for t in results["tests"]}
+    assert results["score"] == 0.0
+    assert "1/k" in tests["k_from_report"]["output"]
+    assert "dW2 (off by a constant factor)" in tests["backward_propagation_fixed"]["output"]
+    good = _graded(tmp_path, "03_bug_hunt", {"backward_propagation_fixed": fixed}, "good.ipynb")
+    assert {t["name"].rsplit("[", 1)[1].rstrip("]"): t["score"] for t in good["tests"]} == {
+        "k_from_report": 0.0, "backward_propagation_fixed": 2.0}
+
+
+@pytest.mark.parametrize("body, hint", [
+    ("u = float(np.finfo(dtype).eps)\n    return float(u ** (1 / 2) * scale)", "power of the other method"),
+    ("u = float(np.finfo(dtype).eps)\n    p = 1 / 3 if method == 'centered' else 1 / 2\n    return float(u ** p)",
+     "ignored `scale`"),
+    ("u = float(np.finfo(np.float64).eps)\n    p = 1 / 3 if method == 'centered' else 1 / 2\n"
+     "    return float(u ** p * scale)", "np.finfo(dtype).eps"),
+])
+def test_optimal_epsilon_mistakes(tmp_path, body, hint):
+    """04: the wrong power, a forgotten scale, float64's epsilon for float32: each named."""
+    source = f"def optimal_epsilon(dtype, method='centered', scale=1.0):\n    {body}\n"
+    results = _graded(tmp_path, "04_choosing_epsilon", {"optimal_epsilon": source})
+    assert results["score"] == 0.0
+    assert hint in results["tests"][0]["output"]

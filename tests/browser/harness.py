@@ -243,8 +243,14 @@ class Lab:
         page.on("pageerror", lambda exc: self.console.append(f"pageerror: {exc}"))
 
     # -- screenshots --------------------------------------------------------------------------------
-    def screenshot(self, label):
+    def screenshot(self, label, show=None):
+        """Save a screenshot (after scrolling ``show``, a locator, into view); return its path."""
         self.shots_dir.mkdir(parents=True, exist_ok=True)
+        if show is not None:
+            try:
+                show.scroll_into_view_if_needed(timeout=5000)
+            except Exception:
+                pass
         self._shot += 1
         path = self.shots_dir / f"{self._shot:02d}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', label)}.png"
         try:
@@ -433,12 +439,21 @@ class Lab:
         """The widget carrying ``css_class`` (given by ``add_class``), in the visible notebook."""
         return self.page.locator(f"{NOTEBOOK} .{css_class}").first
 
-    def image_src(self, scope):
-        """The ``src`` of ``scope`` (an Image widget) or of the first loaded image inside it, or None."""
+    def image_digest(self, scope):
+        """SHA-256 of the bytes of ``scope`` (an Image widget) or of the first loaded image inside it.
+
+        Compares pictures, not URLs: an Image widget gets a new ``blob:`` URL on every update, even
+        when the picture is the same. None while there is no loaded image.
+        """
         return scope.evaluate(
-            """el => { const i = [el, ...el.querySelectorAll('img')].find(
-                           i => i.tagName === 'IMG' && i.complete && i.naturalWidth > 0);
-                       return i ? i.getAttribute('src') : null; }""")
+            """async el => {
+                 const i = [el, ...el.querySelectorAll('img')].find(
+                     i => i.tagName === 'IMG' && i.complete && i.naturalWidth > 0);
+                 if (!i) return null;
+                 const bytes = await (await fetch(i.src)).arrayBuffer();
+                 const hash = await crypto.subtle.digest('SHA-256', bytes);
+                 return [...new Uint8Array(hash)].map(b => b.toString(16).padStart(2, '0')).join('');
+               }""")
 
     def wait_settled(self, read, *, changed_from=None, timeout=60, stable_polls=4, what="the view"):
         """Wait until ``read()`` differs from ``changed_from`` and then stays the same while the kernel
@@ -479,6 +494,19 @@ class Lab:
         self.page.keyboard.press("Control+A")
         self.page.keyboard.type(text)
         self.page.keyboard.press("Enter")
+
+    def choose(self, scope, label):
+        """Pick ``label`` in the dropdown ``scope`` (an ipywidgets Dropdown: a <select> inside)."""
+        select = scope.locator("select").first
+        select.scroll_into_view_if_needed()
+        labels = select.evaluate("s => [...s.options].map(o => o.text.replace(/\\u00a0/g, ' '))")
+        assert label in labels, f"{label!r} is not an option of the dropdown: {labels}"
+        select.select_option(index=labels.index(label))
+
+    def chosen(self, scope):
+        """The label currently selected in the dropdown ``scope`` (ipywidgets shows spaces as NBSP)."""
+        return scope.locator("select").first.evaluate(
+            "s => s.options[s.selectedIndex].text.replace(/\\u00a0/g, ' ')")
 
     def readout_text(self, scope):
         return scope.locator(READOUT).first.inner_text().strip()

@@ -91,16 +91,16 @@ def test_harness_moves_a_slider_and_waits_for_the_plot_to_settle(lab, lab_server
     lab.run_all()
     lab.assert_no_errors()
     slider, plot, verdict = lab.widget("eps-slider"), lab.widget("eps-plot"), lab.widget("eps-verdict")
-    src0 = lab.wait_settled(lambda: lab.image_src(plot), what="first plot")
+    src0 = lab.wait_settled(lambda: lab.image_digest(plot), what="first plot")
     assert verdict.inner_text().startswith("eps = 1e-06: truncation")
 
     lab.press_slider(slider, "ArrowRight", times=3)        # 1e-6 -> 1e-3, one redraw per key
-    src1 = lab.wait_settled(lambda: lab.image_src(plot), changed_from=src0, what="plot after ArrowRight")
+    src1 = lab.wait_settled(lambda: lab.image_digest(plot), changed_from=src0, what="plot after ArrowRight")
     assert float(lab.readout_text(slider)) == pytest.approx(1e-3)
     assert verdict.inner_text().startswith("eps = 1e-03: truncation")
 
     lab.type_readout(slider, "1e-9")
-    lab.wait_settled(lambda: lab.image_src(plot), changed_from=src1, what="plot after typing 1e-9")
+    lab.wait_settled(lambda: lab.image_digest(plot), changed_from=src1, what="plot after typing 1e-9")
     assert verdict.inner_text().startswith("eps = 1e-09: round-off")
     lab.screenshot("after-slider")
     lab.assert_no_errors()
@@ -114,7 +114,7 @@ def test_harness_reports_a_widget_callback_that_raises(lab, lab_server):
     lab.run_all()
     lab.assert_no_errors()                                  # fine until the slider moves
     slider, plot = lab.widget("eps-slider"), lab.widget("eps-plot")
-    src0 = lab.wait_settled(lambda: lab.image_src(plot), what="first plot")
+    src0 = lab.wait_settled(lambda: lab.image_digest(plot), what="first plot")
     lab.press_slider(slider, "ArrowRight", times=3)
     lab.wait_idle()
     lab.screenshot("after-broken-callback")

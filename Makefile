@@ -46,5 +46,17 @@ figures: $(STAMP)
 autograder-zip: $(STAMP)
 	$(BIN)/python -m autograder bundle --out build/autograder.zip
 
+# Benchmarks (benchmarks/bench_*.py), reported as ratios measured in one process. The bench extra
+# (scipy, torch==2.13.0 CPU) is installed on top of the usual environment; without it torch's rows read n/a.
+# BENCH=gradcheck runs one benchmark; BENCH_ARGS=--quick passes options to them.
+.PHONY: bench
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS),bench]"
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m benchmarks $(BENCH) $(if $(BENCH_ARGS),-- $(BENCH_ARGS),)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

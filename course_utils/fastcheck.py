@@ -27,7 +27,7 @@ Shapes: X (n_0, m), Y (1, m), W_l (n_l, n_{l-1}), b_l (n_l, 1), theta (n,).
 import numpy as np
 
 from course_utils.activations import relu, sigmoid
-from course_utils.models import check_network_inputs, mlp_forward
+from course_utils.models import mlp_forward
 from course_utils.gradcheck import check_gradients
 from course_utils.parameters import ParameterError, layout_of
 
@@ -93,20 +93,20 @@ class MLPBatchedCost:
 
     def __init__(self, X, Y, parameters, lambd=0.0, stable_cost=False, max_bytes=DEFAULT_MAX_BYTES,
                  dense_max=DENSE_MAX_PARAMETERS, linear=True):
-        X, Y, L = check_network_inputs(X, Y, parameters)
+        cost, cache = mlp_forward(X, Y, parameters, lambd=lambd, stable_cost=stable_cost)  # validates inputs
+        X, Y, L = cache["layers"][0]["A_prev"], cache["Y"], len(cache["layers"])  # X (n_0, m), Y (1, m)
         if np.iscomplexobj(X) or any(np.iscomplexobj(v) for v in parameters.values()):
             raise ParameterError("MLPBatchedCost works with real parameters; use the plain check for method='complex'")
         self.layout = layout_of(parameters)
         self.theta = np.concatenate([np.asarray(parameters[k], dtype=np.float64).reshape(-1)
                                      for k in self.layout.names])  # shape (n,)
-        cost, cache = mlp_forward(X, Y, parameters, lambd=lambd, stable_cost=stable_cost)
         self.cost0 = float(cost)
         self.X, self.Y, self.L, self.m = X, Y, L, X.shape[1]
         self.lambd, self.stable = float(lambd), bool(stable_cost)
         self.max_bytes, self.dense_max, self.linear = int(max_bytes), int(dense_max), bool(linear)
         self._layers = cache["layers"]  # layer l at index l - 1: A_prev, W, b, Z, A
         self._WX = self._layers[0]["W"] @ X  # shape (n_1, m)
-        self._gains, self._radius = self._linear_regions()
+        self._regions = None  # (gains, radius) of the linear regions, computed when first needed
         self._squares = [float(np.sum(layer["W"] ** 2)) for layer in self._layers]  # ||W_l||^2
         # Where every block of theta lives: (layer number l, "W" or "b", start offset).
         self._blocks = []
@@ -282,9 +282,13 @@ class MLPBatchedCost:
         else:
             ZL = np.empty_like(Z_row)  # shape (k, m)
             # Steps that provably flip no ReLU (half the radius leaves room for round-off): exactly linear.
-            safe = (np.all(np.abs(dZ) < 0.5 * self._radius[l - 1][rows, :], axis=1) if self.linear
+            if self.linear and self._regions is None:
+                self._regions = self._linear_regions()
+            gains, radius = self._regions if self.linear else (None, None)
+            safe = (np.all(np.abs(dZ) < 0.5 * radius[l - 1][rows, :], axis=1) if self.linear
                     else np.zeros(rows.size, dtype=bool))  # shape (k,)
-            ZL[safe] = self._layers[-1]["Z"][0] + self._gains[l - 1][rows[safe], :] * dZ[safe]
+            if safe.any():
+                ZL[safe] = self._layers[-1]["Z"][0] + gains[l - 1][rows[safe], :] * dZ[safe]
             rest = ~safe
             if rest.any():  # propagate the change: row i of A_l, a rank-1 update of Z_{l+1}, then up
                 dA = relu(Z_row[rest]) - layer["A"][rows[rest], :]  # shape (r, m): change of row i of A_l

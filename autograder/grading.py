@@ -220,6 +220,9 @@ def _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng):
                     hint = None
                 if hint:
                     lines.append(f"Hint: {hint}")
+    failed = sorted(f"{k} ({v})" for k, v in result.protections.items() if isinstance(v, str) and v.startswith("failed"))
+    if failed:
+        lines.append("Grader note: some sandbox protections could not be applied: " + "; ".join(failed))
     if result.student_output.strip():
         lines.append("What your code printed (not graded):\n" + _indent(result.student_output))
     return score, "\n".join(notes + lines)

@@ -268,14 +268,46 @@ def test_batch_grades_a_folder_in_parallel_with_a_gradebook(tmp_path):
         assert_gradescope_schema(json.loads((out / name).read_text()))
 
 
+def _fenced_lines(source, begin, end):
+    """The non-blank lines strictly inside every begin/end fence of a cell source."""
+    inside, lines = False, []
+    for line in source.splitlines():
+        if line.strip() == begin:
+            inside = True
+        elif line.strip() == end:
+            inside = False
+        elif inside and line.strip():
+            lines.append(line.strip())
+    return lines
+
+
 def test_release_ships_no_hidden_tests_and_no_grader(tmp_path):
-    """Student notebooks hold no hidden tests or solutions; nothing the grader keeps private ships with them."""
-    students = sorted((ROOT / "notebooks").glob("*.ipynb"))
-    assert students, "no student notebooks: run `make release`"
-    for path in students:
-        text = path.read_text()
+    """`make release` output and the committed student notebooks hold no hidden test and no solution line."""
+    from tools.release import release
+
+    release(out_dir=tmp_path)
+    released = sorted(tmp_path.glob("*.ipynb"))
+    committed = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert released and committed, "no student notebooks"
+    secrets = []
+    for master in sorted(MASTERS.glob("*.ipynb")):
+        cells = nbformat.read(master, as_version=4).cells
+        fenced, public = [], []
+        for cell in cells:
+            hidden = _fenced_lines(cell.source, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+            solution = _fenced_lines(cell.source, "### BEGIN SOLUTION", "### END SOLUTION")
+            fenced += hidden + solution
+            public += [line for line in cell.source.splitlines() if line.strip() not in hidden + solution]
+        # what the master also shows outside the fences (prose, examples) is public on purpose
+        public_text = "\n".join(public)
+        secrets += [line for line in fenced if line not in public_text and len(line) > 20]
+    assert len(secrets) > 10
+    for path in released + committed:
+        text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
         for marker in ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "autograder", "_gradient_check_cases"):
             assert marker not in text, f"{path.name} contains {marker!r}"
+        leaked = [line for line in secrets if line in text]
+        assert leaked == [], f"{path.name} contains hidden or solution lines: {leaked[:3]}"
     # the library that ships to students does not import the grader
     for module in (ROOT / "course_utils").glob("*.py"):
         assert "autograder" not in module.read_text(), module.name

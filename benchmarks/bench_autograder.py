@@ -7,8 +7,8 @@ Measures
 * a batch of 50 submissions (the four masters' correct answers and the released stubs, in turn) graded by
   ``python -m autograder batch --jobs 2``: seconds per submission and submissions per minute.
 
-Run: ``.venv/bin/python benchmarks/bench_autograder.py [--batch 50] [--jobs 2]`` (``make bench`` runs every
-benchmark). Prints one line per measurement with its ratio to the target.
+Run: ``.venv/bin/python -m benchmarks.bench_autograder [--batch 50] [--jobs 2] [--quick]`` (``make bench``
+runs every benchmark; ``make bench BENCH=autograder`` this one). Prints one line per measurement with its ratio to the target.
 """
 
 import argparse
@@ -71,7 +71,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=2)
-    args = parser.parse_args(argv)
+    parser.add_argument("--quick", action="store_true", help="a batch of 10 instead of 50")
+    args, _ = parser.parse_known_args(argv)  # `make bench` passes the same options to every benchmark
+    if args.quick:
+        args.batch = min(args.batch, 10)
     masters, stubs = _sources()
     if not masters:
         print("no master notebooks in notebooks/source: run `make notebooks` first")

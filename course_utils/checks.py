@@ -177,10 +177,11 @@ _HINTS = {
     "divided by epsilon": "gradapprox is twice too large: divide J_plus - J_minus by 2 * epsilon, "
                           "the full width of the step from theta - epsilon to theta + epsilon.",
     "plus twice": "gradapprox is zero: J_minus must use theta - epsilon (you used theta + epsilon twice).",
-    "one-sided": "gradapprox is half the slope: J_minus was computed at theta itself. Perturb a fresh copy "
-                 "of theta for each side (np.copy), theta - epsilon for J_minus.",
-    "forgot copy": "gradapprox is about half the slope, because theta itself changed: `thetaplus = theta` "
-                   "does not copy an array, so thetaplus[i] += epsilon also moved theta. Use np.copy(theta).",
+    "one-sided": "gradapprox is half the slope: J_minus was computed at theta itself. Compute it at "
+                 "theta_minus = theta - epsilon.",
+    "forgot copy": "gradapprox is about half the slope, because theta itself changed: "
+                   "`theta_plus = parameters_values` does not copy an array, so changing theta_plus[i] also "
+                   "moved parameters_values. Start each side from np.copy(parameters_values).",
     "no denominator": "You returned the norm of the difference; divide it by ||grad|| + ||gradapprox|| "
                       "to make it relative.",
     "only grad in denominator": "the denominator must be ||grad|| + ||gradapprox|| (both norms), not ||grad|| alone.",
@@ -382,13 +383,20 @@ def _matching_bugs(runs, block):
             continue
         matches = True
         for X, Y, cache, gradients in runs:
-            right = ref_backward_n(X, Y, cache)[key]
+            right_all = ref_backward_n(X, Y, cache)
             try:
-                theirs = inject_bug(bug.name)(X, Y, cache)[key]
+                theirs_all = inject_bug(bug.name)(X, Y, cache)
             except Exception:  # a bug that needs another network shape
                 matches = False
                 break
+            right, theirs = right_all[key], theirs_all[key]
             if np.allclose(theirs, right) or not np.allclose(theirs, gradients[key], rtol=1e-9, atol=1e-12):
+                matches = False
+                break
+            # a bug that would also break a block the student got right is not in the student's code
+            # (e.g. a wrong ReLU mask gives the same db as summing dA, but it would break dW too)
+            if any(not np.allclose(theirs_all[k], right_all[k]) and np.allclose(gradients[k], right_all[k])
+                   for k in right_all):
                 matches = False
                 break
         if matches:

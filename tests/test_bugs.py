@@ -300,6 +300,17 @@ def test_bug_hunt_test_rejects_each_written_out_bug_and_names_the_blocks(name):
     assert CATALOGUE[name].title in message  # the prediction recognises the planted bug
 
 
+def test_bug_hunt_test_does_not_blame_a_bug_that_would_break_blocks_the_student_got_right():
+    """A mask built from A gives the same db as summing dA, but it would also break every dW: a student
+    who already fixed the mask (only db_before_relu left) must not be told to fix it again."""
+    from course_utils.checks import ExerciseFailure, bug_hunt_test
+    with pytest.raises(ExerciseFailure) as info:
+        bug_hunt_test(compile_written_out(["db_before_relu"]))
+    message = str(info.value)
+    assert CATALOGUE["db_before_relu"].title in message
+    assert CATALOGUE["relu_mask_from_A"].title not in message
+
+
 def test_bug_hunt_test_explains_stubs_and_wrong_return_values():
     from course_utils.checks import ExerciseFailure, bug_hunt_test
 

@@ -17,8 +17,8 @@ def build():
 
         You have joined a team that builds a model to flag fraudulent card payments. Every payment the
         model lets through by mistake costs real money, and every honest payment it blocks annoys a
-        customer. Before the model goes live, your manager wants proof that its training code is right,
-        and in particular that **backpropagation computes the gradients it claims to compute**.
+        customer. Before it goes live, the team has to show that its training code is right, and in
+        particular that **backpropagation computes the gradients it claims to compute**.
 
         Backpropagation bugs are sneaky: a network trained with a slightly wrong gradient often still
         learns *something*, so the loss goes down and nothing looks broken. A **gradient check** catches

@@ -236,8 +236,10 @@ def build():
         Backpropagation is correct here, yet the difference is about $10^{-7}$, not zero. The reason is
         the tiny step: at $\varepsilon = 10^{-7}$ the two costs `J_plus[i]` and `J_minus[i]` agree in
         their first 7 or so digits, and subtracting them throws those digits away, leaving the round-off
-        of the last ones. A slightly larger step does much better, as the next cell shows. (Notebook 4 is
-        about choosing $\varepsilon$.)
+        of the last ones. That is why the verdict printed by `gradient_check_n` draws its line at
+        $2 \times 10^{-7}$: a correct network lands at about $1.2 \times 10^{-7}$ with this step, just
+        above the $10^{-7}$ of notebook 1's table. A slightly larger step does much better, as the next
+        cell shows. (Notebook 4 is about choosing $\varepsilon$.)
         """),
         code("""
         for epsilon in [1e-7, 1e-4]:
@@ -263,9 +265,11 @@ def build():
         ## 6. What one number hides: a report per parameter
 
         The course library's `check_gradients(cost, parameters, gradients)` runs the same centered
-        differences (with a better-chosen $\varepsilon$), then reports the relative difference **per
-        parameter array**, worst first, and the entries that disagree most, by name. It takes the cost
-        as a function of the parameter dictionary. First with the correct gradients:
+        differences, then reports the relative difference **per parameter array**, worst first, and the
+        entries that disagree most, by name. It takes the cost as a function of the parameter
+        dictionary. Its step is chosen for double precision (about $6 \times 10^{-6}$ here instead of
+        $10^{-7}$), so a correct gradient agrees to about $10^{-9}$, and its verdict line states the
+        threshold it uses, $10^{-6}$. First with the correct gradients:
         """),
         code("""
         def cost(params):

@@ -123,7 +123,7 @@ def build():
         print(report)
         """),
         md(r"""
-        The two wrong blocks are at the top, and every other block agrees to about $10^{-10}$. The
+        The two wrong blocks are at the top, and every other block agrees to better than $10^{-8}$. The
         picture says the same thing entry by entry. Top row: the relative error of every entry, one
         heatmap per parameter matrix, on a **log** colour scale (yellow is an error near 1, dark is
         agreement); failing entries have a black frame, and the threshold is the line on the colour bar.
@@ -153,7 +153,8 @@ def build():
         Read the pattern, not just the verdict:
 
         * bugs at the **output** (`sigmoid_derivative_twice`, `output_error_reversed`, `cross_entropy_sign`)
-          make every block wrong, because every gradient flows through the output;
+          make every block wrong, because every gradient flows through the output (so does
+          `missing_1_over_m`, which makes every gradient $m$ times too large);
         * bugs in a **ReLU** leave the last layer right and break the layers below it;
         * bugs in **one formula** (`weight_grad_transposed`, `db_before_relu`, `bias_sum_all_axes`) touch
           only the blocks that formula computes;
@@ -162,7 +163,7 @@ def build():
         Each entry explains itself:
         """),
         code("""
-        print(CATALOGUE["relu_mask_from_A"].describe())
+        print(CATALOGUE["relu_instead_of_derivative"].describe())
         """),
         md(r"""
         ## 3. Scale bugs: reading $k$ back
@@ -245,7 +246,8 @@ def build():
         2. find the lines that compute those blocks, and everything they depend on;
         3. copy the function into the exercise cell, fix it there, and re-check until it passes.
 
-        Tip: fix one thing at a time and re-run the check. The report's ranking changes as you go.
+        Tip: fix one thing at a time and re-run the check. The report changes as you go, and one bug can
+        hide another: a block may only show up as wrong once an earlier mistake is gone.
         """),
         code(buggy_source),
         code("""
@@ -277,8 +279,9 @@ def build():
         centered difference averages two different slopes. Backpropagation uses the slope of the side the
         point is on, so the two disagree, although nothing is wrong.
 
-        To see it, move the first bias so that unit 1 of layer 1 sits $2 \times 10^{-6}$ above its kink
-        for the first example. The checker's default step here is about $6 \times 10^{-6}$: it crosses.
+        To see it, move the first bias so that the first unit of layer 1 (row 0 of $Z^{[1]}$) sits
+        $2 \times 10^{-6}$ above its kink for the first example. The checker's default step here is about
+        $6 \times 10^{-6}$: it crosses.
         """),
         code("""
         _, cache = forward_propagation_n(X, Y, parameters)
@@ -336,7 +339,7 @@ def build():
         * Where a bug starts decides what it breaks: output bugs break everything, ReLU bugs break the
           layers below, one-formula bugs break one kind of block.
         * A scale bug $dW \leftarrow k\,dW$ gives exactly $|k-1|/(k+1)$; read $k$ back as
-          $(1 + r)/(1 - r)$.
+          $(1 + r)/(1 - r)$, or its inverse when the analytic norm is the smaller one.
         * L2 bugs only show when the check uses the **regularized** cost.
         * A step that crosses a ReLU kink makes a correct gradient look wrong. The one-sided differences
           expose it; a smaller step or another point clears it, a real bug survives both.

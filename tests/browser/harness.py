@@ -227,6 +227,30 @@ class LabServer:
 # One notebook in one page
 # ---------------------------------------------------------------------------------------------------
 
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def decode_kernel_frame(payload):
+    """(channel, msg_type, parent msg_type, content) of one kernel websocket frame, or None.
+
+    JupyterLab 4 speaks the ``v1.kernel.websocket.jupyter.org`` protocol: a binary frame holding the
+    number of parts, their offsets (little-endian uint64), then channel, header, parent header,
+    metadata, content and buffers. The legacy protocol sends one JSON text frame.
+    """
+    try:
+        if isinstance(payload, str):
+            msg = json.loads(payload)
+            return (msg.get("channel"), msg["header"]["msg_type"],
+                    (msg.get("parent_header") or {}).get("msg_type"), msg.get("content", {}))
+        count = int.from_bytes(payload[:8], "little")
+        offsets = [int.from_bytes(payload[8 + 8 * i:16 + 8 * i], "little") for i in range(count)] + [len(payload)]
+        parts = [payload[offsets[i]:offsets[i + 1]] for i in range(min(count, 5))]
+        channel, header, parent, _metadata, content = parts[0].decode(), *(json.loads(x) for x in parts[1:5])
+        return channel, header.get("msg_type"), parent.get("msg_type"), content
+    except (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError):
+        return None
+
+
 class Lab:
     """A page of JupyterLab showing one notebook, with the actions and checks of the tests."""
 
@@ -241,6 +265,27 @@ class Lab:
         page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}")
                 if msg.type == "error" else None)
         page.on("pageerror", lambda exc: self.console.append(f"pageerror: {exc}"))
+        # Errors raised by widget callbacks happen in reply to a comm_msg, not in a cell: JupyterLab
+        # sends them to its Log Console, not to the notebook. Read them off the kernel websocket.
+        self.kernel_errors = []
+        page.on("websocket", self._watch_websocket)
+
+    def _watch_websocket(self, ws):
+        if "/api/kernels/" in ws.url:
+            ws.on("framereceived", self._kernel_frame)
+
+    def _kernel_frame(self, payload):
+        decoded = decode_kernel_frame(payload)
+        if decoded is None:
+            return
+        channel, msg_type, parent_type, content = decoded
+        if channel != "iopub" or parent_type in (None, "execute_request"):
+            return  # cell outputs are checked in the page itself
+        if msg_type == "error":
+            self.kernel_errors.append(f"{parent_type}: {content.get('ename')}: {content.get('evalue')}")
+        elif msg_type == "stream" and content.get("name") == "stderr" and ERROR_TEXT.search(content.get("text", "")):
+            text = ANSI.sub("", content["text"]).strip().splitlines()
+            self.kernel_errors.append(f"{parent_type}: stderr: " + " | ".join(text[-3:]))
 
     # -- screenshots --------------------------------------------------------------------------------
     def screenshot(self, label, show=None):
@@ -365,7 +410,10 @@ class Lab:
                })""", CELL)
 
     def errors(self, cells=None):
-        """Every error visible in the notebook, as 'cell N: first lines' strings (empty when clean)."""
+        """Every error in the notebook, as 'cell N: last lines' strings (empty when clean).
+
+        With ``cells=None``: all cells, plus errors the kernel raised in widget callbacks.
+        """
         found = []
         for cell in cells if cells is not None else self.cells():
             for text in cell["stderr"]:
@@ -373,6 +421,8 @@ class Lab:
                     found.append(f"cell {cell['index']}: " + " | ".join(text.strip().splitlines()[-3:]))
             if "Error displaying widget" in cell["text"]:
                 found.append(f"cell {cell['index']}: a widget failed to render: {cell['text'][:200]}")
+        if cells is None:
+            found += [f"kernel, in reply to {e}" for e in self.kernel_errors]
         return found
 
     def assert_no_errors(self, context=""):
@@ -460,8 +510,13 @@ class Lab:
         is idle, for ``stable_polls`` polls in a row (each keypress redraws; the last redraw wins).
         Returns the settled value."""
         state = {"last": object(), "streak": 0}
+        errors_before = len(self.kernel_errors)
 
         def settled():
+            if len(self.kernel_errors) > errors_before:
+                shot = self.screenshot("kernel-error")
+                raise BrowserTestError(f"{self.path}: the kernel raised while waiting for {what} to settle:\n  "
+                                       + "\n  ".join(self.kernel_errors[errors_before:]) + f"\n(screenshot: {shot})")
             value = read()
             if value is None or value == changed_from:
                 state["streak"] = 0

@@ -122,3 +122,28 @@ def test_harness_reports_a_widget_callback_that_raises(lab, lab_server):
         lab.assert_no_errors(" after moving the slider")
     # The traceback is shown where the person looks: inside the widget's plot area.
     assert "deliberate break in a widget callback" in plot.inner_text()
+
+
+def test_harness_reports_a_callback_error_that_only_the_log_console_sees(lab, lab_server):
+    """An observer that raises outside any Output widget leaves no trace in the notebook (JupyterLab
+    puts it in its Log Console); the harness reads it off the kernel websocket and fails right away."""
+    rel, _ = write(lab_server, "broken_observer.ipynb", [
+        new_code_cell(WIDGET_CELL.format(break_here="pass")),
+        new_code_cell("def broken(change):\n"
+                      "    if change['new'] > 1e-4:\n"
+                      "        raise RuntimeError('deliberate break outside any Output')\n"
+                      "slider.observe(broken, names='value')"),
+    ])
+    lab.open(rel)
+    lab.run_all()
+    lab.assert_no_errors()
+    slider, plot = lab.widget("eps-slider"), lab.widget("eps-plot")
+    before = lab.wait_settled(lambda: lab.image_digest(plot), what="first plot")
+    lab.type_readout(slider, "1e-2")
+    with pytest.raises(BrowserTestError, match=r"(?s)kernel raised.*deliberate break outside any Output"):
+        lab.wait_settled(lambda: lab.image_digest(plot), changed_from=before, what="plot after typing 1e-2")
+    lab.wait_idle()
+    assert not any("deliberate break" in text for text in (c["text"] for c in lab.cells())), \
+        "the notebook itself shows nothing: only the kernel websocket carries this error"
+    with pytest.raises(BrowserTestError, match="comm_msg: RuntimeError: deliberate break outside any Output"):
+        lab.assert_no_errors(" after typing into the readout")

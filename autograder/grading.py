@@ -46,9 +46,10 @@ class Options:
     specs: object = None
     private_paths: list = field(default_factory=list)
 
-    def sandbox(self):
-        """A Sandbox with these limits that also hides ``private_paths`` (submissions, results)."""
-        return Sandbox(self.limits, isolate=self.isolate, hide=_default_hide() + [str(p) for p in self.private_paths])
+    def sandbox(self, extra=()):
+        """A Sandbox with these limits that also hides ``private_paths`` and ``extra`` (submissions, results)."""
+        private = [str(p) for p in list(self.private_paths) + list(extra)]
+        return Sandbox(self.limits, isolate=self.isolate, hide=_default_hide() + private)
 
 
 def _test(name, score, max_score, output):
@@ -292,7 +293,7 @@ def grade_notebook(path, options=None, sandbox=None):
     own_sandbox = sandbox is None
     try:
         if own_sandbox:
-            sandbox = options.sandbox()
+            sandbox = options.sandbox(extra=[Path(path).resolve().parent])  # other files next to it
         return _grade(Path(path), options, sandbox, start)
     except Exception as exc:  # the last line of defence: a results file is always written
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()

@@ -87,6 +87,8 @@ class WorkerResult:
     student_output : str, the first characters the student's code printed
     protections : dict, what the worker reported as applied
     stderr : str, the worker's own diagnostics (the start of it)
+    leftover_processes : list of int, processes of the student uid still alive after the cleanup
+        (always empty unless the kernel could not kill them in time)
     """
 
     events: list
@@ -96,6 +98,7 @@ class WorkerResult:
     student_output: str = ""
     protections: dict = field(default_factory=dict)
     stderr: str = ""
+    leftover_processes: list = field(default_factory=list)
 
 
 def unshare_available():
@@ -245,8 +248,9 @@ class Sandbox:
                    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                    "TMPDIR": workdir}
             result = _communicate(command, payload, env, self.limits.wall_seconds)
-            if uid is not None:
+            if uid is not None:  # while the uid is still ours: nothing it started may outlive the exercise
                 _reap_uid(uid)
+                result.leftover_processes = processes_of_uid(uid)
             result.student_output = _read_head(os.path.join(workdir, "output.txt"), MAX_STUDENT_OUTPUT)
             ready = next((e for e in result.events if e.get("event") == "ready"), None)
             if ready and isinstance(ready.get("protections"), dict):
@@ -293,7 +297,7 @@ def processes_of_uid(uid):
     return pids
 
 
-def _reap_uid(uid, patience=5.0):
+def _reap_uid(uid, patience=15.0):
     """Kill every process left by a sandbox uid and wait until none remains (before the uid is reused)."""
     deadline = time.monotonic() + patience
     while time.monotonic() < deadline:

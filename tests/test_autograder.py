@@ -18,7 +18,6 @@ from autograder.grading import grade_notebook
 from autograder.specs import notebook_specs
 from tests import student_solutions
 from tests.test_autograder_support import (
-    CORRECT_01,
     SETUP_02,
     fast_options,
     make_notebook,

@@ -8,7 +8,6 @@ sandbox reports them in force, and otherwise the documented fallback sentence is
 """
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +16,8 @@ import nbformat
 import pytest
 
 from autograder.grading import grade_notebook
-from autograder.sandbox import UID_BASE, UID_COUNT, Limits, Sandbox
+from autograder.batch import grade_directory
+from autograder.sandbox import UID_BASE, UID_COUNT, Limits, Sandbox, processes_of_uid, unshare_available
 from tests.test_autograder import assert_gradescope_schema
 from tests.test_autograder_support import (
     fast_options,
@@ -32,7 +32,6 @@ from tests.test_autograder_support import (
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = "def forward_propagation(x, theta):\n    return theta * x\n"
-ISOLATED = Sandbox(Limits(), isolate=None).isolated  # what this machine allows (root + unshare)
 FALLBACK = "resource limits only"
 
 
@@ -45,20 +44,6 @@ def grade_hostile(tmp_path, source, **kwargs):
 
 def by_id(results):
     return {t["name"].rsplit("[", 1)[1].rstrip("]"): t for t in results["tests"]}
-
-
-def sandbox_processes():
-    """PIDs of processes running as one of the sandbox uids (must be none after grading)."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                uid = os.stat(f"/proc/{entry}").st_uid
-            except OSError:
-                continue
-            if UID_BASE <= uid < UID_BASE + UID_COUNT:
-                pids.append(int(entry))
-    return pids
 
 
 def test_the_synthetic_good_answer_passes(tmp_path):
@@ -113,7 +98,17 @@ def test_fork_bomb_is_contained_and_cleaned_up(tmp_path):
     results, output = grade_hostile(tmp_path, source, wall=2)
     assert results["score"] == 0.0
     assert "time limit" in output or "ended" in output
-    assert sandbox_processes() == []
+    # the same bomb straight through the sandbox: once run() returns, its uid has no process left
+    sandbox = Sandbox(Limits(wall_seconds=2, cpu_seconds=2, memory_mb=512))
+    try:
+        result = sandbox.run({"cells": [{"label": "bomb", "source": source}], "function": "forward_propagation",
+                              "references": {}, "forbidden": [], "calls": [{"args": [1.0, 2.0]}]})
+    finally:
+        sandbox.close()
+    assert result.status == "timeout"
+    assert result.leftover_processes == []
+    if sandbox.isolated:
+        assert processes_of_uid(result.protections["uid"]) == []
 
 
 @pytest.mark.parametrize("call, words", [("sys.exit(0)", "sys.exit()"), ("exit()", "sys.exit()"),
@@ -148,7 +143,7 @@ def test_os_system_and_writes_outside_the_work_directory_fail(tmp_path):
     results, output = grade_hostile(tmp_path, source)
     assert results["score"] == 1.0
     written = sorted(p.name for p in target.iterdir())
-    if ISOLATED:
+    if unshare_available():  # what this machine allows (root + unshare)
         assert written == []
     else:  # documented fallback: without root, only resource limits apply
         assert FALLBACK in results["output"]
@@ -165,7 +160,7 @@ def test_the_grader_files_and_masters_are_hidden(tmp_path):
               "print('LEAK' + ''.join(found))\n" + GOOD)
     results, output = grade_hostile(tmp_path, source)
     assert results["score"] == 1.0
-    if ISOLATED:
+    if unshare_available():  # what this machine allows (root + unshare)
         assert output.count("blocked") == len(paths)
         assert "BEGIN SOLUTION" not in output and "def _gradient_check_cases" not in output
     else:
@@ -179,7 +174,7 @@ def test_no_network(tmp_path):
               "    s = socket.socket()\n    s.settimeout(1)\n"
               "    return theta * x if s.connect_ex(('1.1.1.1', 80)) != 0 else 'connected'\n")
     results, output = grade_hostile(tmp_path, source)
-    if ISOLATED:
+    if unshare_available():  # what this machine allows (root + unshare)
         assert results["score"] == 1.0
     else:
         assert FALLBACK in results["output"]
@@ -191,12 +186,32 @@ def test_student_code_runs_as_an_unprivileged_user(tmp_path):
               "try:\n    open('/etc/shadow').read()\n    print('shadow readable')\n"
               "except OSError:\n    print('shadow blocked')\n" + GOOD)
     results, output = grade_hostile(tmp_path, source)
-    if ISOLATED:
+    if unshare_available():  # what this machine allows (root + unshare)
         uid = int(output.split("uid ", 1)[1].split()[0])
         assert UID_BASE <= uid < UID_BASE + UID_COUNT
         assert "shadow blocked" in output
     else:
         assert FALLBACK in results["output"]
+
+
+def test_in_a_batch_one_student_cannot_read_another_students_notebook(tmp_path):
+    """The folder of submissions and the results directory are hidden from student code."""
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    hostile_submission(folder, "def forward_propagation(x, theta):\n    return theta * x  # SECRET-ANSWER\n",
+                       "alice.ipynb")
+    spy = ("try:\n"
+           f"    print('LEAK' + open({str(folder / 'alice.ipynb')!r}).read())\n"
+           "except OSError as e:\n    print('blocked', type(e).__name__)\n"
+           "def forward_propagation(x, theta):\n    return 0.0\n")
+    hostile_submission(folder, spy, "mallory.ipynb")
+    graded = dict(grade_directory(folder, tmp_path / "out", fast_options(specs=one_exercise_spec()), jobs=2))
+    mallory = graded[folder / "mallory.ipynb"]["tests"][0]["output"]
+    assert graded[folder / "alice.ipynb"]["score"] == 1.0
+    if unshare_available():
+        assert "blocked" in mallory and "SECRET-ANSWER" not in mallory
+    else:
+        assert FALLBACK in graded[folder / "mallory.ipynb"]["output"]
 
 
 def test_without_isolation_the_results_say_so(tmp_path):

@@ -15,7 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from autograder.grading import Options
 from autograder.sandbox import Limits
-from autograder.specs import Exercise, NotebookSpec, notebook_specs
+from autograder.specs import NotebookSpec, notebook_specs
 from autograder.wire import Opaque, WireError, decode, encode
 from tests import student_solutions
 

@@ -195,6 +195,10 @@ def per_entry_rows(case, quick):
     assert report.passed, report.summary()
     rows.append(row(case, "ours: random directions (16)", t_random, report.n_evaluations, 0, classic=t_classic,
                     kind="random"))
+    t_one_dir, report = best_time(lambda: check_mlp_gradients(case.X, case.Y, case.parameters, case.gradients,
+                                                              mode="random", directions=1, rng=0, progress=False))
+    rows.append(row(case, "ours: random directions (1)", t_one_dir, report.n_evaluations, 0, classic=t_classic,
+                    kind="random", note="like for like with torch's fast mode (one projection)"))
 
     # 3. SciPy
     try:
@@ -206,12 +210,11 @@ def per_entry_rows(case, quick):
         func = lambda th: case.cost(vector_to_dictionary(th, case.layout))
         grad = lambda th: np.concatenate([g.reshape(-1) for g in mlp_backward(
             case.X, case.Y, mlp_forward(case.X, case.Y, vector_to_dictionary(th, case.layout))[1]).values()])
-        predicted = (n + 1) * case.forward_time * 1.5
-        if predicted <= RUN_LIMIT:
+        t_one, _ = best_time(lambda: func(theta0))
+        if (n + 1) * t_one <= RUN_LIMIT:
             t_scipy, _ = best_time(lambda: check_grad(func, grad, theta0))
             rows.append(row(case, "scipy check_grad (all, forward diff.)", t_scipy, n + 1, n, classic=t_classic))
         else:
-            t_one, _ = best_time(lambda: func(theta0))
             rows.append(row(case, "scipy check_grad (all, forward diff.)", (n + 1) * t_one, n + 1, n,
                             estimated=True, classic=t_classic, note="est. as n + 1 cost evaluations"))
         t_scipy_r, _ = best_time(lambda: check_grad(func, grad, theta0, direction="random", rng=0))
@@ -251,6 +254,10 @@ def random_rows(case):
         assert report.passed, report.summary()
         rows.append(row(case, f"ours: random directions (16, {distribution})", t, report.n_evaluations, 0,
                         kind="random", note="evaluator built beforehand"))
+    t, report = best_time(lambda: check_gradients(None, case.parameters, case.gradients, batched_cost=f,
+                                                  mode="random", directions=1, rng=0, progress=False), repeats=2)
+    rows.append(row(case, "ours: random directions (1, gaussian)", t, report.n_evaluations, 0, kind="random",
+                    note="like for like with torch's fast mode (one projection)"))
     t_build, _ = best_time(lambda: MLPBatchedCost(case.X, case.Y, case.parameters), repeats=1)
     rows.append(row(case, "ours: building MLPBatchedCost", t_build, 1, 0, kind="setup",
                     note="one forward pass + cached activations"))

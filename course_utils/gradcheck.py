@@ -589,12 +589,18 @@ class _Engine:
         self.label = _labeller(layout)
 
     def evaluate(self, vector, where):
-        """Cost at one parameter vector (n,), through the plain cost function (or the batched one alone)."""
+        """Cost at one parameter vector (n,), through the plain cost function (or the batched one alone).
+
+        ``where`` (str, or a function returning one, formatted only for an error) says which perturbation.
+        """
+        describe = where if callable(where) else (lambda: where)
         if self.cost is None:
-            return float(self._batched_values(self.batched(vector[None, :]), 1, lambda j: where)[0])
+            return float(self._batched_values(self.batched(vector[None, :]), 1, lambda j: describe())[0])
         self.n_eval += 1
         value = self.cost(vector_to_dictionary(vector, self.layout))
-        return _cost_value(value, where, complex_ok=self.method == "complex")
+        if type(value) in (float, np.float64) and np.isfinite(value):  # the common case, checked cheaply
+            return float(value)
+        return _cost_value(value, describe(), complex_ok=self.method == "complex")
 
     def _batched_values(self, values, count, where):
         values = np.asarray(values)
@@ -640,7 +646,7 @@ class _Engine:
             for j in range(k):
                 vector = self.theta.copy()
                 vector[indices[j]] = self.theta[indices[j]] + self.dtype.type(steps[j])
-                out[j] = self.evaluate(vector, where(j))
+                out[j] = self.evaluate(vector, lambda: where(j))
                 bar.advance(1)
             return out
         for s in range(0, k, self.chunk):

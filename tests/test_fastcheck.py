@@ -314,9 +314,10 @@ def test_random_and_sparse_modes_detect_every_catalogued_bug(bug_net, name):
     _, cache = mlp_forward(X, Y, parameters, lambd=lambd)
     buggy = inject(name)(X, Y, cache)
     for seed in range(3):
-        random = check_mlp_gradients(X, Y, parameters, buggy, lambd=lambd, mode="random", directions=16, rng=seed,
-                                     progress=False)
-        assert random.verdict == "failed", (name, seed)
+        for distribution in ("gaussian", "rademacher"):
+            random = check_mlp_gradients(X, Y, parameters, buggy, lambd=lambd, mode="random", directions=16,
+                                         rng=seed, progress=False, distribution=distribution)
+            assert random.verdict == "failed", (name, seed, distribution)
         per_block = check_mlp_gradients(X, Y, parameters, buggy, lambd=lambd, mode="random", per_block=True,
                                         directions=4, rng=seed, progress=False)
         assert sorted(per_block.failing_blocks()) == sorted(touched_blocks(name, parameters)), (name, seed)

@@ -20,12 +20,16 @@ from .harness import Lab, LabServer, browser_missing_reason, launch_chromium
 REPO = Path(__file__).resolve().parents[2]
 SHOTS_KEY = pytest.StashKey[Path]()
 REPORT_KEY = pytest.StashKey[dict]()
+MISSING_PREFIX = "browser tests skipped: "
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
     item.stash.setdefault(REPORT_KEY, {})[report.when] = report
+    if report.skipped and isinstance(report.longrepr, tuple) and MISSING_PREFIX in report.longrepr[2]:
+        # One location for all of them, so `-ra` prints a single "SKIPPED [N] ...: how to install" line.
+        report.longrepr = (str(Path(__file__).relative_to(REPO)), 1, report.longrepr[2])
     shots = item.stash.get(SHOTS_KEY, None)
     if report.failed and shots is not None:
         report.sections.append(("browser screenshots", f"screenshots of this test are in {shots}"))
@@ -45,7 +49,7 @@ def browser_ready():
     if reason:
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(f"REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
+        pytest.skip(f"{MISSING_PREFIX}{reason}")
 
 
 @pytest.fixture(scope="session")

@@ -36,8 +36,8 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
 ]
-INSTALL_HINT = ("install it with `apt-get install -y chromium` and `pip install -e '.[browser]'` "
-                "(set REQUIRE_BROWSER=1 to make this a failure instead of a skip)")
+INSTALL_HINT = ("install with `apt-get install -y chromium` and `pip install -e '.[browser]'` "
+                "(REQUIRE_BROWSER=1 makes this a failure instead of a skip)")
 
 # DOM selectors (JupyterLab 4.6, ipywidgets 8)
 NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
@@ -81,9 +81,9 @@ def browser_missing_reason():
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return f"browser tests need Playwright, which is not installed: {INSTALL_HINT}"
+        return f"Playwright is not installed; {INSTALL_HINT}"
     if not os.access(CHROMIUM, os.X_OK):
-        return f"browser tests need Chromium at {CHROMIUM}, which is missing: {INSTALL_HINT}"
+        return f"no Chromium at {CHROMIUM}; {INSTALL_HINT}"
     return None
 
 

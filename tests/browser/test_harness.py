@@ -147,3 +147,14 @@ def test_harness_reports_a_callback_error_that_only_the_log_console_sees(lab, la
         "the notebook itself shows nothing: only the kernel websocket carries this error"
     with pytest.raises(BrowserTestError, match="comm_msg: RuntimeError: deliberate break outside any Output"):
         lab.assert_no_errors(" after typing into the readout")
+
+
+def test_a_missing_chromium_is_named_with_how_to_install_it(monkeypatch):
+    """What the skip (or, with REQUIRE_BROWSER=1, the failure) says when Chromium is not installed."""
+    from . import harness
+
+    assert harness.browser_missing_reason() is None          # here, everything is installed
+    monkeypatch.setattr(harness, "CHROMIUM", "/nonexistent/chromium")
+    reason = harness.browser_missing_reason()
+    assert "/nonexistent/chromium" in reason and "apt-get install -y chromium" in reason
+    assert "REQUIRE_BROWSER=1" in reason

@@ -10,8 +10,15 @@ the network for perturbations of single entries:
   ``W_{l+1}[:, i] (outer) dA_l[i, :]``; only the layers above need full matrix products.
 
 The cached activations of one forward pass are reused for every entry, and a chunk of entries is
-propagated together, stacked along an axis, in one matrix product per layer. An entry of the last two
-layers costs O(m) or O(n_L m) operations instead of a full forward pass.
+propagated together, stacked along an axis, in one matrix product per layer.
+
+Going further, the layers above l are linear maps and ReLUs, so the output logits are an *exactly*
+linear function of Z_l[i, t] as long as no ReLU changes side: ZL[t] + G_l[i, t] * dZ[t], with
+G_l = dZL / dZ_l from one backward pass at theta. A conservative radius per unit and example (its own
+margin |Z_l[i, t]| and the smallest margin of every layer above, divided by a bound on the gain) tells
+when a step provably flips nothing; then an entry costs O(m) operations (the cross-entropy itself is
+evaluated exactly, not linearised). Steps that may flip a ReLU (near a kink) are propagated as above, so
+kinks are seen exactly as the plain loop sees them. Tests compare every path with full forward passes.
 
 ``MLPBatchedCost`` is what ``check_gradients(..., batched_cost=...)`` accepts. It offers three
 evaluations, all returning costs shaped (k,):

@@ -286,6 +286,19 @@ def print_table(rows):
           "  fwd/entry: time per checked entry in units of one full forward pass of the model (numpy)")
 
 
+def read_results(tag):
+    """Rows of a stored CSV with their types back (list of dict)."""
+    with open(RESULTS / f"gradcheck{tag}.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for r in rows:
+        for key in ("parameters", "evaluations", "entries"):
+            r[key] = int(r[key])
+        for key in ("seconds", "speedup_vs_classic", "forward_passes_per_entry"):
+            r[key] = float(r[key])
+        r["estimated"] = r["estimated"] == "True"
+    return rows
+
+
 def write_results(rows, tag):
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"gradcheck{tag}.csv"
@@ -302,7 +315,7 @@ def write_results(rows, tag):
     entry = [r for r in rows if r["kind"] == "per entry" and not math.isnan(r["forward_passes_per_entry"])]
     models = list(dict.fromkeys(r["model"] for r in entry))
     methods = list(dict.fromkeys(r["method"] for r in entry))
-    fig, ax = plt.subplots(figsize=(11, 5.5))
+    fig, ax = plt.subplots(figsize=(13, 5.5))
     width = 0.8 / len(methods)
     for j, method in enumerate(methods):
         xs, ys, hatch = [], [], []
@@ -322,7 +335,7 @@ def write_results(rows, tag):
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(models))], models, fontsize=8)
     ax.set_ylabel("cost per checked entry (full forward passes)")
     ax.set_title("Per-entry gradient checks (hatched: estimated from a sample)")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     png = RESULTS / f"gradcheck{tag}.png"
     fig.savefig(png, dpi=110)
@@ -333,7 +346,13 @@ def write_results(rows, tag):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small models only (a smoke run, seconds)")
+    parser.add_argument("--replot", action="store_true", help="redraw the plot from the stored CSV, measure nothing")
     args = parser.parse_args()
+    if args.replot:
+        rows = read_results("-quick" if args.quick else "")
+        print_table(rows)
+        print(f"wrote {write_results(rows, '-quick' if args.quick else '')}")
+        return
     X, Y, parameters = gradient_check_n_test_case()
     cases = [Case("3-layer test case", X, Y.astype(float), parameters)]
     if args.quick:

@@ -34,7 +34,7 @@ Shapes: X (n_0, m), Y (1, m), W_l (n_l, n_{l-1}), b_l (n_l, 1), theta (n,).
 import numpy as np
 
 from course_utils.activations import relu, sigmoid
-from course_utils.models import mlp_forward
+from course_utils.models import _as_float, check_network_inputs
 from course_utils.gradcheck import check_gradients
 from course_utils.parameters import ParameterError, layout_of
 
@@ -62,15 +62,21 @@ def cost_from_logits(ZL, Y, stable=False):
     costs : ndarray, shape (k,)
     """
     m = ZL.shape[-1]
-    from_logits = np.logaddexp(0, ZL) - Y * ZL  # shape (k, m)
     if stable:
-        losses = from_logits
+        losses = np.logaddexp(0, ZL) - Y * ZL  # shape (k, m)
     else:
         A = sigmoid(ZL)  # shape (k, m)
         with np.errstate(divide="ignore", invalid="ignore"):
-            losses = -Y * np.log(A) - (1 - Y) * np.log(1 - A)
-        losses = np.where(np.isfinite(losses), losses, from_logits)
-    return np.sum(losses, axis=-1) / m
+            losses = -Y * np.log(A) - (1 - Y) * np.log(1 - A)  # shape (k, m)
+        saturated = ~np.isfinite(losses)  # where A is exactly 0 or 1 (rare): the logits form there
+        if saturated.any():
+            losses = np.where(saturated, np.logaddexp(0, ZL) - Y * ZL, losses)
+    return losses.sum(axis=-1) / m
+
+
+def _float_array(name, a):
+    """``models._as_float`` (floats and complex kept, other numbers to float64) with a quick path for floats."""
+    return a if type(a) is np.ndarray and a.dtype.kind == "f" else _as_float(name, a)
 
 
 class MLPBatchedCost:
@@ -100,26 +106,43 @@ class MLPBatchedCost:
 
     def __init__(self, X, Y, parameters, lambd=0.0, stable_cost=False, max_bytes=DEFAULT_MAX_BYTES,
                  dense_max=DENSE_MAX_PARAMETERS, linear=True):
-        cost, cache = mlp_forward(X, Y, parameters, lambd=lambd, stable_cost=stable_cost)  # validates inputs
-        X, Y, L = cache["layers"][0]["A_prev"], cache["Y"], len(cache["layers"])  # X (n_0, m), Y (1, m)
-        if np.iscomplexobj(X) or any(np.iscomplexobj(v) for v in parameters.values()):
+        X, Y, L = check_network_inputs(X, Y, parameters)  # X (n_0, m), Y (1, m)
+        weights = [(_float_array(f"W{l}", parameters[f"W{l}"]), _float_array(f"b{l}", parameters[f"b{l}"]))
+                   for l in range(1, L + 1)]
+        if X.dtype.kind == "c" or any(W.dtype.kind == "c" or b.dtype.kind == "c" for W, b in weights):
             raise ParameterError("MLPBatchedCost works with real parameters; use the plain check for method='complex'")
-        self.layout = layout_of(parameters)
-        self.theta = np.concatenate([np.asarray(parameters[k], dtype=np.float64).reshape(-1)
-                                     for k in self.layout.names])  # shape (n,)
-        self.cost0 = float(cost)
+        # The forward pass of models.mlp_forward (same operations, so the same numbers), keeping what the
+        # evaluations reuse; the output layer's sigmoid is left to the cost.
+        self._layers = []  # layer l at index l - 1: A_prev, W, b, Z, A
+        A = X  # shape (n_0, m)
+        for l, (W, b) in enumerate(weights, start=1):
+            Z = W @ A + b  # shape (n_l, m)
+            A_next = relu(Z) if l < L else None
+            self._layers.append({"A_prev": A, "W": W, "b": b, "Z": Z, "A": A_next})
+            A = A_next
         self.X, self.Y, self.L, self.m = X, Y, L, X.shape[1]
         self.lambd, self.stable = float(lambd), bool(stable_cost)
         self.max_bytes, self.dense_max, self.linear = int(max_bytes), int(dense_max), bool(linear)
-        self._layers = cache["layers"]  # layer l at index l - 1: A_prev, W, b, Z, A
-        self._WX = self._layers[0]["W"] @ X  # shape (n_1, m)
+        # ||W_l||^2 of every layer (only the L2 term needs them)
+        self._squares = [float(np.sum(layer["W"] ** 2)) for layer in self._layers] if lambd else []
+        cost = cost_from_logits(self._layers[-1]["Z"], Y, stable_cost)[0]
+        if lambd:
+            cost = cost + lambd / (2 * self.m) * sum(self._squares)
+        self.cost0 = float(cost)
+        self.layout = layout_of(parameters)
+        self.theta = np.concatenate([np.asarray(parameters[k], dtype=np.float64).reshape(-1)
+                                     for k in self.layout.names])  # shape (n,)
+        self._WX = None  # W_1 X, shape (n_1, m), computed when a direction check first needs it
         self._regions = None  # (gains, radius) of the linear regions, computed when first needed
-        self._squares = [float(np.sum(layer["W"] ** 2)) for layer in self._layers]  # ||W_l||^2
-        # Where every block of theta lives: (layer number l, "W" or "b", start offset).
-        self._blocks = []
-        for name, sl in self.layout.slices().items():
-            self._blocks.append((int(name[1:]), name[0], sl.start, sl.stop))
-        self._starts = np.array([b[2] for b in self._blocks])  # shape (B,)
+        # Where every block of theta lives: (layer number l, "W" or "b", start offset, stop offset).
+        starts = self.layout.starts
+        self._blocks = [(int(name[1:]), name[0], starts[b], starts[b + 1]) for b, name in enumerate(self.layout.names)]
+        self._starts = np.array(starts[:-1])  # shape (B,)
+        # Per layer, where W_l and b_l sit in theta and their shapes: (W slice, W shape, b slice, b shape).
+        parts = self.layout.slices()
+        self._views = [(parts[f"W{l}"], self._layers[l - 1]["W"].shape, parts[f"b{l}"], self._layers[l - 1]["b"].shape)
+                       for l in range(1, L + 1)]
+        self._widest = max(layer["W"].shape[0] for layer in self._layers)  # widest layer
 
     # -----------------------------------------------------------------------------------------------
     # helpers
@@ -207,8 +230,9 @@ class MLPBatchedCost:
         if thetas.ndim != 2 or thetas.shape[1] != self.layout.size:
             raise ParameterError(f"thetas must have shape (k, {self.layout.size}), got {thetas.shape}")
         k = thetas.shape[0]
-        widest = max(s[0] for s in self.layout.shapes)
-        step = max(1, self.max_bytes // (8 * (self.layout.size + widest * self.m)))  # vectors per piece
+        step = max(1, self.max_bytes // (8 * (self.layout.size + self._widest * self.m)))  # vectors per piece
+        if k <= step:
+            return self._batched(thetas)
         out = np.empty(k)
         for start in range(0, k, step):
             out[start:start + step] = self._batched(thetas[start:start + step])
@@ -216,12 +240,11 @@ class MLPBatchedCost:
 
     def _batched(self, thetas):
         k = thetas.shape[0]
-        blocks = {name: thetas[:, sl].reshape((k,) + shape)
-                  for (name, sl), shape in zip(self.layout.slices().items(), self.layout.shapes)}
         A = self.X  # shape (n_0, m), broadcast over k
-        squares = np.zeros(k)
-        for l in range(1, self.L + 1):
-            W, b = blocks[f"W{l}"], blocks[f"b{l}"]  # shapes (k, n_l, n_{l-1}), (k, n_l, 1)
+        squares = np.zeros(k) if self.lambd else None
+        for l, (W_part, W_shape, b_part, b_shape) in enumerate(self._views, start=1):
+            W = thetas[:, W_part].reshape((k,) + W_shape)  # shape (k, n_l, n_{l-1})
+            b = thetas[:, b_part].reshape((k,) + b_shape)  # shape (k, n_l, 1)
             Z = W @ A + b  # shape (k, n_l, m)
             if self.lambd:
                 squares += np.sum(W.reshape(k, -1) ** 2, axis=1)
@@ -333,6 +356,8 @@ class MLPBatchedCost:
             V = np.asarray(blocks[f"W{l}"], dtype=np.float64)  # shape (k, n_l, n_{l-1})
             vb = np.asarray(blocks[f"b{l}"], dtype=np.float64)  # shape (k, n_l, 1)
             if A is None:
+                if self._WX is None:
+                    self._WX = layer["W"] @ self.X  # shape (n_1, m)
                 VA = (V.reshape(-1, V.shape[2]) @ self.X).reshape(k, -1, m)  # shape (k, n_l, m)
                 VA = np.concatenate([VA, VA], axis=2)  # shape (k, n_l, 2m)
                 WA = np.concatenate([self._WX, self._WX], axis=1)[None]  # W_1 X, shape (1, n_1, 2m)

@@ -37,6 +37,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from course_utils.parameters import (
+    NUMERIC_KINDS,
     ParameterError,
     gradients_to_vector,
     layout_of,
@@ -300,17 +301,19 @@ class GradCheckReport:
 
 def _check_dtype(parameters):
     """The float dtype of the check: float32 if every array is float32, else float64."""
-    dtypes = {np.asarray(v).dtype for v in parameters.values()}
+    dtypes = [v.dtype if isinstance(v, np.ndarray) else np.asarray(v).dtype for v in parameters.values()]
     if all(d == np.float32 for d in dtypes):
         return np.dtype(np.float32)
-    for name, v in parameters.items():
-        if np.iscomplexobj(v):
+    for name, d in zip(parameters, dtypes):
+        if d.kind == "c":
             raise GradCheckError(f"parameter '{name}' is complex; pass real parameters (the complex step is "
                                  f"applied by method='complex')")
     return np.dtype(np.float64)
 
 
 def _check_finite(vector, layout, what):
+    if np.isfinite(vector).all():
+        return
     bad = np.flatnonzero(~np.isfinite(vector))
     if bad.size:
         labels = [layout.label(i) for i in bad[:5]]
@@ -466,9 +469,9 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
     theta = np.concatenate([np.asarray(parameters[k]).reshape(-1) for k in layout.names]).astype(dtype)  # (n,)
     _check_finite(theta, layout, "the parameters")
     grad = gradients_to_vector(gradients, layout).reshape(-1)
-    if not (np.issubdtype(grad.dtype, np.number) or grad.dtype == np.bool_) or np.iscomplexobj(grad):
+    if grad.dtype.kind not in NUMERIC_KINDS or grad.dtype.kind == "c":
         raise GradCheckError(f"gradients must be real numeric arrays, got dtype {grad.dtype}")
-    grad = grad.astype(np.float64)
+    grad = grad.astype(np.float64, copy=False)
     _check_finite(grad, layout, "the analytic gradients")
     if threshold is None:
         threshold = DEFAULT_THRESHOLDS[(dtype, method)]
@@ -506,23 +509,6 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
     return report
 
 
-def _labeller(layout):
-    """A fast ``layout.label``: entry index -> "W2[1, 3]" (the report labels only a few entries)."""
-    starts = np.cumsum((0,) + layout.sizes)  # shape (B + 1,)
-
-    def label(i):
-        i = int(i)
-        b = int(np.searchsorted(starts, i, side="right")) - 1
-        if not 0 <= i < starts[-1]:
-            raise IndexError(f"entry {i} is outside theta, which has {starts[-1]} entries")
-        rest, index = i - int(starts[b]), []
-        for d in reversed(layout.shapes[b]):
-            rest, r = divmod(rest, d)
-            index.append(str(r))
-        return f"{layout.names[b]}[{', '.join(reversed(index))}]"
-    return label
-
-
 def _chunk(chunk_size, n):
     """Perturbed vectors per batched call: asked, else DEFAULT_CHUNK capped so a (chunk, n) stack is ~64 MB."""
     if chunk_size is not None:
@@ -540,7 +526,7 @@ def _check_batched(batched_cost, theta, layout):
     own = getattr(batched_cost, "theta", None)
     if own is not None:
         own = np.asarray(own).reshape(-1)
-        if own.shape != theta.shape or not np.array_equal(own, theta.astype(own.dtype)):
+        if own.shape != theta.shape or not (own == theta.astype(own.dtype, copy=False)).all():
             raise GradCheckError("batched_cost was built at other parameters than the ones checked; build it "
                                  "from the same parameters dict (e.g. MLPBatchedCost(X, Y, parameters))")
     return batched_cost
@@ -557,8 +543,8 @@ def _resolve_epsilon(epsilon, theta, method, dtype, n):
             raise GradCheckError(f"epsilon must be a positive number (or {n} positive numbers), got {epsilon!r}")
     if method != "complex":
         # The step actually taken is what the dtype can represent: (theta + eps) - theta.
-        actual = (theta + eps.astype(dtype)).astype(np.float64) - theta.astype(np.float64)
-        if np.any(actual == 0):
+        actual = (theta + eps.astype(dtype, copy=False)).astype(np.float64, copy=False) - theta.astype(np.float64, copy=False)
+        if not actual.all():
             i = int(np.flatnonzero(actual == 0)[0])
             raise GradCheckError(f"epsilon {eps[i]:.1e} is too small to change entry {i} ({theta[i]:.3g}) in "
                                  f"{np.dtype(dtype).name}; use a larger step")
@@ -586,7 +572,7 @@ class _Engine:
         self.cost, self.batched, self.theta, self.layout = cost, batched, theta, layout
         self.dtype, self.method, self.chunk, self.progress = dtype, method, chunk, progress
         self.n_eval = 0
-        self.label = _labeller(layout)
+        self.label = layout.label  # entry index -> "W2[1, 3]", only for the few entries a report names
 
     def evaluate(self, vector, where):
         """Cost at one parameter vector (n,), through the plain cost function (or the batched one alone).
@@ -607,9 +593,9 @@ class _Engine:
         if values.shape != (count,):
             raise GradCheckError(f"batched_cost must return one cost per parameter vector, shape ({count},), "
                                  f"got shape {values.shape}")
-        values = values.astype(np.float64)
-        bad = np.flatnonzero(~np.isfinite(values))
-        if bad.size:
+        values = values.astype(np.float64, copy=False)
+        bad = np.flatnonzero(~np.isfinite(values)) if not np.isfinite(values).all() else ()
+        if len(bad):
             raise GradCheckError(f"the cost is {values[bad[0]]} {where(bad[0])}; the check needs a finite cost "
                                  f"there (look for log(0), overflow in exp, or NaN in the inputs)")
         self.n_eval += count
@@ -638,7 +624,8 @@ class _Engine:
         """
         k = indices.size
         out = np.empty(k)
-        def where(j):
+
+        def where(j):  # describes evaluation j, only for an error message
             verb = "increased" if steps[j] >= 0 else "decreased"
             return f"when {self.label(indices[j])} was {verb} by {abs(steps[j]):.1e}"
 
@@ -699,13 +686,14 @@ def _entry_differences(engine, indices, eps):
         return numeric, None, None
     J0 = engine.reference()
     base = theta[indices]  # shape (s,)
-    h_plus = (base + eps.astype(dtype)).astype(np.float64) - base.astype(np.float64)  # steps taken
+    base64, eps_t = base.astype(np.float64, copy=False), eps.astype(dtype, copy=False)
+    h_plus = (base + eps_t).astype(np.float64, copy=False) - base64  # steps taken
     n_sides = 1 if method == "forward" else 2
     bar = _Progress(n_sides * s, engine.progress, "gradient check")
     try:
         if engine.batched is None:  # one entry at a time, both sides, as the classic loop does
             Jp, Jm = np.empty(s), np.empty(s)
-            h_minus = base.astype(np.float64) - (base - eps.astype(dtype)).astype(np.float64)
+            h_minus = base64 - (base - eps_t).astype(np.float64, copy=False)
             for j in range(s):
                 Jp[j] = engine.entry_costs(indices[j:j + 1], h_plus[j:j + 1], bar)[0]
                 if method == "centered":
@@ -713,7 +701,7 @@ def _entry_differences(engine, indices, eps):
         elif method == "forward":
             Jp = engine.entry_costs(indices, h_plus, bar)
         else:  # both sides in one batched sweep: entry j at +h_plus[j], then at -h_minus[j]
-            h_minus = base.astype(np.float64) - (base - eps.astype(dtype)).astype(np.float64)
+            h_minus = base64 - (base - eps_t).astype(np.float64, copy=False)
             both = engine.entry_costs(np.concatenate([indices, indices]), np.concatenate([h_plus, -h_minus]), bar)
             Jp, Jm = both[:s], both[s:]
     finally:
@@ -740,6 +728,75 @@ def _excess(diff_norm, floor_norm, size_norm):
     return 0.0 if above == 0 else (np.inf if size_norm == 0 else above / size_norm)
 
 
+def _kink_entries(g, sides, floor, failing):
+    """Entries whose step crossed a kink, among the failing ones (bool (s,)).
+
+    At a kink the analytic gradient is the slope of the side the point lies on: it matches one one-sided
+    difference closely while the two disagree. On a smooth function both one-sided differences sit about
+    eps * J'' / 2 on either side of it instead.
+    """
+    if sides is None or not failing.any():  # no one-sided differences, or nothing to explain
+        return np.zeros(g.size, dtype=bool)
+    plus_side, minus_side = sides
+    disagreement = np.abs(plus_side - minus_side)
+    closest = np.minimum(np.abs(g - plus_side), np.abs(g - minus_side))
+    return failing & (disagreement > 2 * floor) & (closest <= KINK_MATCH * disagreement)
+
+
+def _block_results(layout, owner, threshold, delta, g, numeric, floor, failing, kinks):
+    """One BlockResult per block of the layout, in layout order.
+
+    Parameters
+    ----------
+    owner : ndarray of int (s,), the block of every checked entry
+    delta, g, numeric, floor : ndarrays (s,): g - numeric, the two gradients, the round-off floor
+    failing, kinks : bool ndarrays (s,): entries above the threshold, entries that crossed a kink
+
+    Returns
+    -------
+    list of BlockResult
+    """
+    n_blocks = len(layout.names)
+
+    def norms(squares):  # per-block 2-norms from squares (s,), shape (B,)
+        return np.sqrt(np.bincount(owner, weights=squares, minlength=n_blocks))
+
+    d2, g2, n2, f2 = delta * delta, g * g, numeric * numeric, floor * floor
+    d_all, g_all, n_all = norms(d2), norms(g2), norms(n2)
+    if kinks.any():  # the verdict leaves kinks out
+        keep = ~kinks
+        d_keep, floor_keep = norms(np.where(keep, d2, 0.0)), norms(np.where(keep, f2, 0.0))
+        size_keep = norms(np.where(keep, g2, 0.0)) + norms(np.where(keep, n2, 0.0))
+        kinked = np.bincount(owner[kinks], minlength=n_blocks)
+        failing = failing & keep
+    else:
+        d_keep, floor_keep, size_keep = d_all, norms(f2), g_all + n_all
+        kinked = np.zeros(n_blocks, dtype=np.int64)
+    n_failing = np.bincount(owner[failing], minlength=n_blocks)
+    blocks = []
+    for name, shape, d, ga, na, dk, fk, sk, nf, nk in zip(
+            layout.names, layout.shapes, d_all.tolist(), g_all.tolist(), n_all.tolist(), d_keep.tolist(),
+            floor_keep.tolist(), size_keep.tolist(), n_failing.tolist(), kinked.tolist()):
+        excess = float(_excess(dk, fk, sk))
+        blocks.append(BlockResult(
+            name=name, shape=shape, relative_difference=0.0 if ga + na == 0 else d / (ga + na), excess=excess,
+            analytic_norm=ga, numeric_norm=na, n_failing=nf, n_kinks=nk, passed=excess <= threshold,
+            resolved=fk <= threshold * sk or sk == 0 and fk == 0,
+        ))
+    return blocks
+
+
+def _worst_order(entry_excess, entry_errors, n_worst):
+    """Positions of the n_worst worst entries: largest excess beyond round-off, then largest error.
+
+    Ties keep the order of the entries; NaN counts as 0 and inf as the largest float.
+    """
+    key = np.minimum(entry_excess, np.finfo(np.float64).max)  # shape (s,)
+    if np.isnan(key).any():
+        key = np.nan_to_num(key)
+    return np.lexsort((-entry_errors, -key))[:n_worst]
+
+
 def _check_entries(engine, grad, threshold, epsilon, n_worst, indices, mode):
     """Per-entry check of the entries ``indices`` of theta (all of them in mode "full")."""
     theta, layout, dtype, method = engine.theta, engine.layout, engine.dtype, engine.method
@@ -748,54 +805,30 @@ def _check_entries(engine, grad, threshold, epsilon, n_worst, indices, mode):
     g = grad[indices]  # shape (s,)
     floor = _noise_floor(J0, eps, g, numeric, method, dtype)  # shape (s,)
 
-    diff = np.abs(g - numeric)
+    delta = g - numeric  # shape (s,)
+    diff = np.abs(delta)
     size = np.abs(g) + np.abs(numeric)
     safe = np.where(size == 0, 1.0, size)
-    entry_errors = np.where(size == 0, 0.0, diff / safe)  # the course's formula per entry, 0/0 -> 0
-    above = np.maximum(diff - floor, 0.0)  # discrepancy that round-off cannot explain
-    entry_excess = np.where(above == 0, 0.0, np.where(size == 0, np.inf, above / safe))
+    # Both are the course's formula per entry with 0/0 -> 0: where size is 0, so are diff and above.
+    entry_errors = diff / safe
+    entry_excess = np.maximum(diff - floor, 0.0) / safe  # discrepancy that round-off cannot explain
+    failing = entry_excess > threshold  # shape (s,)
+    kinks = _kink_entries(g, sides, floor, failing)  # shape (s,)
 
-    kinks = np.zeros(indices.size, dtype=bool)
-    if sides is not None:
-        plus_side, minus_side = sides
-        disagreement = np.abs(plus_side - minus_side)
-        # At a kink the analytic gradient is the slope of the side the point lies on: it matches one
-        # one-sided difference closely while the two disagree. On a smooth function both one-sided
-        # differences sit about eps * J'' / 2 on either side of it instead.
-        closest = np.minimum(np.abs(g - plus_side), np.abs(g - minus_side))
-        kinks = ((entry_excess > threshold) & (disagreement > 2 * floor)
-                 & (closest <= KINK_MATCH * disagreement))
-
-    keep = ~kinks
-    notes = []
     owner = layout.block_index()[indices]  # shape (s,): block number of every checked entry
-    n_blocks = len(layout.names)
-
-    def norms(x, where=None):  # per-block 2-norms of x (s,), over the entries in ``where``
-        w = x * x if where is None else np.where(where, x * x, 0.0)
-        return np.sqrt(np.bincount(owner, weights=w, minlength=n_blocks))  # shape (B,)
-
-    d_all, g_all, n_all = norms(g - numeric), norms(g), norms(numeric)
-    d_keep, size_keep, floor_keep = norms(g - numeric, keep), norms(g, keep) + norms(numeric, keep), norms(floor, keep)
-    failing = np.bincount(owner, weights=(entry_excess > threshold) & keep, minlength=n_blocks)
-    kinked = np.bincount(owner, weights=kinks, minlength=n_blocks)
-    blocks = []
-    for b, (name, shape) in enumerate(zip(layout.names, layout.shapes)):
-        rel = 0.0 if g_all[b] + n_all[b] == 0 else float(d_all[b] / (g_all[b] + n_all[b]))
-        excess = _excess(d_keep[b], floor_keep[b], size_keep[b])
-        blocks.append(BlockResult(
-            name=name, shape=shape, relative_difference=rel, excess=float(excess),
-            analytic_norm=float(g_all[b]), numeric_norm=float(n_all[b]),
-            n_failing=int(failing[b]), n_kinks=int(kinked[b]), passed=bool(excess <= threshold),
-            resolved=bool(floor_keep[b] <= threshold * size_keep[b] or size_keep[b] == 0 and floor_keep[b] == 0),
-        ))
+    blocks = _block_results(layout, owner, threshold, delta, g, numeric, floor, failing, kinks)
     norm = lambda x: float(np.sqrt(np.dot(x, x)))  # 2-norm of a 1-D float64 array
-    g_norm, n_norm = norm(g), norm(numeric)
-    global_rel = 0.0 if g_norm + n_norm == 0 else norm(g - numeric) / (g_norm + n_norm)
-    size_all = norm(g[keep]) + norm(numeric[keep])
-    floor_all = norm(floor[keep])
-    global_excess = _excess(norm((g - numeric)[keep]), floor_all, size_all)
+    g_norm, n_norm, d_norm = norm(g), norm(numeric), norm(delta)
+    global_rel = 0.0 if g_norm + n_norm == 0 else d_norm / (g_norm + n_norm)
+    if kinks.any():
+        keep = ~kinks
+        size_all, floor_all = norm(g[keep]) + norm(numeric[keep]), norm(floor[keep])
+        global_excess = _excess(norm(delta[keep]), floor_all, size_all)
+    else:
+        size_all, floor_all = g_norm + n_norm, norm(floor)
+        global_excess = _excess(d_norm, floor_all, size_all)
 
+    notes = []
     if global_excess > threshold or any(not b.passed for b in blocks):
         verdict = "failed"
     elif floor_all > threshold * size_all:
@@ -805,8 +838,9 @@ def _check_entries(engine, grad, threshold, epsilon, n_worst, indices, mode):
                      f"(the default is {default_epsilon(theta[indices], method, dtype).min():.1e})")
     else:
         verdict = "passed"
-    if kinks.any():
-        notes.append(f"{int(kinks.sum())} entr{'ies' if kinks.sum() > 1 else 'y'} crossed a kink (the two one-sided "
+    n_kinks = int(np.count_nonzero(kinks))
+    if n_kinks:
+        notes.append(f"{n_kinks} entr{'ies' if n_kinks > 1 else 'y'} crossed a kink (the two one-sided "
                      f"differences disagree and the analytic gradient matches one of them): "
                      f"{', '.join(engine.label(i) for i in indices[kinks][:5])}; they are left out of the verdict. "
                      f"Re-check with a smaller epsilon or at another random point to clear them.")
@@ -824,18 +858,17 @@ def _check_entries(engine, grad, threshold, epsilon, n_worst, indices, mode):
                      f"s sampled entries: a bug that touches a whole block is always caught, a single wrong "
                      f"entry only with probability s / (block size); mode='full' or 'random' cover every entry")
 
-    # Worst first: discrepancy beyond round-off, then the plain relative error.
-    order = np.lexsort((-entry_errors, -np.nan_to_num(entry_excess, posinf=np.finfo(float).max)))
-
-    def entry(j):
-        return EntryResult(index=int(indices[j]), label=engine.label(indices[j]), analytic=float(g[j]),
-                           numeric=float(numeric[j]), relative_error=float(entry_errors[j]),
-                           excess=float(entry_excess[j]), kink=bool(kinks[j]))
-    worst = [entry(j) for j in order[:n_worst] if diff[j] > 0]
+    def entries(positions):  # EntryResults of checked entries (labels are made only for the entries reported)
+        columns = [a[positions].tolist() for a in (indices, g, numeric, entry_errors, entry_excess, kinks)]
+        return [EntryResult(index=i, label=engine.label(i), analytic=a, numeric=d, relative_error=r, excess=x, kink=k)
+                for i, a, d, r, x, k in zip(*columns)]
+    order = _worst_order(entry_excess, entry_errors, n_worst)  # shape (n_worst,)
+    worst = entries(order[diff[order] > 0])
     blocks.sort(key=lambda b: (b.passed, -b.excess, -b.relative_difference))
     return GradCheckReport(
         verdict=verdict, relative_difference=global_rel, threshold=threshold, method=method, mode=mode,
-        dtype=dtype, epsilon=eps, blocks=blocks, worst=worst, kinks=[entry(j) for j in np.flatnonzero(kinks)],
+        dtype=dtype, epsilon=eps, blocks=blocks, worst=worst,
+        kinks=entries(np.flatnonzero(kinks)) if n_kinks else [],
         n_evaluations=engine.n_eval, analytic=g, numeric=numeric, entry_errors=entry_errors,
         entry_excess=entry_excess, layout=layout, notes=notes, indices=indices,
     )

@@ -12,7 +12,9 @@ Conventions
   (each array flattened in C order). Functions that take ``theta`` also accept shape (n,).
 """
 
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 from math import prod
 
 import numpy as np
@@ -35,23 +37,31 @@ class Layout:
     names: tuple
     shapes: tuple
 
+    def __post_init__(self):
+        # Derived data, computed once: a Layout is immutable.
+        sizes = tuple(prod(s) for s in self.shapes)
+        object.__setattr__(self, "_sizes", sizes)
+        object.__setattr__(self, "_starts", (0,) + tuple(accumulate(sizes)))
+
     @property
     def sizes(self):
         """tuple of int, length B: number of entries of each block."""
-        return tuple(prod(s) for s in self.shapes)
+        return self._sizes
 
     @property
     def size(self):
         """int: total number of entries n."""
-        return sum(self.sizes)
+        return self._starts[-1]
+
+    @property
+    def starts(self):
+        """tuple of int, length B + 1: where each block starts in theta, then n."""
+        return self._starts
 
     def slices(self):
-        """dict name -> slice of theta holding that block."""
-        out, start = {}, 0
-        for name, size in zip(self.names, self.sizes):
-            out[name] = slice(start, start + size)
-            start += size
-        return out
+        """dict name -> slice of theta holding that block (a new dict on every call)."""
+        starts = self.starts
+        return {name: slice(starts[b], starts[b + 1]) for b, name in enumerate(self.names)}
 
     def block_index(self):
         """ndarray of int, shape (n,): the block number (index into ``names``) of every entry."""
@@ -62,15 +72,17 @@ class Layout:
         i = int(i)
         if not 0 <= i < self.size:
             raise IndexError(f"entry {i} is outside theta, which has {self.size} entries")
-        for name, shape, sl in zip(self.names, self.shapes, self.slices().values()):
-            if sl.start <= i < sl.stop:
-                return name, tuple(int(k) for k in np.unravel_index(i - sl.start, shape))
-        raise AssertionError("unreachable")
+        b = bisect_right(self._starts, i) - 1  # the block holding entry i
+        rest, index = i - self._starts[b], []
+        for d in reversed(self.shapes[b]):  # unravel in C order
+            rest, r = divmod(rest, d)
+            index.append(r)
+        return self.names[b], tuple(reversed(index))
 
     def label(self, i):
         """Readable name of entry ``i``, e.g. ``"W2[1, 3]"``."""
         name, index = self.locate(i)
-        return f"{name}[{', '.join(str(k) for k in index)}]"
+        return f"{name}[{', '.join(map(str, index))}]"
 
     def labels(self):
         """list of str, length n: the label of every entry in order."""
@@ -79,6 +91,10 @@ class Layout:
             for index in np.ndindex(*shape):
                 out.append(f"{name}[{', '.join(str(k) for k in index)}]")
         return out
+
+
+#: dtype kinds of numbers and booleans (what np.issubdtype(dtype, np.number) or bool accepts; "m" is timedelta).
+NUMERIC_KINDS = "biufcm"
 
 
 def _check_parameters(parameters):
@@ -93,10 +109,10 @@ def _check_parameters(parameters):
     for name, value in parameters.items():
         if not isinstance(name, str):
             raise ParameterError(f"parameter names must be strings, got {name!r}")
-        arr = np.asarray(value)
-        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        dtype = value.dtype if isinstance(value, np.ndarray) else np.asarray(value).dtype
+        if dtype.kind not in NUMERIC_KINDS:
             raise ParameterError(
-                f"parameter '{name}' has dtype {arr.dtype}; it must be a numeric array"
+                f"parameter '{name}' has dtype {dtype}; it must be a numeric array"
             )
 
 
@@ -113,7 +129,7 @@ def layout_of(parameters):
     """
     _check_parameters(parameters)
     names = tuple(parameters)
-    shapes = tuple(tuple(int(d) for d in np.shape(parameters[k])) for k in names)
+    shapes = tuple(tuple(map(int, np.shape(parameters[k]))) for k in names)
     return Layout(names, shapes)
 
 
@@ -208,7 +224,7 @@ def gradients_to_vector(gradients, layout):
             f"gradients is missing {missing}: every parameter needs a gradient named 'd' + its name "
             f"(have {sorted(gradients)})"
         )
-    extra = [k for k in gradients if k not in wanted]
+    extra = [k for k in gradients if k not in wanted] if len(gradients) != len(wanted) else []
     if extra:
         raise ParameterError(
             f"gradients has keys {extra} that match no parameter (parameters are {list(layout.names)}); "

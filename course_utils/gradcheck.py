@@ -437,7 +437,9 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
     progress : True, False or None (default: a bar appears when the check is predicted to take more
         than PROGRESS_AFTER_SECONDS).
     distribution : mode "random": "gaussian" (default; the stronger guarantee) or "rademacher" (random
-        signs: much cheaper to draw for very large models, weaker guarantee); see ``miss_probability``.
+        signs, weaker guarantee); see ``miss_probability``. Signs are the fast choice for very large
+        models: a sign costs one random bit, a normal (Box-Muller in float32) about 4 ns, so 16 directions
+        on 10M parameters take about 1.0 s with normals and 0.6 s with signs (``make bench``).
 
     Returns
     -------
@@ -914,13 +916,55 @@ def _direction_groups(layout, per_block):
     return [("all", list(range(len(layout.names))))]
 
 
+#: Gaussian entries are drawn in pieces of this many (a fixed size: the draws depend on nothing else).
+NORMAL_PIECE = 1 << 17
+
+
+def _standard_normal(generator, size):
+    """``size`` independent N(0, 1) draws by the Box-Muller transform, computed in float32.
+
+    For independent uniforms u1 in (0, 1] and u2 in [0, 1), r = sqrt(-2 ln u1) and t = 2 pi u2 give two
+    independent standard normals r cos(t) and r sin(t). Each piece of 2h entries takes 2h float32 uniforms
+    (on the grid of 2^-24, so |z| <= 5.8 and every value is a float32, as with a float32 ziggurat) and
+    returns the h cosines then the h sines. About 2.5x faster than ``generator.standard_normal(dtype=
+    np.float32)``, whose ziggurat costs ~9 ns a draw here: drawing the uniforms is most of what is left.
+
+    Returns
+    -------
+    z : ndarray, shape (size,), float64 (holding float32 values)
+    """
+    z = np.empty(size)
+    two_pi = np.float32(2 * np.pi)
+    uniforms = np.empty(min(size + 1, NORMAL_PIECE + 1), dtype=np.float32)  # buffers reused by every piece
+    products = np.empty(uniforms.size // 2, dtype=np.float32)
+    for start in range(0, size, NORMAL_PIECE):
+        count = min(NORMAL_PIECE, size - start)
+        h = (count + 1) // 2  # pairs in this piece
+        u = uniforms[:2 * h]
+        generator.random(out=u, dtype=np.float32)  # shape (2h,), in [0, 1)
+        r, angle, product = u[:h], u[h:], products[:h]  # shapes (h,)
+        np.subtract(np.float32(1), r, out=r)  # in (0, 1]
+        np.log(r, out=r)
+        r *= -2
+        np.sqrt(r, out=r)  # the radius
+        angle *= two_pi
+        np.cos(angle, out=product)
+        product *= r
+        z[start:start + h] = product
+        np.sin(angle, out=product)
+        product *= r
+        z[start + h:start + count] = product[:count - h]
+    return z
+
+
 def _draw_raw(generator, shape, distribution):
-    """Unit-variance random entries of the given shape: float32 N(0, 1), or +-1 from random bits."""
+    """Unit-variance random entries of the given shape (float64): N(0, 1) (see ``_standard_normal``), or
+    +-1 from random bits."""
     size = int(np.prod(shape))
     if distribution == "gaussian":
-        return generator.standard_normal(shape, dtype=np.float32)
+        return _standard_normal(generator, size).reshape(shape)
     bits = np.unpackbits(np.frombuffer(generator.bytes((size + 7) // 8), dtype=np.uint8), count=size)
-    signs = bits.astype(np.float32)  # shape (size,), 0 or 1
+    signs = bits.astype(np.float64)  # shape (size,), 0 or 1
     signs *= 2
     signs -= 1
     return signs.reshape(shape)
@@ -934,13 +978,13 @@ def _draw_direction(generator, layout, members, distribution="gaussian"):
 
     Returns
     -------
-    blocks : list of ndarray, one per block of the layout, each of the block's shape (float32)
+    blocks : list of ndarray, one per block of the layout, each of the block's shape (float64)
     scale : float
     """
     n_g = sum(layout.sizes[b] for b in members)
     out = []
     for b, shape in enumerate(layout.shapes):
-        out.append(_draw_raw(generator, shape, distribution) if b in members else np.zeros(shape, dtype=np.float32))
+        out.append(_draw_raw(generator, shape, distribution) if b in members else np.zeros(shape))
     return out, 1.0 / np.sqrt(n_g)
 
 
@@ -975,9 +1019,8 @@ def _direction_differences(engine, grad, step, generators, members, keep_directi
         for s in range(0, k, chunk):
             rows = range(s, min(k, s + chunk))
             drawn = []
-            for j in rows:  # float64 copies of the drawn blocks: exact dot products and matrix products
-                blocks, scale = _draw_direction(generators[j], layout, members[j], distribution)
-                drawn.append(([v.astype(np.float64) for v in blocks], scale))
+            for j in rows:  # float64 blocks: exact dot products and matrix products
+                drawn.append(_draw_direction(generators[j], layout, members[j], distribution))
             c = len(drawn)
             scales = np.array([scale for _, scale in drawn])  # shape (c,)
             for r, j in enumerate(rows):

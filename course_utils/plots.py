@@ -187,7 +187,7 @@ def _legend_label(label, values):
     return label if np.any(np.isfinite(values)) else "_" + label
 
 
-def draw_error_vs_epsilon(ax, data, legend=True):
+def draw_error_vs_epsilon(ax, data, legend=True, keep_unused=False):
     """Draw one error-versus-step panel into ``ax`` (cleared first) from a ``stepsize.curve_data`` dict.
 
     Draws: the measured relative difference (gid "measured"), the truncation line (gid "truncation",
@@ -202,43 +202,94 @@ def draw_error_vs_epsilon(ax, data, legend=True):
     ax : matplotlib Axes
     data : dict from ``course_utils.stepsize.curve_data``
     legend : bool
+    keep_unused : bool, keep the artists this panel does not need (exact zeros, best step, kink region)
+        hidden instead of removing them, so that ``redraw_error_vs_epsilon`` can show any other panel in
+        the same artists
 
     Returns
     -------
     dict gid -> the matplotlib artist
     """
-    fonts = EPSILON_FONTS
     ax.clear()
-    artists = {}
+    artists = _panel_artists(ax)
+    redraw_error_vs_epsilon(ax, artists, data, legend=legend)
+    if not keep_unused:
+        for gid in [gid for gid in OPTIONAL_ARTISTS if not artists[gid].get_visible()]:
+            artists.pop(gid).remove()  # (hidden artists have no legend entry)
+    return artists
+
+
+#: Artists of a panel that only some panels show.
+OPTIONAL_ARTISTS = ("exact-zero", "best-eps", "kink-region")
+
+
+def _panel_artists(ax):
+    """Every artist of an error-versus-step panel, without data yet, in the order of the legend.
+
+    Returns
+    -------
+    dict gid -> artist
+    """
+    a = {}
+    (a["measured"],) = ax.loglog([], [], "o-", color="black", markersize=4, linewidth=1.5, label="measured",
+                                 gid="measured")
+    (a["exact-zero"],) = ax.loglog([], [], "v", color="black", markersize=7,
+                                   label="exactly 0 (drawn at the bottom)", gid="exact-zero")
+    (a["truncation"],) = ax.loglog([], [], "--", color="#0072B2", linewidth=2.5, gid="truncation")
+    (a["roundoff"],) = ax.loglog([], [], "-.", color="#D55E00", linewidth=2.5, gid="roundoff")
+    (a["model-total"],) = ax.loglog([], [], "-", color="#999999", linewidth=5, alpha=0.6, gid="model-total",
+                                    zorder=1)
+    a["best-eps"] = ax.axvline(1.0, color="#009E73", linestyle=":", linewidth=3, gid="best-eps")
+    a["threshold"] = ax.axhline(1.0, color="#555555", linestyle="--", linewidth=1, gid="threshold")
+    a["kink-region"] = ax.axvspan(1.0, 2.0, color="#CC79A7", alpha=0.15, label="step crosses a ReLU kink",
+                                  gid="kink-region")
+    a["current-eps"] = ax.axvline(1.0, color="#E69F00", linewidth=3, label="current \u03b5", gid="current-eps")
+    (a["current-point"],) = ax.loglog([1.0], [1.0], "D", color="#E69F00", markeredgecolor="black", markersize=13,
+                                      gid="current-point", zorder=5)
+    a["current-text"] = ax.text(1.0, 1.0, "", fontsize=EPSILON_FONTS["legend"] + 1, zorder=6, gid="current-text",
+                                bbox=dict(facecolor="white", edgecolor="#E69F00", alpha=0.9))
+    return a
+
+
+def _shown(artist, visible, label):
+    """Show or hide an optional artist; a hidden one has no legend entry ("_" label)."""
+    artist.set_visible(visible)
+    artist.set_label(label if visible else "_" + label)
+
+
+def redraw_error_vs_epsilon(ax, artists, data, legend=True):
+    """Show ``data`` (a ``stepsize.curve_data`` dict) in the artists of a panel drawn before on ``ax`` by
+    ``draw_error_vs_epsilon(..., keep_unused=True)``: new line data, labels, limits, title and legend,
+    the same picture as a fresh draw, several times faster (no axes to clear, no ticks to rebuild).
+
+    Returns
+    -------
+    dict gid -> artist (``artists``)
+    """
+    fonts = EPSILON_FONTS
     p = {"centered": 2, "forward": 1, "complex": 2}[data["method"]]
-    (artists["measured"],) = ax.loglog(data["eps"], data["shown_error"], "o-", color="black", markersize=4,
-                                       linewidth=1.5, label="measured", gid="measured")
-    if np.any(data["exact"]):
-        ax.loglog(data["eps"][data["exact"]], data["shown_error"][data["exact"]], "v", color="black",
-                  markersize=7, label="exactly 0 (drawn at the bottom)", gid="exact-zero")
-    (artists["truncation"],) = ax.loglog(data["line_eps"], data["truncation"], "--", color="#0072B2",
-                                         linewidth=2.5, label=_legend_label("truncation \u221d \u03b5" + ("\u00b2" if p == 2 else ""), data["truncation"]),
-                                         gid="truncation")
+    artists["measured"].set_data(data["eps"], data["shown_error"])
+    exact = data["exact"]
+    artists["exact-zero"].set_data(data["eps"][exact], data["shown_error"][exact])
+    _shown(artists["exact-zero"], bool(np.any(exact)), "exactly 0 (drawn at the bottom)")
     roundoff_label = ("round-off floor \u2248 u" if data["method"] == "complex" else "round-off \u221d u/\u03b5")
-    (artists["roundoff"],) = ax.loglog(data["line_eps"], data["roundoff"], "-.", color="#D55E00", linewidth=2.5,
-                                       label=_legend_label(roundoff_label, data["roundoff"]), gid="roundoff")
-    (artists["model-total"],) = ax.loglog(data["line_eps"], data["total"], "-", color="#999999", linewidth=5,
-                                          alpha=0.6, label=_legend_label("error model (sum)", data["total"]),
-                                          gid="model-total", zorder=1)
-    if data["best_eps"] is not None:
-        artists["best-eps"] = ax.axvline(data["best_eps"], color="#009E73", linestyle=":", linewidth=3,
-                                         label=f"predicted best \u03b5 \u2248 {data['best_eps']:.1e}", gid="best-eps")
-    artists["threshold"] = ax.axhline(data["threshold"], color="#555555", linestyle="--", linewidth=1,
-                                      label=f"classic threshold {power_of_ten(data['threshold'])}", gid="threshold")
-    if data["kink_eps"] is not None:
-        artists["kink-region"] = ax.axvspan(data["kink_eps"], data["eps"][-1], color="#CC79A7", alpha=0.15,
-                                            label="step crosses a ReLU kink", gid="kink-region")
-    artists["current-eps"] = ax.axvline(data["current_eps"], color="#E69F00", linewidth=3,
-                                        label="current \u03b5", gid="current-eps")
-    (artists["current-point"],) = ax.loglog([data["current_eps"]], [1.0], "D", color="#E69F00",
-                                            markeredgecolor="black", markersize=13, gid="current-point", zorder=5)
-    artists["current-text"] = ax.text(data["current_eps"], 1.0, "", fontsize=fonts["legend"] + 1, zorder=6,
-                                      gid="current-text", bbox=dict(facecolor="white", edgecolor="#E69F00", alpha=0.9))
+    for gid, values, label in (("truncation", data["truncation"], "truncation \u221d \u03b5" + ("\u00b2" if p == 2 else "")),
+                               ("roundoff", data["roundoff"], roundoff_label),
+                               ("model-total", data["total"], "error model (sum)")):
+        artists[gid].set_data(data["line_eps"], values)
+        artists[gid].set_label(_legend_label(label, values))
+    best = data["best_eps"]
+    artists["best-eps"].set_xdata([best, best] if best is not None else [1.0, 1.0])
+    _shown(artists["best-eps"], best is not None,
+           f"predicted best \u03b5 \u2248 {best:.1e}" if best is not None else "predicted best \u03b5")
+    artists["threshold"].set_ydata([data["threshold"], data["threshold"]])
+    artists["threshold"].set_label(f"classic threshold {power_of_ten(data['threshold'])}")
+    kink = data["kink_eps"]
+    if kink is not None:
+        artists["kink-region"].set_x(kink)
+        artists["kink-region"].set_width(data["eps"][-1] - kink)
+    _shown(artists["kink-region"], kink is not None, "step crosses a ReLU kink")
+    artists["current-eps"].set_xdata([data["current_eps"], data["current_eps"]])
     ax.set_xlim(data["eps"][0], data["eps"][-1])
     ax.set_ylim(*EPSILON_YLIM)
     _plain_log_ticks(ax)

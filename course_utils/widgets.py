@@ -13,7 +13,7 @@ import numpy as np
 
 from course_utils.bugs import CATALOGUE, bug_names, bugs_lambd, check_bugs, touched_blocks
 from course_utils.plots import plot_report, report_heatmap_data
-from course_utils.plots import draw_error_vs_epsilon, update_current_step
+from course_utils.plots import draw_error_vs_epsilon, redraw_error_vs_epsilon, update_current_step
 from course_utils.stepsize import MODELS, SweepCache, StepSizeError, check_dtype, check_method, curve_data, get_model
 from course_utils.testcases import gradient_check_n_test_case
 
@@ -265,6 +265,11 @@ class _BlitPainter:
     A full draw (new model, method or dtype) renders everything except the current-step marks and keeps
     that picture as the background; a slider move restores the background, draws the three marks and
     encodes the PNG, which is several times cheaper than rendering the whole figure again.
+
+    A full draw reuses the panel's artists (new data, labels and legend; no cleared axes, no rebuilt
+    ticks), and the constrained layout is computed at the first draw only, then kept: every explorer
+    panel has the same fixed y axis, x tick labels of one height and a one-line title, so the layout
+    engine puts the axes at the same place for all of them (tests compare with fresh figures).
     """
 
     def __init__(self, fig):
@@ -286,11 +291,15 @@ class _BlitPainter:
             self.ax.set_xlim(*self.backgrounds[key][1])  # the marks are placed in that panel's coordinates
             self.key = key
         elif key != self.key:
-            self.artists = draw_error_vs_epsilon(self.ax, state)
+            if self.artists is None:
+                self.artists = draw_error_vs_epsilon(self.ax, state, keep_unused=True)
+            else:
+                redraw_error_vs_epsilon(self.ax, self.artists, state)
             dynamic = update_current_step(self.artists, state)
             for a in dynamic:
                 a.set_visible(False)
             self.canvas.draw()
+            self.fig.set_layout_engine("none")  # keep the layout of the first draw (see the class notes)
             self.backgrounds[key] = (self.canvas.copy_from_bbox(self.fig.bbox), self.ax.get_xlim())
             while len(self.backgrounds) > self.MAX_BACKGROUNDS:
                 self.backgrounds.pop(next(iter(self.backgrounds)))

@@ -15,9 +15,11 @@ def build():
         md(r"""
         # Gradient checking, part 4: choosing the step $\varepsilon$
 
-        In notebooks 1 and 2 the step was always $\varepsilon = 10^{-7}$, and a *correct* network gave a
-        relative difference of about $10^{-7}$: not zero, and uncomfortably close to the alarm threshold.
-        This notebook explains where that number comes from and how to pick a better step.
+        In notebooks 1 and 2 you checked with the classic step $\varepsilon = 10^{-7}$, and a *correct*
+        network gave a relative difference of about $10^{-7}$: not zero, and uncomfortably close to the
+        alarm threshold. Notebook 2 also showed that $\varepsilon = 10^{-4}$ did much better, and the
+        course's checker uses about $6 \times 10^{-6}$. This notebook explains why, and how to
+        pick the step yourself.
 
         **Learning goals.** After this notebook you can
 
@@ -44,7 +46,7 @@ def build():
         from course_utils.gradcheck import check_gradients
         from course_utils.models import backward_propagation_n, forward_propagation_n
         from course_utils.plots import plot_error_vs_epsilon, plot_methods_vs_epsilon
-        from course_utils.stepsize import SweepCache, error_at, fit_error_model, measured_best, sweep
+        from course_utils.stepsize import SweepCache, error_at, measured_best
         from course_utils.testcases import gradient_check_n_test_case
 
         X, Y, parameters = gradient_check_n_test_case()
@@ -77,9 +79,11 @@ def build():
         $\hat g = J' + \frac{\varepsilon^2}{6} J''' + \dots$. The error shrinks like $\varepsilon^2$:
         **smaller steps are better**.
 
-        **Round-off error** (the computer only keeps about 16 digits). Each cost is stored with a
-        relative error up to the *unit round-off* $u$ ($2.2 \times 10^{-16}$ in float64,
-        $1.2 \times 10^{-7}$ in float32), so each value of $J$ is off by about $u\,|J|$. The difference of
+        **Round-off error** (the computer only keeps about 16 digits). Every floating-point operation
+        rounds its result to a relative error of at most $u/2$, where $u$ is the *machine epsilon* of the
+        precision ($2.2 \times 10^{-16}$ in float64, $1.2 \times 10^{-7}$ in float32; NumPy calls it
+        `np.finfo(dtype).eps`). A cost made of many operations collects several such errors, so each
+        computed value of $J$ is off by a few times $u\,|J|$. The difference of
         two nearly equal numbers keeps those absolute errors, and dividing by $2\varepsilon$ magnifies
         them: the error grows like $u / \varepsilon$. **Smaller steps are worse.**
 
@@ -122,15 +126,18 @@ def build():
         example with $y = 0$ and $a = 0.9989$, `1 - a` subtracts two nearly equal numbers and loses
         three digits before the check even starts, which raises $C_2$. The same cost computed directly
         from the last layer's pre-activation $z$, as $\log(1 + e^{z}) - y z$, avoids that subtraction.
-        Truncation (the function) is the same; round-off (the arithmetic) is 100 times lower, and so is
-        the best step's error:
+        Truncation (the function) is the same, so $C_1$ does not change; round-off (the arithmetic) is
+        about 100 times lower. At $\varepsilon = 10^{-7}$, where round-off is all there is, the error
+        drops 100 times too. At the best step truncation still counts, and the gain is smaller (about
+        $100^{2/3} \approx 20$, as the formula of section 3 predicts):
         """),
         code("""
         for model in ["net", "net_stable"]:
             fitted = sweeps.error_model(model, "centered", "float64")
+            _, smallest = measured_best(sweeps.get(model, "centered", "float64"))
             print(f"{model:<11} C1 = {fitted.C1:.2f}   C2 = {fitted.C2:.0e}   "
                   f"error at 1e-7 = {error_at(model, 'centered', 'float64', 1e-7):.1e}   "
-                  f"best step about 1e{np.log10(fitted.best_epsilon):.0f}")
+                  f"best step about 1e{np.log10(fitted.best_epsilon):.0f}, smallest error {smallest:.0e}")
         """),
         md(r"""
         ## 3. The best step
@@ -142,14 +149,17 @@ def build():
 
         The constants are rarely known, but for a well-scaled function they are of order one, and the
         rule of thumb is simply $\varepsilon^* \approx u^{1/3}$: about $6 \times 10^{-6}$ in float64.
-        Since a step must be large *compared with* $\theta$ to change it in its last digits, it is
-        multiplied by the size of the parameter: $\varepsilon^* \approx u^{1/3} \cdot \max(1, |\theta|)$.
+        The rounding errors also grow with the numbers involved: near $\theta$, floating-point numbers
+        are about $u\,|\theta|$ apart, so $\theta + \varepsilon$ itself is rounded by that much. The
+        step is therefore scaled with the size of the parameter:
+        $\varepsilon^* \approx u^{1/3} \cdot \max(1, |\theta|)$.
 
         The **forward** difference $\frac{J(\theta + \varepsilon) - J(\theta)}{\varepsilon}$ is cheaper
         (one new evaluation instead of two) but its truncation error is $\frac{\varepsilon}{2} J''$, of
         order $\varepsilon$, so its error is $C_1 \varepsilon + C_2 u / \varepsilon$ and its best step is
-        $\varepsilon^* \approx \sqrt{u} \approx 1.5 \times 10^{-8}$, where the error is about
-        $\sqrt{u} \approx 10^{-8}$: never as good as centered differences.
+        $\varepsilon^* \approx \sqrt{u} \approx 1.5 \times 10^{-8}$, where the error is of order
+        $\sqrt{u}$, about $10^{-8}$: never as good as centered differences (about $u^{2/3} \approx
+        4 \times 10^{-11}$ at their best step).
 
         ## 4. Exercise: compute the optimal step
 
@@ -158,7 +168,10 @@ def build():
         Write `optimal_epsilon(dtype, method="centered", scale=1.0)` that returns the rule-of-thumb step:
         $u^{1/3} \cdot \text{scale}$ for `"centered"` and $u^{1/2} \cdot \text{scale}$ for `"forward"`,
         where $u$ is the unit round-off of `dtype`. NumPy gives it as `np.finfo(dtype).eps`
-        (`dtype` may be `np.float64`, `np.float32` or their names as strings). Return a `float`.
+        (`dtype` may be `np.float64`, `np.float32` or their names as strings). Replace the two stub lines
+        with code that sets `eps`; the last line returns it as a `float`. The loop under the function
+        prints your steps for float64 and float32: you will check the float64 one against a measured
+        error curve just after the test, and the float32 one in section 5.
         """),
         exercise('''
         def optimal_epsilon(dtype, method="centered", scale=1.0):
@@ -210,10 +223,10 @@ def build():
         plot_error_vs_epsilon("sin", "centered", "float64", eps=optimal_epsilon(np.float64), cache=sweeps)
         """),
         md(r"""
-        For the network the measured best step is about ten times larger than the rule of thumb,
-        because the textbook cost has a large round-off constant (section 2). The rule of thumb is a
-        starting point, not a law: even there, it gives a difference near $10^{-9}$, a hundred times
-        better than $10^{-7}$.
+        For the network the measured best step (about $10^{-4}$) is ten times larger than the rule of
+        thumb, because the textbook cost has a large round-off constant (section 2). The rule of thumb
+        is a starting point, not a law: even there, it gives a difference near $10^{-9}$, almost a
+        hundred times smaller than at $10^{-7}$.
         """),
         code("""
         print(f"network, rule-of-thumb step {optimal_epsilon(np.float64):.1e}: "
@@ -222,9 +235,10 @@ def build():
         md(r"""
         ## 5. float32: what threshold can you honestly use?
 
-        Networks are often trained in float32, where $u \approx 1.2 \times 10^{-7}$. Every error line moves:
-        round-off is $10^9$ times larger, so the best step moves up to about $u^{1/3} \approx 5 \times 10^{-3}$
-        and the best error up to about $u^{2/3} \approx 2 \times 10^{-5}$ (times the constants). Side by side:
+        Networks are often trained in float32, where $u \approx 1.2 \times 10^{-7}$. Round-off is about
+        $5 \times 10^{8}$ times larger than in float64, so the best step moves up to about
+        $u^{1/3} \approx 5 \times 10^{-3}$ and the best error up to about $u^{2/3} \approx 2 \times 10^{-5}$
+        (times the constants). Side by side, with your float32 step from the exercise marked on both panels:
         """),
         code("""
         plot_error_vs_epsilon("net", "centered", dtypes=("float64", "float32"), eps=optimal_epsilon(np.float32),
@@ -234,16 +248,23 @@ def build():
         eps64, err64 = measured_best(sweeps.get("net", "centered", "float64"))
         eps32, err32 = measured_best(sweeps.get("net", "centered", "float32"))
         print(f"float64: best step about 1e{np.log10(eps64):.0f}, smallest relative difference about 1e{np.log10(err64):.0f}")
-        print(f"float32: best step above 1e-3? {eps32 > 1e-3}.  Smallest relative difference below 1e-5? {err32 < 1e-5}")
+        print(f"float32: best step above 1e-3? {eps32 > 1e-3}.  Smallest relative difference below 1e-4? {err32 < 1e-4}")
         """),
         md(r"""
+        On the right panel your step sits on the round-off line with an error near $10^{-3}$. The
+        network's large round-off constant pushes the measured best step higher still, to a few times
+        $10^{-2}$, right next to the steps that cross a ReLU kink (shaded). On the far left the curve is
+        flat at exactly 1: the step is so small that $J(\theta + \varepsilon)$ and $J(\theta - \varepsilon)$
+        round to the same float32 number, the difference is 0, and so is the estimated gradient.
+
         In float32, **no step** gets the network's correct gradient below $10^{-4}$, so a threshold of
         $10^{-7}$ would call every correct float32 network wrong. Honest float32 thresholds are
         $10^{-3}$ to $10^{-2}$; real bugs (a factor 2, a missing term) still give $10^{-1}$ or more.
         Better still: **run the check in float64**, even if you train in float32. The course's checker
-        warns when it is given float32 parameters and uses a float32 threshold; here its verdict is
-        "inconclusive": the round-off floor of float32 is too close to that threshold to prove the
-        gradient right.
+        warns when it is given float32 parameters and switches to a float32 step and a threshold of
+        $10^{-3}$. It also estimates, entry by entry, how much round-off its step can produce. Here that
+        estimate (a cautious upper bound) is above the threshold, so the verdict is neither "passed" nor
+        "failed" but **"inconclusive"**: in float32 this check cannot prove the gradient right.
         """),
         code("""
         p32 = {name: value.astype(np.float32) for name, value in parameters.items()}
@@ -263,31 +284,38 @@ def build():
         $\mathrm{relu}(z) = \max(0, z)$ has a corner at $z = 0$. If a pre-activation $z$ is closer to 0
         than the step moves it, $J(\theta + \varepsilon)$ and $J(\theta - \varepsilon)$ lie on different
         sides of the corner and the centered difference averages two different slopes: a false alarm
-        for a correct backpropagation. In the first plot, that is the jump in the shaded region on the
-        right (steps above about $4 \times 10^{-2}$).
+        for a correct backpropagation (notebook 3 showed one). In the first plot, that is the jump in the
+        shaded region on the right (steps above about $4 \times 10^{-2}$).
 
-        Kinks can also bite at small steps, when a $z$ happens to be very close to 0. We move one bias so
-        that one pre-activation is $3 \times 10^{-6}$ and check with a step of $10^{-5}$:
+        This is the price of a larger step: the further it reaches, the more likely some $z$ is within
+        reach. Let us move one bias so that one pre-activation is $3 \times 10^{-6}$, and check the
+        *correct* gradients at that point with four steps:
         """),
         code("""
         Z1 = parameters["W1"] @ X + parameters["b1"]  # shape (5, 3)
         unit, example = np.unravel_index(np.argmin(np.abs(Z1)), Z1.shape)
         near_kink = {name: value.copy() for name, value in parameters.items()}
-        near_kink["b1"][unit, 0] += 3e-6 - Z1[unit, example]
+        near_kink["b1"][unit, 0] += 3e-6 - Z1[unit, example]  # now Z1[unit, example] = 3e-6
         _, near_cache = forward_propagation_n(X, Y, near_kink)
         near_gradients = backward_propagation_n(X, Y, near_cache)
-        kink_report = check_gradients(lambda p: forward_propagation_n(X, Y, p)[0], near_kink, near_gradients,
-                                      epsilon=1e-5)
-        print(kink_report.summary())
-        print("entries flagged as kinks:", [entry.label for entry in kink_report.kinks])
+        for eps in [1e-7, 1e-6, 1e-5, 1e-4]:
+            r = check_gradients(lambda p: forward_propagation_n(X, Y, p)[0], near_kink, near_gradients, epsilon=eps)
+            print(f"epsilon = {eps:.0e}: relative difference {r.relative_difference:.1e}, verdict {r.verdict}, "
+                  f"kinks {[entry.label for entry in r.kinks]}")
         """),
         md(r"""
-        How does the checker know? With the centered difference it also gets the two one-sided
-        differences, $\frac{J(\theta + \varepsilon) - J(\theta)}{\varepsilon}$ and
+        Up to $10^{-6}$ the step moves $z$ by less than $3 \times 10^{-6}$ and all is well. From
+        $10^{-5}$ on, the five parameters that feed this $z$ (row 1 of `W1` and `b1[1, 0]`) cross the
+        kink, and the relative difference jumps to almost $10^{-2}$: a check that only looks at that
+        number would call this correct network broken. The course's checker still says "passed",
+        because it finds those five entries and leaves them out of the verdict.
+
+        How does it know? With the centered difference it also gets the two one-sided differences,
+        $\frac{J(\theta + \varepsilon) - J(\theta)}{\varepsilon}$ and
         $\frac{J(\theta) - J(\theta - \varepsilon)}{\varepsilon}$. On a smooth cost they agree closely;
         across a kink they disagree, and the backpropagated gradient (the slope on the side where
-        $\theta$ actually is) matches one of them. Such entries are reported as kinks and left out of the
-        verdict. A smaller step or another random point clears them.
+        $\theta$ actually is) matches one of them. A smaller step or another random point clears the
+        flagged entries; a real bug survives both.
 
         ## 7. The complex step: no subtraction, no round-off
 
@@ -303,20 +331,27 @@ def build():
         plot_methods_vs_epsilon("net", "float64", cache=sweeps)
         """),
         md(r"""
-        The complex step (green) stays flat at about $10^{-14}$ all the way down to $\varepsilon = 10^{-20}$,
-        while forward and centered differences are ruined by round-off below their best steps.
+        The complex step (green) stays flat at a few times $10^{-14}$ (the round-off of the gradient
+        computations themselves) all the way down to $\varepsilon = 10^{-20}$, while forward and
+        centered differences are ruined by round-off below their best steps. Above $10^{-6}$ its
+        truncation error ($\propto \varepsilon^2$) takes over, as for centered differences.
 
-        It needs a cost that carries complex numbers through, and an **analytic** one. ReLU written as
-        `np.maximum(z, 0)` happens to keep the imaginary part on the positive side, but `abs`, `max`
-        with other conventions, or `np.real` break it. Here is $\exp(\mathrm{relu}(x))$ with relu written
-        as $(x + |x|)/2$: on real numbers it is the same function, but $|x + i\varepsilon|$ is real and
-        the complex step returns half the slope, for every step:
+        It needs a cost that carries complex numbers through, and an **analytic** one. The network's
+        ReLU, `np.maximum(z, 0)`, works by luck: NumPy compares complex numbers by their real part
+        first, so it returns $z$ itself (imaginary part included) where the real part is positive, and 0
+        where it is negative: the right slopes. `abs`, or anything that drops the imaginary part
+        (`np.real`, `float(...)`), breaks it. Here is $\exp(\mathrm{relu}(x))$ with relu written as
+        $(x + |x|)/2$: on real numbers it is the same function, but $|x + i\varepsilon|$ is real, so the
+        complex step returns half the slope, for every step. (Half the slope gives a relative difference
+        of $\frac{1 - 1/2}{1 + 1/2} = \frac{1}{3}$: the flat line at 0.33.)
         """),
         code("""
         plot_error_vs_epsilon("relu", "complex", "float64", eps=1e-10, cache=sweeps)
         """),
         md(r"""
         ## 8. Optional extra: Richardson extrapolation
+
+        *You can skip this section; nothing later depends on it.*
 
         The truncation error of the centered difference is $D(\varepsilon) - J' = a\,\varepsilon^2 +
         b\,\varepsilon^4 + \dots$. Combining two steps cancels the $\varepsilon^2$ term:
@@ -341,17 +376,20 @@ def build():
         md(r"""
         ## 9. Big models: a few random directions instead of every parameter
 
-        The per-entry check costs $2n$ evaluations of the cost: 94 here, two billion for a network with a
-        billion parameters. A **random-direction** check asks a different question: along a random unit
-        vector $v$, does the directional derivative from backpropagation, $g \cdot v$, match
+        The per-entry check costs $2n$ evaluations of the cost ($n = 47$ parameters here, so 94, plus one
+        evaluation of $J(\theta)$ itself), two billion for a network with a billion parameters. A
+        **random-direction** check asks a different question: along a random direction $v$, does the
+        directional derivative from backpropagation, $g \cdot v$, match
         $\frac{J(\theta + \varepsilon v) - J(\theta - \varepsilon v)}{2\varepsilon}$? Each direction costs
-        2 evaluations whatever $n$ is, so $k$ directions cost $2k$.
+        2 evaluations whatever $n$ is, so $k$ directions cost $2k$ (plus the same one for $J(\theta)$).
 
         Why does a random direction almost never miss a bug? If backpropagation returns $g + d$ with an
-        error vector $d \ne 0$, direction $v$ sees the error $d \cdot v$. For a Gaussian random $v$,
-        $d \cdot v$ is a Gaussian number with standard deviation $\lVert d \rVert$: it is exactly zero
-        with probability 0, and tiny only with small probability. With a few independent directions, the
-        chance that *all* of them see a tiny error is negligible.
+        error vector $d \ne 0$, direction $v$ sees the error $d \cdot v$. The checker draws $v$ with
+        independent Gaussian entries of variance $1/n$ (a vector of length about 1). Then $d \cdot v$ is
+        exactly a Gaussian number with mean 0 and standard deviation $\lVert d \rVert / \sqrt{n}$: it is
+        zero with probability 0, and smaller than a quarter of that typical size with probability below
+        $0.2$. The directions are independent, so the 4 directions below all see so little with
+        probability below $0.2^4 \approx 2 \times 10^{-3}$, and each extra direction divides that by 5.
         """),
         code("""
         def network_cost(p):
@@ -393,6 +431,9 @@ def build():
           avoid points where many ReLU inputs sit exactly at 0.
         * **Use float64** for the check, a step near $u^{1/3} \max(1, |\theta|)$, and a threshold that
           matches the precision (about $10^{-6}$ in float64, $10^{-3}$ to $10^{-2}$ in float32).
+        * **Kinks flagged?** Re-check those entries with a smaller step or at another point: a kink goes
+          away, a real bug stays.
+        * **Big model?** Start with a few random directions; if they fail, narrow down per block.
 
         ## What to remember
 
@@ -404,8 +445,8 @@ def build():
         * How you compute the cost changes $C_2$: a numerically careful cost checks more accurately.
         * float32 cannot resolve relative differences much below $10^{-4}$: check in float64, or use a
           float32 threshold of $10^{-3}$ to $10^{-2}$.
-        * A step that crosses a ReLU kink gives a false alarm; the two one-sided differences disagree
-          there, which is how a checker detects it.
+        * A step that crosses a ReLU kink gives a false alarm, and larger steps cross more kinks; the two
+          one-sided differences disagree there, which is how a checker detects it.
         * The complex step has no round-off at all, for analytic costs only.
         * A few random directions check a huge model for $2k$ evaluations and almost never miss a bug.
         """),

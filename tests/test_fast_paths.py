@@ -32,3 +32,45 @@ def test_explorer_panels_drawn_into_one_reused_figure_equal_fresh_figures(cache)
         fresh.paint(state)
         reused = np.asarray(shared.canvas.buffer_rgba())
         assert np.array_equal(reused, np.asarray(fresh.canvas.buffer_rgba())), (model, method, dtype)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The note of a passed check whose global relative difference is above the threshold
+# ---------------------------------------------------------------------------------------------------
+
+def excess_note(report):
+    found = [n for n in report.notes if "above the threshold only because of" in n]
+    assert len(found) == 1, report.notes
+    return found[0]
+
+
+def test_excess_explained_by_kinks_says_kinks():
+    """The course's net with Z1[0, 0] moved to 2e-6: the default step crosses the kink in four entries.
+    Left out, they explain the whole excess, so the note names them and not round-off."""
+    from course_utils.bugs import check_backward, correct
+    from course_utils.models import forward_propagation_n
+    from course_utils.testcases import gradient_check_n_test_case
+
+    X, Y, parameters = gradient_check_n_test_case()
+    _, cache = forward_propagation_n(X, Y, parameters)
+    near_kink = {name: value.copy() for name, value in parameters.items()}
+    near_kink["b1"][0, 0] -= cache["layers"][0]["Z"][0, 0] - 2e-6  # Z1[0, 0] is now 2e-6
+    report = check_backward(correct, X, Y, near_kink)
+    assert report.passed and report.relative_difference > report.threshold and len(report.kinks) == 4
+    note = excess_note(report)
+    assert "4 entries that crossed a kink" in note and "round-off" not in note
+    without = float(note.rsplit(" ", 1)[1])
+    assert without <= report.threshold  # the relative difference without the kinks, as stated
+
+
+def test_excess_within_the_round_off_floor_says_round_off():
+    """J = C + w^3 with a large constant C: the round-off floor of the step (100 u |J| / eps) covers the
+    truncation error eps^2 that lifts the global relative difference above 1e-6; no kink anywhere."""
+    from course_utils.gradcheck import check_gradients
+
+    C = 6.5e5
+    report = check_gradients(lambda p: float(C + p["w"][0] ** 3), {"w": np.array([1.0])},
+                             {"dw": np.array([3.0])}, epsilon=3e-3, progress=False)
+    assert report.passed and report.relative_difference > report.threshold and not report.kinks
+    note = excess_note(report)
+    assert "because of round-off (the step is small)" in note and "kink" not in note

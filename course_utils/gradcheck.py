@@ -983,9 +983,12 @@ def _standard_normal(generator, size):
 
 
 def _draw_raw(generator, shape, distribution):
-    """Unit-variance random entries of the given shape (float64): N(0, 1) (see ``_standard_normal``), or
-    +-1 from random bits."""
+    """Unit-variance random entries of the given shape (float64): N(0, 1) in float32 precision (numpy's
+    ziggurat for blocks smaller than NORMAL_PIECE, ``_standard_normal`` for larger ones, ~2.5x faster
+    there), or +-1 from random bits."""
     size = int(np.prod(shape))
+    if distribution == "gaussian" and size < NORMAL_PIECE:  # numpy's float32 ziggurat: fewer calls for a small block
+        return generator.standard_normal(shape, dtype=np.float32).astype(np.float64)
     if distribution == "gaussian":
         return _standard_normal(generator, size).reshape(shape)
     bits = np.unpackbits(np.frombuffer(generator.bytes((size + 7) // 8), dtype=np.uint8), count=size)

@@ -575,6 +575,13 @@ class _Engine:
         self.dtype, self.method, self.chunk, self.progress = dtype, method, chunk, progress
         self.n_eval = 0
         self.label = layout.label  # entry index -> "W2[1, 3]", only for the few entries a report names
+        # Precision the cost is *computed* in, which sets its round-off: float64 unless the cost returns
+        # float32 values (float32 parameters fed to a float64 computation give float64 round-off).
+        self.cost_dtype = np.dtype(np.float64)
+
+    def _note_precision(self, value):
+        if getattr(value, "dtype", None) in (np.float32, np.complex64, np.float16):
+            self.cost_dtype = np.dtype(np.float32)
 
     def evaluate(self, vector, where):
         """Cost at one parameter vector (n,), through the plain cost function (or the batched one alone).
@@ -588,10 +595,12 @@ class _Engine:
         value = self.cost(vector_to_dictionary(vector, self.layout))
         if type(value) in (float, np.float64) and np.isfinite(value):  # the common case, checked cheaply
             return float(value)
+        self._note_precision(value)
         return _cost_value(value, describe(), complex_ok=self.method == "complex")
 
     def _batched_values(self, values, count, where):
         values = np.asarray(values)
+        self._note_precision(values)
         if values.shape != (count,):
             raise GradCheckError(f"batched_cost must return one cost per parameter vector, shape ({count},), "
                                  f"got shape {values.shape}")
@@ -829,7 +838,7 @@ def _check_entries(engine, grad, threshold, epsilon, n_worst, indices, mode):
     eps = _resolve_epsilon(epsilon, theta, method, dtype, theta.size)[indices]  # shape (s,)
     numeric, sides, J0 = _entry_differences(engine, indices, eps)
     g = grad[indices]  # shape (s,)
-    floor = _noise_floor(J0, eps, g, numeric, method, dtype)  # shape (s,)
+    floor = _noise_floor(J0, eps, g, numeric, method, engine.cost_dtype)  # shape (s,)
 
     delta = g - numeric  # shape (s,)
     diff = np.abs(delta)
@@ -861,9 +870,12 @@ def _check_entries(engine, grad, threshold, epsilon, n_worst, indices, mode):
         verdict = "failed"
     elif floor_all > threshold * size_all:
         verdict = "inconclusive"
+        advice = (f"use a larger epsilon (the default is {default_epsilon(theta[indices], method, dtype).min():.1e})"
+                  if epsilon is not None else
+                  f"this is already the best step for {engine.cost_dtype.name}, so check in float64 or pass a "
+                  f"threshold above {floor_all / max(size_all, 1e-300):.0e}")
         notes.append(f"the round-off floor of this step ({floor_all / max(size_all, 1e-300):.1e} relative) is above "
-                     f"the threshold, so the check cannot tell right from wrong; use a larger epsilon "
-                     f"(the default is {default_epsilon(theta[indices], method, dtype).min():.1e})")
+                     f"the threshold, so the check cannot tell right from wrong; {advice}")
     else:
         verdict = "passed"
     n_kinks = int(np.count_nonzero(kinks))

@@ -236,3 +236,23 @@ def test_random_smooth_functions_pass_and_perturbed_gradients_fail(terms, which,
     wrong[i] += error * max(abs(grad[i]), 1.0)
     report = check_gradients(cost, {"w": w}, {"dw": wrong})
     assert report.verdict == "failed" and report.worst[0].label == f"w[{i}]"
+
+
+def test_round_off_floor_follows_the_precision_the_cost_is_computed_in(case):
+    """float32 parameters in a float64 computation have float64 round-off (the steps taken are exact
+    float32 numbers); a cost computed in float32 has float32 round-off, and then the default step cannot
+    resolve a 1e-3 threshold on this network, which the report says instead of guessing."""
+    cost, parameters, gradients = case
+    X, Y, _ = gradient_check_n_test_case()
+    p32 = {k: v.astype(np.float32) for k, v in parameters.items()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecisionWarning)
+        mixed = check_gradients(cost, p32, gradients)
+        X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+        single = check_gradients(lambda p: forward_propagation_n(X32, Y32, p)[0], p32, gradients)
+        wrong = check_gradients(lambda p: forward_propagation_n(X32, Y32, p)[0], p32,
+                                dict(gradients, dW2=1.1 * gradients["dW2"]))
+    assert mixed.passed and mixed.relative_difference < 1e-5
+    assert single.verdict == "inconclusive"
+    assert any("check in float64" in note for note in single.notes)
+    assert wrong.verdict == "failed" and wrong.failing_blocks() == ["W2"]

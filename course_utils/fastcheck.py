@@ -64,14 +64,21 @@ def cost_from_logits(ZL, Y, stable=False):
     m = ZL.shape[-1]
     if stable:
         losses = np.logaddexp(0, ZL) - Y * ZL  # shape (k, m)
+        return np.add.reduce(losses, axis=-1) / m
+    if type(ZL) is np.ndarray and ZL.dtype.kind == "f":  # activations.sigmoid's operations, without its checks
+        e = np.exp(-np.abs(ZL))  # shape (k, m)
+        A = np.where(ZL >= 0, 1.0 / (1.0 + e), e / (1.0 + e))  # shape (k, m)
     else:
         A = sigmoid(ZL)  # shape (k, m)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            losses = -Y * np.log(A) - (1 - Y) * np.log(1 - A)  # shape (k, m)
-        saturated = ~np.isfinite(losses)  # where A is exactly 0 or 1 (rare): the logits form there
-        if saturated.any():
-            losses = np.where(saturated, np.logaddexp(0, ZL) - Y * ZL, losses)
-    return losses.sum(axis=-1) / m
+    with np.errstate(divide="ignore", invalid="ignore"):
+        losses = -Y * np.log(A) - (1 - Y) * np.log(1 - A)  # shape (k, m)
+    sums = np.add.reduce(losses, axis=-1)  # shape (k,): non-finite wherever a loss is
+    if np.isfinite(sums).all():
+        return sums / m
+    saturated = ~np.isfinite(losses)  # where A is exactly 0 or 1 (rare): the logits form there
+    if saturated.any():
+        losses = np.where(saturated, np.logaddexp(0, ZL) - Y * ZL, losses)
+    return np.add.reduce(losses, axis=-1) / m
 
 
 def _float_array(name, a):
@@ -117,7 +124,7 @@ class MLPBatchedCost:
         A = X  # shape (n_0, m)
         for l, (W, b) in enumerate(weights, start=1):
             Z = W @ A + b  # shape (n_l, m)
-            A_next = relu(Z) if l < L else None
+            A_next = relu(Z) if l < L else None  # shape (n_l, m)
             self._layers.append({"A_prev": A, "W": W, "b": b, "Z": Z, "A": A_next})
             A = A_next
         self.X, self.Y, self.L, self.m = X, Y, L, X.shape[1]
@@ -143,6 +150,8 @@ class MLPBatchedCost:
         self._views = [(parts[f"W{l}"], self._layers[l - 1]["W"].shape, parts[f"b{l}"], self._layers[l - 1]["b"].shape)
                        for l in range(1, L + 1)]
         self._widest = max(layer["W"].shape[0] for layer in self._layers)  # widest layer
+        # vectors per piece of ``batched`` (a (k, n) stack and the widest (k, n_l, m) activations fit max_bytes)
+        self._dense_piece = max(1, self.max_bytes // (8 * (self.layout.size + self._widest * self.m)))
 
     # -----------------------------------------------------------------------------------------------
     # helpers
@@ -230,7 +239,7 @@ class MLPBatchedCost:
         if thetas.ndim != 2 or thetas.shape[1] != self.layout.size:
             raise ParameterError(f"thetas must have shape (k, {self.layout.size}), got {thetas.shape}")
         k = thetas.shape[0]
-        step = max(1, self.max_bytes // (8 * (self.layout.size + self._widest * self.m)))  # vectors per piece
+        step = self._dense_piece  # vectors per piece
         if k <= step:
             return self._batched(thetas)
         out = np.empty(k)
@@ -248,7 +257,7 @@ class MLPBatchedCost:
             Z = W @ A + b  # shape (k, n_l, m)
             if self.lambd:
                 squares += np.sum(W.reshape(k, -1) ** 2, axis=1)
-            A = relu(Z) if l < self.L else Z
+            A = np.maximum(Z, 0.0) if l < self.L else Z  # relu (Z is float64)
         costs = cost_from_logits(A[:, 0, :], self.Y, self.stable)  # shape (k,)
         if self.lambd:
             costs = costs + self.lambd / (2 * self.m) * squares
@@ -281,7 +290,7 @@ class MLPBatchedCost:
         if self.layout.size <= self.dense_max:
             thetas = np.repeat(self.theta[None, :], indices.size, axis=0)  # shape (k, n)
             thetas[np.arange(indices.size), indices] += deltas
-            return self.batched(thetas)
+            return self.batched(thetas) if indices.size > self._dense_piece else self._batched(thetas)
         out = np.empty(indices.size)
         block_of = np.searchsorted(self._starts, indices, side="right") - 1  # shape (k,)
         for b in np.unique(block_of):

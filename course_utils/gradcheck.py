@@ -94,6 +94,8 @@ def default_epsilon(theta, method="centered", dtype=None):
     eps : ndarray, shape (n,)
     """
     theta = np.asarray(theta).reshape(-1)
+    if method == "centered" and dtype is None and theta.dtype == np.float64:  # the common case, fewer calls
+        return np.finfo(np.float64).eps ** (1 / 3) * np.maximum(1.0, np.abs(theta))
     dtype = np.dtype(dtype or (theta.dtype if np.issubdtype(theta.dtype, np.floating) else np.float64))
     u = np.finfo(dtype).eps
     power = {"centered": 1 / 3, "forward": 1 / 2}
@@ -835,9 +837,12 @@ def _excess_cause_note(global_rel, n_kinks, rel_without_kinks, threshold):
 def _check_entries(engine, grad, threshold, epsilon, n_worst, indices, mode):
     """Per-entry check of the entries ``indices`` of theta (all of them in mode "full")."""
     theta, layout, dtype, method = engine.theta, engine.layout, engine.dtype, engine.method
-    eps = _resolve_epsilon(epsilon, theta, method, dtype, theta.size)[indices]  # shape (s,)
+    full = mode == "full"  # indices is arange(n): no need to gather
+    eps = _resolve_epsilon(epsilon, theta, method, dtype, theta.size)  # shape (n,)
+    if not full or epsilon is not None:  # (a caller's epsilon array is copied, never kept in the report)
+        eps = eps[indices]  # shape (s,)
     numeric, sides, J0 = _entry_differences(engine, indices, eps)
-    g = grad[indices]  # shape (s,)
+    g = grad if full else grad[indices]  # shape (s,)
     floor = _noise_floor(J0, eps, g, numeric, method, engine.cost_dtype)  # shape (s,)
 
     delta = g - numeric  # shape (s,)
@@ -850,7 +855,9 @@ def _check_entries(engine, grad, threshold, epsilon, n_worst, indices, mode):
     failing = entry_excess > threshold  # shape (s,)
     kinks = _kink_entries(g, sides, floor, failing)  # shape (s,)
 
-    owner = layout.block_index()[indices]  # shape (s,): block number of every checked entry
+    owner = layout.block_index()  # shape (n,): block number of every entry
+    if not full:
+        owner = owner[indices]  # shape (s,): block number of every checked entry
     blocks = _block_results(layout, owner, threshold, delta, g, numeric, floor, failing, kinks)
     norm = lambda x: float(np.sqrt(np.dot(x, x)))  # 2-norm of a 1-D float64 array
     g_norm, n_norm, d_norm = norm(g), norm(numeric), norm(delta)

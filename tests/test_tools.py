@@ -244,3 +244,31 @@ def test_build_master_checks_the_script_and_the_notebook_id(tmp_path):
     assert [p.name for p in build_scripts(tmp_path, ["07"])] == ["07_demo.py"]
     with pytest.raises(NotebookBuildError, match="no build script"):
         build_scripts(tmp_path, ["42"])
+
+
+def test_stable_widget_ids_are_deterministic_and_keep_references():
+    from tools.notebooks import WIDGET_STATE, stable_widget_ids
+
+    def executed(ids):
+        nb = nbformat.v4.new_notebook()
+        nb.metadata["course"] = {"notebook": "99_demo"}
+        box, slider = ids
+        nb.metadata["widgets"] = {WIDGET_STATE: {"version_major": 2, "version_minor": 0, "state": {
+            box: {"model_name": "VBoxModel", "state": {"children": [f"IPY_MODEL_{slider}"]}},
+            slider: {"model_name": "FloatSliderModel", "state": {"value": 1.0}}}}}
+        cell = nbformat.v4.new_code_cell("w", id="widget-cell")
+        cell.outputs = [nbformat.v4.new_output("execute_result", data={
+            "application/vnd.jupyter.widget-view+json": {"model_id": box, "version_major": 2, "version_minor": 0},
+            "text/plain": "VBox()"}, execution_count=1)]
+        nb.cells.append(cell)
+        return nb
+
+    first = stable_widget_ids(executed(["a" * 32, "b" * 32]))
+    second = stable_widget_ids(executed(["c" * 32, "d" * 32]))  # another run: other random ids
+    assert nbformat.writes(first) == nbformat.writes(second)
+    state = first.metadata["widgets"][WIDGET_STATE]["state"]
+    box, slider = list(state)
+    assert "a" * 32 not in nbformat.writes(first)
+    assert state[box]["state"]["children"] == [f"IPY_MODEL_{slider}"]
+    view = first.cells[0].outputs[0]["data"]["application/vnd.jupyter.widget-view+json"]
+    assert view["model_id"] == box

@@ -11,10 +11,12 @@ For every build script ``notebooks/build/NN_name.py`` (or only those named, e.g.
 """
 
 import argparse
+import hashlib
 import importlib.util
 import sys
 from pathlib import Path
 
+import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
@@ -73,6 +75,33 @@ def execute(nb, cwd, timeout=TIMEOUT):
     return nb
 
 
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def stable_widget_ids(nb):
+    """Replace the random widget model ids of an executed notebook by ids derived from the notebook's
+    name and the order the models were stored in, so re-executing an unchanged master rewrites the
+    same file (no diff churn in git) while every reference between models and outputs still matches.
+
+    Parameters
+    ----------
+    nb : NotebookNode, executed, with widget state stored in ``metadata.widgets``
+
+    Returns
+    -------
+    NotebookNode, a new notebook (``nb`` itself is not changed)
+    """
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    if not state:
+        return nb
+    name = nb.metadata.get("course", {}).get("notebook", "notebook")
+    mapping = {old: hashlib.sha1(f"{name}:{i}".encode()).hexdigest()[:32] for i, old in enumerate(state)}
+    text = nbformat.writes(nb)
+    for old, new in mapping.items():
+        text = text.replace(old, new)
+    return nbformat.reads(text, as_version=4)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.notebooks", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="notebooks to build, e.g. 01 (default: all)")
@@ -85,7 +114,7 @@ def main(argv=None):
             target = SOURCE_DIR / f"{script.stem}.ipynb"
             if not args.no_execute:
                 print(f"executing {script.stem} ...", flush=True)
-                execute(nb, SOURCE_DIR)
+                nb = stable_widget_ids(execute(nb, SOURCE_DIR))
             write_notebook(nb, target)
             print(f"wrote {target}")
         for path in release(SOURCE_DIR, names=[s.stem for s in scripts]):

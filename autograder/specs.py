@@ -156,42 +156,32 @@ def _draw_1d(rng, n):
     return pairs
 
 
-def _forward_cases(rng):
+def _cases_1d(rng, name, wrong):
+    """Hidden cases of a 1-D exercise, judged (and hinted) by ``checks.judge_1d``.
+
+    wrong : str, what the failure message says the value is not (no expected value is revealed)
+    """
+    what = checks._MISTAKES_1D[name][1]
     cases = []
     for x, theta in _draw_1d(rng, 6):
         def judge(value, _after, x=x, theta=theta):
-            got, problem = as_number(value, "the cost J as a number")
+            got, problem = as_number(value, what)
             if problem:
                 return problem
-            if math.isclose(got, theta * x, rel_tol=1e-9, abs_tol=1e-12):
+            hint = checks.judge_1d(name, x, theta, got, rtol=1e-9)
+            if hint is None:
                 return None
-            hint = ""
-            if math.isclose(got, theta + x, rel_tol=1e-9):
-                hint = " You added x and theta; the model multiplies them."
-            elif math.isclose(got, x, rel_tol=1e-9) or math.isclose(got, theta, rel_tol=1e-9):
-                hint = " You returned one of the inputs; J is their product."
-            return f"returned {got:.6g}, which is not the cost J = theta * x for these inputs.{hint}"
-        cases.append(Case(f"{_call_text('forward_propagation', x=x, theta=theta)}", (x, theta), judge))
+            return f"returned {got:.6g}, which is not {wrong} for these inputs.{' ' + hint if hint else ''}"
+        cases.append(Case(_call_text(name, x=x, theta=theta), (x, theta), judge))
     return cases
+
+
+def _forward_cases(rng):
+    return _cases_1d(rng, "forward_propagation", "the cost J = theta * x")
 
 
 def _backward_cases(rng):
-    cases = []
-    for x, theta in _draw_1d(rng, 6):
-        def judge(value, _after, x=x, theta=theta):
-            got, problem = as_number(value, "the derivative dtheta as a number")
-            if problem:
-                return problem
-            if math.isclose(got, x, rel_tol=1e-9, abs_tol=1e-12):
-                return None
-            hint = ""
-            if math.isclose(got, theta, rel_tol=1e-9):
-                hint = " You returned theta; the derivative of theta * x with respect to theta is x."
-            elif math.isclose(got, theta * x, rel_tol=1e-9):
-                hint = " You returned J itself; return its derivative with respect to theta."
-            return f"returned {got:.6g}, which is not dJ/dtheta for these inputs.{hint}"
-        cases.append(Case(_call_text("backward_propagation", x=x, theta=theta), (x, theta), judge))
-    return cases
+    return _cases_1d(rng, "backward_propagation", "dJ/dtheta")
 
 
 GRADIENT_CHECK_THRESHOLD = 1e-7

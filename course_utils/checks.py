@@ -120,38 +120,62 @@ def _globals_replaced(function, **replacements):
 _CASES_1D = [(2.0, 4.0), (-3.5, 0.5), (0.25, -7.0), (10.0, 3.0)]
 
 
+#: For each 1-D exercise: the reference, what the answer is, and the usual mistakes as (what the
+#: mistake returns, hint). judge_1d reads it, so every grader of these exercises gives the same advice.
+_MISTAKES_1D = {
+    "forward_propagation": (ref_forward, "the cost J as a number", [
+        (lambda x, theta: x + theta, "You added x and theta; the model multiplies them: J = theta * x."),
+        (lambda x, theta: x, "You returned one of the inputs; J is their product, theta * x."),
+        (lambda x, theta: theta, "You returned one of the inputs; J is their product, theta * x."),
+    ]),
+    "backward_propagation": (ref_backward, "the derivative dtheta as a number", [
+        (lambda x, theta: theta, "You returned theta; the derivative of theta * x with respect to theta is x."),
+        (lambda x, theta: theta * x, "You returned J itself; backward propagation returns its derivative, "
+                                     "dJ/dtheta = x."),
+    ]),
+}
+
+
+def judge_1d(name, x, theta, got, rtol=1e-6):
+    """Judge a 1-D exercise's result.
+
+    Parameters
+    ----------
+    name : "forward_propagation" or "backward_propagation"
+    x, theta : float, the inputs the student's function was called with
+    got : float, what it returned
+    rtol : float, relative tolerance (absolute tolerance 1e-12)
+
+    Returns
+    -------
+    None when ``got`` is right, else the hint for the usual mistake it matches ("" when none does).
+    """
+    reference, _, mistakes = _MISTAKES_1D[name]
+    if _close(got, reference(x, theta), rtol=rtol):
+        return None
+    return next((hint for value, hint in mistakes if _close(got, value(x, theta), rtol=rtol)), "")
+
+
+def _test_1d(name, target):
+    """Run a 1-D exercise on every case of _CASES_1D; one success line, or a failure with its hint."""
+    reference, what, _ = _MISTAKES_1D[name]
+    for x, theta in _CASES_1D:
+        got = _as_scalar(name, _call(name, target, x, theta), what)
+        hint = judge_1d(name, x, theta, got)
+        if hint is not None:
+            _fail(name, f"{name}(x={x}, theta={theta}) returned {got}, expected {reference(x, theta)}."
+                        f"{' ' + hint if hint else ''}")
+    _success(f"{name} passed {len(_CASES_1D)} tests.")
+
+
 def forward_propagation_test(target):
     """Check ``forward_propagation(x, theta)`` = theta * x on several inputs; print one line on success."""
-    name = "forward_propagation"
-    for x, theta in _CASES_1D:
-        got = _as_scalar(name, _call(name, target, x, theta), "the cost J as a number")
-        want = ref_forward(x, theta)
-        if _close(got, want):
-            continue
-        hint = ""
-        if _close(got, x + theta):
-            hint = " You added x and theta; the model multiplies them: J = theta * x."
-        elif _close(got, x) or _close(got, theta):
-            hint = " You returned one of the inputs; J is their product, theta * x."
-        _fail(name, f"forward_propagation(x={x}, theta={theta}) returned {got}, expected {want}.{hint}")
-    _success(f"forward_propagation passed {len(_CASES_1D)} tests.")
+    _test_1d("forward_propagation", target)
 
 
 def backward_propagation_test(target):
     """Check ``backward_propagation(x, theta)`` = dJ/dtheta = x; print one line on success."""
-    name = "backward_propagation"
-    for x, theta in _CASES_1D:
-        got = _as_scalar(name, _call(name, target, x, theta), "the derivative dtheta as a number")
-        want = ref_backward(x, theta)
-        if _close(got, want):
-            continue
-        hint = ""
-        if _close(got, theta):
-            hint = " You returned theta; the derivative of theta * x with respect to theta is x."
-        elif _close(got, theta * x):
-            hint = " You returned J itself; backward propagation returns its derivative, dJ/dtheta = x."
-        _fail(name, f"backward_propagation(x={x}, theta={theta}) returned {got}, expected {want}.{hint}")
-    _success(f"backward_propagation passed {len(_CASES_1D)} tests.")
+    _test_1d("backward_propagation", target)
 
 
 def _predict_1d(x, theta, epsilon, grad):

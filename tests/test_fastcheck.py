@@ -160,19 +160,25 @@ def test_chunk_size_does_not_change_a_random_direction_check(chunk_size):
 # Progress bar
 # ---------------------------------------------------------------------------------------------------
 
-def test_a_short_check_shows_no_bar_and_a_long_one_does(capsys):
+def test_a_small_check_shows_no_bar_however_slow_and_a_big_one_does(capsys, monkeypatch):
     X, Y, parameters, gradients, cost = make_net([4, 5, 3, 1], 5, seed=7)
-    check_gradients(cost, parameters, gradients)  # a few milliseconds
-    assert capsys.readouterr().err == ""
 
-    def slow_cost(p):  # 95 evaluations of 15 ms each: about 1.4 s
-        time.sleep(0.015)
+    def slow_cost(p):  # a stalled machine: every evaluation takes 20 ms, 94 of them about 2 s
+        time.sleep(0.02)
         return cost(p)
 
     report = check_gradients(slow_cost, parameters, gradients)
-    err = capsys.readouterr().err
     assert report.passed
-    assert "gradient check" in err and "/94 [" in err and "<" in err  # a tqdm bar: 2n steps, time left
+    assert capsys.readouterr().err == ""  # the rule counts work, so a slow machine shows no bar
+    # The same check counted as big (the threshold lowered to its own work) shows one: 2n steps.
+    n = report.n_evaluations // 2
+    monkeypatch.setattr(gradcheck, "PROGRESS_MIN_WORK", 2 * n * n)
+    check_gradients(cost, parameters, gradients)
+    err = capsys.readouterr().err
+    assert "gradient check" in err and f"/{2 * n} [" in err
+    monkeypatch.setattr(gradcheck, "PROGRESS_MIN_WORK", 2 * n * n + 1)
+    check_gradients(cost, parameters, gradients)
+    assert capsys.readouterr().err == ""
 
 
 def test_progress_can_be_forced_on_or_off(capsys):

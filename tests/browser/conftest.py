@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Lab, LabServer, browser_missing_reason, launch_chromium
+from .harness import TIMEOUT_SCALE, Lab, LabServer, browser_missing_reason, launch_chromium
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS_KEY = pytest.StashKey[Path]()
@@ -96,7 +96,7 @@ def lab(request, lab_server, chromium, shots_root):
     shots = shots_root / name
     request.node.stash[SHOTS_KEY] = shots
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(30_000 * TIMEOUT_SCALE)
     page = context.new_page()
     helper = Lab(page, lab_server, shots, workspace=name.replace(".", "_"))
     try:

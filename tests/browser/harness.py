@@ -59,12 +59,20 @@ class BrowserTestError(AssertionError):
     """The course did not behave in the browser; the message says what and where the screenshots are."""
 
 
+#: Every time limit of the suite is multiplied by this (``BROWSER_TIMEOUT_SCALE``, default 4): a limit
+#: is only the point where a test gives up, so it must hold on a machine several times slower than the
+#: one the suite was written on (a busy laptop, Binder). A passing test never waits for it.
+TIMEOUT_SCALE = float(os.environ.get("BROWSER_TIMEOUT_SCALE", "4"))
+
+
 def wait_until(condition, *, timeout, interval=0.2, message):
     """Poll ``condition()`` until it returns something truthy; return that value.
 
-    The only synchronisation primitive of the suite: a condition polled against a deadline. ``message``
-    (a string or a callable giving one, evaluated at the deadline) says what never happened.
+    The only synchronisation primitive of the suite: a condition polled against a deadline of
+    ``timeout * TIMEOUT_SCALE`` seconds. ``message`` (a string or a callable giving one, evaluated at
+    the deadline) says what never happened.
     """
+    timeout = timeout * TIMEOUT_SCALE
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -231,7 +239,7 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def decode_kernel_frame(payload):
-    """(channel, msg_type, parent msg_type, content) of one kernel websocket frame, or None.
+    """(channel, header, parent header, content) of one kernel websocket frame, or None.
 
     JupyterLab 4 speaks the ``v1.kernel.websocket.jupyter.org`` protocol: a binary frame holding the
     number of parts, their offsets (little-endian uint64), then channel, header, parent header,
@@ -240,14 +248,13 @@ def decode_kernel_frame(payload):
     try:
         if isinstance(payload, str):
             msg = json.loads(payload)
-            return (msg.get("channel"), msg["header"]["msg_type"],
-                    (msg.get("parent_header") or {}).get("msg_type"), msg.get("content", {}))
+            return (msg.get("channel"), msg["header"], msg.get("parent_header") or {}, msg.get("content", {}))
         count = int.from_bytes(payload[:8], "little")
         offsets = [int.from_bytes(payload[8 + 8 * i:16 + 8 * i], "little") for i in range(count)] + [len(payload)]
         parts = [payload[offsets[i]:offsets[i + 1]] for i in range(min(count, 5))]
         channel, header, parent, _metadata, content = parts[0].decode(), *(json.loads(x) for x in parts[1:5])
-        return channel, header.get("msg_type"), parent.get("msg_type"), content
-    except (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError):
+        return channel, header, parent or {}, content
+    except (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError, AttributeError):
         return None
 
 
@@ -268,17 +275,34 @@ class Lab:
         # Errors raised by widget callbacks happen in reply to a comm_msg, not in a cell: JupyterLab
         # sends them to its Log Console, not to the notebook. Read them off the kernel websocket.
         self.kernel_errors = []
+        # Requests (execute, comm_msg, ...) sent to the kernel whose "idle" status has not come back over
+        # the websocket yet. The page's busy indicator can turn idle before Playwright has delivered the
+        # frames that preceded it (the browser's network process reports them separately, later on a busy
+        # machine), so "idle" means: the page says idle *and* every request's idle frame has arrived here,
+        # which puts every error frame of that request in ``kernel_errors`` first.
+        self.in_flight = set()
         page.on("websocket", self._watch_websocket)
 
     def _watch_websocket(self, ws):
         if "/api/kernels/" in ws.url:
+            ws.on("framesent", self._request_sent)
             ws.on("framereceived", self._kernel_frame)
+            ws.on("close", lambda _ws: self.in_flight.clear())
+
+    def _request_sent(self, payload):
+        """Note every request the page sends the kernel; it is answered once its 'idle' comes back."""
+        decoded = decode_kernel_frame(payload)
+        if decoded is not None and decoded[0] in ("shell", "control"):
+            self.in_flight.add(decoded[1].get("msg_id"))
 
     def _kernel_frame(self, payload):
         decoded = decode_kernel_frame(payload)
         if decoded is None:
             return
-        channel, msg_type, parent_type, content = decoded
+        channel, header, parent, content = decoded
+        msg_type, parent_type = header.get("msg_type"), parent.get("msg_type")
+        if channel == "iopub" and msg_type == "status" and content.get("execution_state") == "idle":
+            self.in_flight.discard(parent.get("msg_id"))
         if channel != "iopub" or parent_type in (None, "execute_request"):
             return  # cell outputs are checked in the page itself
         if msg_type == "error":
@@ -336,8 +360,10 @@ class Lab:
 
     # -- kernel state -------------------------------------------------------------------------------
     def kernel_status(self):
+        """The page's kernel indicator ('idle', 'busy', ...); 'busy' while a request is unanswered."""
         indicator = self.page.locator(INDICATOR).first
-        return indicator.get_attribute("data-status") if indicator.count() else None
+        status = indicator.get_attribute("data-status") if indicator.count() else None
+        return "busy" if status == "idle" and self.in_flight else status
 
     def busy_prompts(self):
         """Number of cells whose prompt shows `[*]` (running or queued)."""
@@ -365,7 +391,7 @@ class Lab:
         """Click the top menu ``menu_label``, then the item running ``command``."""
         self.page.locator(f".lm-MenuBar-itemLabel:text-is('{menu_label}')").click()
         item = self.page.locator(f"li.lm-Menu-item[data-command='{command}']")
-        item.first.wait_for(state="visible", timeout=10000)
+        item.first.wait_for(state="visible", timeout=10000 * TIMEOUT_SCALE)
         item.first.click()
 
     def clear_outputs(self):

@@ -45,10 +45,16 @@ import traceback
 
 import numpy as np
 
-MAX_ARRAY_ENTRIES = 1_000_000
+MAX_ARRAY_ENTRIES = 100_000
 MAX_TEXT = 2_000
+#: An event line larger than this, or with more JSON objects and arrays, is replaced by a description
+#: (the grader refuses such lines, so the real worker never sends one).
+MAX_EVENT_LINE = 1_000_000
+MAX_EVENT_CONTAINERS = 10_000
 
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 32, 4096, 16384
+__all__ = ["main", "setup_sandbox", "enter_own_root", "encode", "decode"]
+
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 8, 32, 4096, 16384
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -133,19 +139,34 @@ def decode(obj):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Sandbox setup (runs as root inside fresh namespaces when the grader could create them)
+# Sandbox setup (runs as root, inside fresh namespaces when the grader could create them)
 # ---------------------------------------------------------------------------------------------------
 
+#: System directories shown read-only in the sandbox's own root (symlinks such as /bin -> usr/bin kept).
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "armv7l": 218, "ppc64le": 203, "s390x": 217}
+PR_SET_NO_NEW_PRIVS, MNT_DETACH = 38, 2
+
+
+def _libc():
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _check(rc, what):
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
 def _libc_mount():
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    libc = _libc()
 
     def mount(source, target, fstype, flags, data=None):
         rc = libc.mount(source.encode() if source else None, target.encode(),
                         fstype.encode() if fstype else None, ctypes.c_ulong(flags),
                         data.encode() if data else None)
-        if rc != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"mount {target}: {os.strerror(err)}")
+        _check(rc, f"mount {target}")
     return mount
 
 
@@ -154,52 +175,88 @@ def _bind_readonly(mount, source, target):
     mount(None, target, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def _hide_paths(mount, hide, expose):
-    """Cover each directory of ``hide`` with an empty read-only tmpfs, keeping ``expose`` visible (read-only)."""
-    for root in hide:
-        if not os.path.isdir(root):
-            if os.path.isfile(root):
-                mount("/dev/null", root, None, MS_BIND)
-            continue
-        keep = [p for p in expose if p.startswith(root.rstrip("/") + "/") and os.path.exists(p)]
-        fds = [(p, os.open(p, os.O_PATH)) for p in keep]
-        mount("none", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
-        for path, fd in fds:
-            rel = os.path.relpath(path, root)
-            target = os.path.join(root, rel)
-            os.makedirs(target, exist_ok=True)
-            _bind_readonly(mount, f"/proc/self/fd/{fd}", target)
-            os.close(fd)
-        mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+def _expose(mount, new_root, path, shown):
+    """Show ``path`` read-only at the same place inside ``new_root`` (once; a top-level symlink stays one)."""
+    if os.path.islink(path) and os.path.dirname(path) == "/":
+        if not os.path.lexists(new_root + path):
+            os.symlink(os.readlink(path), new_root + path)
+        return
+    real = os.path.realpath(path)
+    if not os.path.isdir(real) or any((real + "/").startswith(s + "/") for s in shown):
+        return
+    os.makedirs(new_root + real, exist_ok=True)
+    _bind_readonly(mount, real, new_root + real)
+    shown.append(real)
+    if real != path and not os.path.lexists(new_root + path):
+        os.makedirs(os.path.dirname(new_root + path), exist_ok=True)
+        os.symlink(real, new_root + path)
 
 
-def _readonly_except_workdir(mount, writable_roots, workdir):
-    """World-writable places become read-only; the work directory stays writable."""
-    for root in writable_roots:
-        if os.path.isdir(root) and not os.path.islink(root):
-            _bind_readonly(mount, root, root)
-    mount(workdir, workdir, None, MS_BIND)
-    mount(None, workdir, None, MS_REMOUNT | MS_BIND | MS_NOSUID | MS_NODEV)
+def _make_dev(mount, new_root):
+    """A /dev holding only null, zero, full, random, urandom (bound from the real ones) and fd links."""
+    dev = new_root + "/dev"
+    os.makedirs(dev, exist_ok=True)
+    mount("none", dev, "tmpfs", MS_NOSUID, "size=64k,mode=755")
+    for name in DEVICES:
+        if os.path.exists(f"/dev/{name}"):
+            open(f"{dev}/{name}", "w").close()
+            mount(f"/dev/{name}", f"{dev}/{name}", None, MS_BIND)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+        os.symlink(target, f"{dev}/{name}")
+    mount(None, dev, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID, "size=64k,mode=755")
 
 
-def setup_sandbox(config):
-    """Apply every protection the OS allows; return a dict naming what was applied (and what failed)."""
-    protections = {}
-    limits = config.get("limits", {})
-    workdir = config["workdir"]
-    if config.get("uid") is not None and os.geteuid() == 0:
-        try:
-            mount = _libc_mount()
-            _hide_paths(mount, config.get("hide", []), config.get("expose", []))
-            protections["grader_files_hidden"] = True
-        except OSError as exc:
-            protections["grader_files_hidden"] = f"failed: {exc}"
-        try:
-            _readonly_except_workdir(mount, config.get("writable_roots", []), workdir)
-            protections["readonly_outside_workdir"] = True
-        except (OSError, UnboundLocalError) as exc:
-            protections["readonly_outside_workdir"] = f"failed: {exc}"
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a huge output raises OSError instead of killing us
+def _pivot(new_root):
+    """Make ``new_root`` the root of this mount namespace and detach the old root entirely."""
+    libc = _libc()
+    os.chdir(new_root)
+    number = PIVOT_ROOT.get(os.uname().machine)
+    if number is None:  # unknown architecture: chroot (the student runs unprivileged, so it holds)
+        os.chroot(".")
+    else:
+        _check(libc.syscall(number, b".", b"."), "pivot_root")
+        _check(libc.umount2(b".", MNT_DETACH), "umount old root")
+    os.chdir("/")
+
+
+def enter_own_root(config):
+    """Build a root holding only system directories, the Python environment, the course library and a
+    fixed-size empty work directory; switch to it (needs root in a new mount namespace)."""
+    mount = _libc_mount()
+    new_root = config["new_root"]
+    mount("none", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=755")
+    shown = []
+    for path in sorted(set(SYSTEM_DIRS) | set(config.get("expose", [])), key=len):
+        _expose(mount, new_root, path, shown)
+    _make_dev(mount, new_root)
+    os.makedirs(new_root + "/proc", exist_ok=True)
+    try:
+        mount("proc", new_root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    except OSError:
+        pass  # no /proc: Python runs without it
+    work = new_root + config["workdir"]
+    os.makedirs(work, exist_ok=True)
+    disk = int(config.get("limits", {}).get("disk_mb") or 64)
+    uid, gid = config.get("uid") or 0, config.get("gid") or 0
+    mount("none", work, "tmpfs", MS_NOSUID | MS_NODEV, f"size={disk}m,mode=700,uid={uid},gid={gid}")
+    mount(None, new_root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4m,mode=755")
+    _pivot(new_root)
+
+
+def _join_cgroup(procs_files):
+    """Move this process (and so everything it starts) into the submission's control group."""
+    for path in procs_files:
+        with open(path, "w", encoding="ascii") as handle:
+            handle.write("0")
+
+
+def _no_new_privileges():
+    """PR_SET_NO_NEW_PRIVS: set-uid programs run by student code do not gain privileges."""
+    _check(_libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(PR_SET_NO_NEW_PRIVS)")
+
+
+def _set_limits(limits, protections):
     mb = 1024 * 1024
     for name, res, value in [("cpu_seconds", resource.RLIMIT_CPU, limits.get("cpu_seconds")),
                              ("memory_mb", resource.RLIMIT_AS, limits.get("memory_mb") and limits["memory_mb"] * mb),
@@ -216,13 +273,33 @@ def setup_sandbox(config):
                 protections[name] = value
         except (ValueError, OSError) as exc:
             protections[name] = f"failed: {exc}"
-    os.chdir(workdir)
-    if config.get("uid") is not None and os.geteuid() == 0:
+
+
+def setup_sandbox(config):
+    """Apply every protection the grader asked for; return a dict naming what was applied.
+
+    Isolation the grader asked for and that cannot be built raises (the worker then stops before any
+    student code runs, and the grader reports an error on its side): it never silently runs unprotected.
+    """
+    protections = {}
+    as_root = os.geteuid() == 0
+    if config.get("cgroup_procs"):
+        _join_cgroup(config["cgroup_procs"])
+        protections["cgroup"] = True
+    if config.get("namespaces") and as_root:
+        enter_own_root(config)
+        protections["own_root"] = True
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a huge output raises OSError instead of killing us
+    _set_limits(config.get("limits", {}), protections)
+    os.chdir(config["workdir"])
+    _no_new_privileges()
+    protections["no_new_privileges"] = True
+    if config.get("uid") is not None and as_root:
         os.setgroups([])
         os.setgid(config["gid"])
         os.setuid(config["uid"])
         protections["uid"] = os.getuid()
-    protections["network_isolated"] = bool(config.get("network_isolated"))
+    protections["network_isolated"] = bool(config.get("namespaces"))
     return protections
 
 
@@ -321,22 +398,27 @@ def _scaled(function, scale):
     return scaled
 
 
-def main():
-    """Read the request, sandbox this process, run the cells and the calls, stream events on fd 1."""
-    raw = sys.stdin.buffer.read()
-    request = json.loads(raw)
-    events = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+def _event_sender(fd):
+    """send(**event): one JSON line on the event channel (bounded: an oversized value is described)."""
+    events = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
     dumps = json.dumps
 
     def send(**event):
         try:
-            events.write(dumps(event) + "\n")
+            line = dumps(event)
+            if len(line) > MAX_EVENT_LINE or line.count("{") + line.count("[") > MAX_EVENT_CONTAINERS:
+                event = {k: v for k, v in event.items() if k not in ("value", "args_after")}
+                event["value"] = {"__object__": {"type": "value", "repr": "(too large for the grader to read)"}}
+                line = dumps(event)
+            events.write(line + "\n")
             events.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             pass
+    return send
 
-    config = request["sandbox"]
-    # The references the grader substitutes, resolved before any student code can touch the library.
+
+def _prepare_calls(request):
+    """(references, call_globals, calls): everything resolved before any student code can run."""
     references = {name: _resolve(dotted) for name, dotted in request.get("references", {}).items()}
     call_globals = []
     for call in request["calls"]:
@@ -347,19 +429,42 @@ def main():
         call_globals.append(replaced)
     calls = [([decode(a) for a in call["args"]], {k: decode(v) for k, v in call.get("kwargs", {}).items()},
               bool(call.get("return_args"))) for call in request["calls"]]
-    tracker = _Tracker(request.get("forbidden", []))
-    protections = setup_sandbox(config)
-    # Student output goes to a file in the work directory, never to the event channel.
-    out = os.open(os.path.join(config["workdir"], "output.txt"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return references, call_globals, calls
+
+
+def _redirect_output(config):
+    """Student output goes to the grader's output pipe (never a file in the work folder); stdin is empty."""
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    out = int(config["output_fd"])
     os.dup2(out, 1)
     os.dup2(out, 2)
     os.close(out)
-    devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
+    os.close(devnull)
     sys.stdout = _CappedOutput(1, config.get("limits", {}).get("output_chars", 100_000))
     sys.stderr = sys.stdout
-    send(event="ready", protections=protections)
 
+
+def main():
+    """Read the request, sandbox this process, run the cells and the calls, stream events."""
+    request = json.loads(sys.stdin.buffer.read())
+    send = _event_sender(os.dup(1))
+    config = request["sandbox"]
+    references, call_globals, calls = _prepare_calls(request)
+    tracker = _Tracker(request.get("forbidden", []))
+    devnull_ready = os.open(os.devnull, os.O_RDONLY)  # opened while /dev is the real one
+    protections = setup_sandbox(config)
+    os.dup2(devnull_ready, 0)
+    os.close(devnull_ready)
+    _redirect_output(config)
+    send(event="ready", protections=protections)
+    _run_student_code(request, references, call_globals, calls, tracker, send)
+    send(event="done")
+    os._exit(0)
+
+
+def _run_student_code(request, references, call_globals, calls, tracker, send):
+    """Run the cells in one namespace, then each call of the graded function; send their events."""
     pristine = dict(builtins.__dict__)
 
     def restore_builtins():
@@ -382,7 +487,6 @@ def main():
     function = namespace.get(request["function"])
     if not callable(function):
         send(event="function", ok=False, kind=type(function).__name__ if function is not None else "missing")
-        send(event="done")
         return
     send(event="function", ok=True, kind=type(function).__name__)
     namespace.update(references)
@@ -408,9 +512,6 @@ def main():
             send(**event)
         except BaseException as exc:
             send(event="call", index=index, ok=False, error=_error(exc), used_library=[])
-    send(event="done")
-    sys.stdout.flush()
-    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -1,29 +1,38 @@
 """Run one exercise of a submission in a separate, restricted process, and collect its events.
 
-What the sandbox does (each protection is applied when the OS allows it, and the results file says which
-ones were in force):
+What the sandbox does (each protection is applied when the OS allows it; ``Sandbox.describe()`` says
+which ones were in force, and the grader copies that sentence into every results file):
 
-* a separate process (``_worker.py``), started with ``python -I -B`` and a minimal environment;
-* wall-clock timeout (the grader kills the whole process tree) and CPU-time, memory, process-count,
-  file-size and open-file limits (``setrlimit``);
-* a fresh temporary working directory, owned by the student uid, holding only what the student's code
-  writes; the hidden tests and expected answers never leave the grader's process;
-* when the grader runs as root and ``unshare`` works: new network namespace (no network), new PID
-  namespace (a fork bomb dies with the worker), new mount namespace in which the grader's files are
-  covered by empty read-only directories and every world-writable directory is read-only; then the
-  worker drops to an unprivileged uid of its own (one uid per concurrent worker).
+* a separate process (``_worker.py``, started from a root-owned copy with ``python -I -B`` and a minimal
+  environment); the request goes in on stdin before any student code runs; events come back on a pipe,
+  student output on another pipe, both read by the grader up to a fixed size: the grader never opens a
+  file of the sandbox's work folder after student code ran;
+* wall-clock timeout, CPU-time, memory (address space), process-count, file-size and open-file limits
+  (``setrlimit``), and no new privileges (``PR_SET_NO_NEW_PRIVS``: set-uid programs do not elevate);
+* when the grader runs as root: student code runs as an unprivileged uid of its own (one per concurrent
+  worker), with or without namespaces; the grader's package directory is made unreadable to other users;
+* as root with a writable cgroup filesystem (v2, or v1 ``memory`` + ``pids``): memory and processes are
+  limited for the whole submission together, and every process is killed through its control group;
+  without one, the process limit is lowered so that processes x memory stays bounded;
+* as root when ``unshare`` works: new network, PID, IPC and mount namespaces; the worker builds its own
+  root (system directories, the Python environment and the course library read-only, an empty
+  fixed-size tmpfs work folder) and pivots into it, so nothing else of the machine is visible; killing
+  the namespace's init kills every process the submission started.
 
-Without root the worker runs as the grader's user with the resource limits only; ``Sandbox.describe()``
-says so and the grader copies that sentence into every results file.
+Without root the worker runs as the grader's user with the resource limits only.
 """
 
+import atexit
+import ctypes
+import ctypes.util
 import fcntl
+import functools
 import json
 import os
-import re
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -32,32 +41,47 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.cgroups import create_group
+
+__all__ = ["Limits", "WorkerResult", "Sandbox", "unshare_available", "processes_of_uid", "UID_BASE",
+           "UID_COUNT", "protect_grader_files", "clean_output"]
+
 WORKER = Path(__file__).resolve().parent / "_worker.py"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent
 
 #: First uid used for student code when running as root; each concurrent worker locks one uid.
 UID_BASE = 61000
 UID_COUNT = 512
 
-WRITABLE_ROOTS = ("/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/var/lock", "/dev/mqueue")
+#: Places any user may write to; without namespaces, files the sandbox uid leaves there are removed.
+WRITABLE_ROOTS = ("/tmp", "/var/tmp", "/dev/shm")
 
-MAX_EVENT_BYTES = 32 * 1024 * 1024
+MAX_EVENT_BYTES = 4 * 1024 * 1024
+MAX_EVENT_LINE = 2 * 1024 * 1024
+MAX_EVENT_CONTAINERS = 20_000
+KNOWN_EVENTS = frozenset({"ready", "cell", "function", "call", "done"})
 MAX_STDERR_BYTES = 64 * 1024
 MAX_STUDENT_OUTPUT = 4_000
+UNSHARE_FLAGS = ["--net", "--pid", "--ipc", "--mount", "--fork", "--kill-child"]
 
 
 @dataclass
 class Limits:
-    """Resource limits for one exercise.
+    """Resource limits for one exercise (one worker run: the setup cells, the cell and every hidden test).
 
     Attributes
     ----------
-    wall_seconds : float, wall-clock time for the whole exercise (cells and every hidden test)
+    wall_seconds : float, wall-clock time
     cpu_seconds : int, CPU time
-    memory_mb : int, address space
-    processes : int, processes of the student uid
-    file_mb : int, size of any file the student's code writes (its printed output included)
+    memory_mb : int, memory: for all processes together when a control group is available, else per
+        process (address space)
+    processes : int, processes (and threads) together
+    file_mb : int, size of any file the student's code writes
     open_files : int
+    disk_mb : int, size of the work folder (a tmpfs, with namespaces)
+    processes_without_cgroup : int, process limit used when no control group bounds the total memory
+        (memory_mb x this is then the most the submission can hold)
     """
 
     wall_seconds: float = 20.0
@@ -66,12 +90,15 @@ class Limits:
     processes: int = 32
     file_mb: int = 8
     open_files: int = 256
+    disk_mb: int = 64
+    processes_without_cgroup: int = 4
 
-    def as_dict(self):
-        """dict of the limits the worker applies itself."""
+    def as_dict(self, cgroup=False):
+        """dict of the limits the worker applies itself (the process limit depends on ``cgroup``)."""
+        processes = self.processes if cgroup else min(self.processes, self.processes_without_cgroup)
         return {"cpu_seconds": int(self.cpu_seconds), "memory_mb": int(self.memory_mb),
-                "processes": int(self.processes), "file_mb": int(self.file_mb),
-                "open_files": int(self.open_files)}
+                "processes": int(processes), "file_mb": int(self.file_mb),
+                "open_files": int(self.open_files), "disk_mb": int(self.disk_mb)}
 
 
 @dataclass
@@ -82,12 +109,12 @@ class WorkerResult:
     ----------
     events : list of dict, the decoded JSON events, in order (untrusted plain data)
     status : "finished" | "timeout" | "crashed" | "no-start"
-    returncode : int or None
+    returncode : int or None (negative: killed by that signal)
     seconds : float, wall-clock time
     student_output : str, the first characters the student's code printed
     protections : dict, what the worker reported as applied
     stderr : str, the worker's own diagnostics (the start of it)
-    leftover_processes : list of int, processes of the student uid still alive after the cleanup
+    leftover_processes : list of int, processes of the submission still alive after the cleanup
         (always empty unless the kernel could not kill them in time)
     """
 
@@ -101,23 +128,32 @@ class WorkerResult:
     leftover_processes: list = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=1)
+def _unshare_works():
+    exe = shutil.which("unshare")
+    if exe is None or os.geteuid() != 0:
+        return False
+    try:
+        done = subprocess.run([exe] + UNSHARE_FLAGS + ["true"], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return done.returncode == 0
+
+
 def unshare_available():
-    """True when ``unshare`` can create network, PID and mount namespaces here (needs root).
+    """True when ``unshare`` can create network, PID, IPC and mount namespaces here (needs root).
+
+    ``AUTOGRADER_NAMESPACES=0`` in the environment makes it False (what a container that refuses
+    ``unshare`` looks like; used by the tests of the no-namespace path).
 
     Returns
     -------
     bool
     """
-    exe = shutil.which("unshare")
-    if exe is None or os.geteuid() != 0:
+    if os.environ.get("AUTOGRADER_NAMESPACES", "1") == "0":
         return False
-    try:
-        done = subprocess.run([exe, "--net", "--pid", "--fork", "--mount", "--mount-proc", "true"],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
+    return _unshare_works()
 
 
 class _UidLease:
@@ -133,20 +169,71 @@ class _UidLease:
         start = (os.getpid() * 7 + threading.get_ident()) % UID_COUNT
         for k in range(UID_COUNT):
             uid = UID_BASE + (start + k) % UID_COUNT
-            handle = open(os.path.join(self.lock_dir, f"uid-{uid}.lock"), "a")
+            fd = os.open(os.path.join(self.lock_dir, f"uid-{uid}.lock"),
+                         os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
-                handle.close()
+                os.close(fd)
                 continue
-            self.handle, self.uid = handle, uid
+            self.handle, self.uid = fd, uid
             return self
         raise RuntimeError(f"all {UID_COUNT} sandbox uids are in use")
 
     def __exit__(self, *exc):
         if self.handle is not None:
-            self.handle.close()
+            os.close(self.handle)
         return False
+
+
+_STAGE_LOCK = threading.Lock()
+_STAGED = {}
+
+
+def _staged_worker():
+    """Path of a root-owned, world-readable copy of ``_worker.py`` (the grader's own folder is private)."""
+    with _STAGE_LOCK:
+        path = _STAGED.get("worker")
+        if path and os.path.isfile(path):
+            return path
+        folder = tempfile.mkdtemp(prefix="autograder-worker-")
+        os.chmod(folder, 0o755)
+        path = os.path.join(folder, "_worker.py")
+        shutil.copyfile(WORKER, path)
+        os.chmod(path, 0o644)
+        atexit.register(shutil.rmtree, folder, True)
+        _STAGED["worker"] = path
+        return path
+
+
+def protect_grader_files(package_dir=PACKAGE_DIR):
+    """Make the grader's package (hidden tests in ``specs.py``) unreadable to every user but its owner.
+
+    Done whenever the grader runs as root, so that student code, which runs as another uid, cannot read
+    it even without namespaces. Returns True when the folder is private.
+    """
+    try:
+        mode = os.stat(package_dir).st_mode
+        if mode & 0o077:
+            os.chmod(package_dir, stat.S_IMODE(mode) & 0o700)
+        return not os.stat(package_dir).st_mode & 0o077
+    except OSError:
+        return False
+
+
+def _reachable_by_others(path):
+    """True when every folder above ``path`` lets other users through (so a sandbox uid can load it)."""
+    current = os.path.realpath(path)
+    while True:
+        try:
+            if not os.stat(current).st_mode & stat.S_IXOTH:
+                return False
+        except OSError:
+            return False
+        parent = os.path.dirname(current)
+        if parent == current:
+            return True
+        current = parent
 
 
 class Sandbox:
@@ -155,29 +242,29 @@ class Sandbox:
     Parameters
     ----------
     limits : Limits
-    isolate : bool or None, use namespaces and an unprivileged uid (None: whenever root and unshare work;
-        True when they do not raises RuntimeError; False: resource limits only)
-    hide : list of paths covered with empty read-only directories inside the sandbox (default: the
-        project root holding the grader and the masters)
-    expose : list of paths inside ``hide`` that stay visible read-only (default: the installed
-        ``course_utils`` package and the Python environment)
+    isolate : bool or None, use namespaces (None: whenever root and unshare work; True when they do not
+        raises RuntimeError; False: none). As root, student code runs as an unprivileged uid either way.
+    hide : list of paths private to the grader (kept for reporting; with namespaces nothing outside the
+        exposed paths is visible at all)
+    expose : list of paths shown read-only inside the sandbox's own root (default: the Python
+        environment and the installed ``course_utils`` package)
     python : str, interpreter for the worker (default: this one)
     """
 
     def __init__(self, limits=None, isolate=None, hide=None, expose=None, python=None):
         self.limits = limits or Limits()
+        self.as_root = os.geteuid() == 0
         available = unshare_available()
         if isolate and not available:
             raise RuntimeError("isolation needs root and a working `unshare` (util-linux); "
                                "run the grader as root or pass isolate=False")
         self.isolated = available if isolate is None else bool(isolate)
         self.python = python or sys.executable
-        temp = os.path.realpath(tempfile.gettempdir())
-        hide = [os.path.realpath(p) for p in (hide if hide is not None else _default_hide())]
-        # never cover the directory that holds the sandbox's own working directories
-        self.hide = [p for p in hide if not (temp + "/").startswith(p.rstrip("/") + "/")]
+        self.hide = [os.path.realpath(p) for p in (hide if hide is not None else _default_hide())]
         self.expose = [str(p) for p in (expose if expose is not None else _default_expose())]
         self.temp_root = None
+        self.grader_files_private = protect_grader_files() if self.as_root else False
+        self.cgroup_used = None
 
     def describe(self):
         """One sentence saying how student code is run (copied into every results file).
@@ -187,25 +274,45 @@ class Sandbox:
         str
         """
         lim = self.limits
-        base = (f"limits per exercise: {lim.wall_seconds:g} s wall clock, {lim.cpu_seconds} s CPU, "
-                f"{lim.memory_mb} MB memory, {lim.processes} processes, {lim.file_mb} MB per file")
+        grouped = self.cgroup_used if self.cgroup_used is not None else False
+        processes = lim.processes if grouped else min(lim.processes, lim.processes_without_cgroup)
+        memory = (f"{lim.memory_mb} MB memory for all its processes together" if grouped else
+                  f"{lim.memory_mb} MB memory per process")
+        base = (f"limits per exercise: {lim.wall_seconds:g} s wall clock, {lim.cpu_seconds} s CPU, {memory}, "
+                f"{processes} processes, {lim.file_mb} MB per file")
+        if not self.as_root:
+            return (f"Student code ran in a separate process with resource limits only (the grader is not "
+                    f"root: no user switch, no network or filesystem isolation); {base}.")
         if self.isolated:
-            return ("Student code ran in a separate process as an unprivileged user, without network, "
-                    "in its own PID and mount namespaces (grader files hidden, filesystem read-only except "
-                    f"a temporary working directory); {base}.")
-        reason = "the grader is not root" if os.geteuid() != 0 else "`unshare` is unavailable"
-        return (f"Student code ran in a separate process with resource limits only ({reason}: no user "
-                f"switch, no network or filesystem isolation); {base}.")
+            return ("Student code ran in a separate process as an unprivileged user with no new privileges, "
+                    "without network, in its own PID, IPC and mount namespaces: it saw only the system's "
+                    "read-only files, the Python environment, the course library and an empty work folder "
+                    f"of {lim.disk_mb} MB; {base}.")
+        note = "" if _reachable_by_others(sys.base_prefix) else (
+            f" (the Python installation in {sys.base_prefix} is not readable by other users, so student code "
+            f"could import only modules loaded before it started)")
+        return ("Student code ran in a separate process as an unprivileged user with no new privileges, "
+                "without namespaces (`unshare` is unavailable): the grader's files were unreadable to it, "
+                f"but the network and the machine's world-readable files were not hidden{note}; {base}.")
 
-    def _workdir(self, uid):
+    def _temp_root(self):
         if self.temp_root is None or not os.path.isdir(self.temp_root):
             self.temp_root = tempfile.mkdtemp(prefix="autograder-")
             os.chmod(self.temp_root, 0o711)  # student uids may enter their own directory, not list others
-        work = tempfile.mkdtemp(prefix="work-", dir=self.temp_root)
+        return self.temp_root
+
+    def _folders(self, uid):
+        """(work folder path, new root folder or None): the work folder exists only inside the new root
+        when namespaces are used; otherwise it is a private folder owned by the sandbox uid."""
+        root = self._temp_root()
+        if self.isolated:
+            new_root = tempfile.mkdtemp(prefix="root-", dir=root)
+            return os.path.join(root, "work-" + os.path.basename(new_root)[5:]), new_root
+        work = tempfile.mkdtemp(prefix="work-", dir=root)
         if uid is not None:
             os.chown(work, uid, uid)
         os.chmod(work, 0o700)
-        return work
+        return work, None
 
     def close(self):
         """Remove the temporary directories this sandbox created."""
@@ -225,39 +332,68 @@ class Sandbox:
         -------
         WorkerResult
         """
-        if self.isolated:
+        if self.as_root:
             lock_dir = os.path.join(tempfile.gettempdir(), "autograder-uids")
             with _UidLease(lock_dir) as lease:
                 return self._run(request, lease.uid)
         return self._run(request, None)
 
+    def _command(self):
+        worker = _staged_worker() if self.as_root else str(WORKER)
+        command = [self.python, "-I", "-B", worker]
+        if self.isolated:
+            command = [shutil.which("unshare")] + UNSHARE_FLAGS + command
+        return command
+
     def _run(self, request, uid):
-        workdir = self._workdir(uid)
+        group = create_group(self.limits.memory_mb, self.limits.processes) if self.as_root else None
+        self.cgroup_used = group is not None
+        workdir, new_root = self._folders(uid)
+        read_out = None
         try:
-            config = {"workdir": workdir, "uid": uid, "gid": uid, "limits": self.limits.as_dict(),
-                      "hide": self.hide if uid is not None else [],
-                      "expose": self.expose, "writable_roots": list(WRITABLE_ROOTS),
-                      "network_isolated": self.isolated}
-            payload = json.dumps(dict(request, sandbox=config)).encode()
-            command = [self.python, "-I", "-B", str(WORKER)]
-            if self.isolated:
-                command = [shutil.which("unshare"), "--net", "--pid", "--fork", "--mount", "--mount-proc",
-                           "--kill-child"] + command
+            config = {"workdir": workdir, "new_root": new_root, "uid": uid, "gid": uid,
+                      "limits": self.limits.as_dict(cgroup=group is not None), "expose": self.expose,
+                      "namespaces": self.isolated, "cgroup_procs": group.procs_files if group else []}
+            read_out, write_out = os.pipe()
             env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8",
                    "MPLBACKEND": "Agg", "MPLCONFIGDIR": os.path.join(workdir, ".matplotlib"),
                    "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                    "TMPDIR": workdir}
-            result = _communicate(command, payload, env, self.limits.wall_seconds)
-            if uid is not None:  # while the uid is still ours: nothing it started may outlive the exercise
-                _reap_uid(uid)
-                result.leftover_processes = processes_of_uid(uid)
-            result.student_output = _read_head(os.path.join(workdir, "output.txt"), MAX_STUDENT_OUTPUT)
+            payload = json.dumps(dict(request, sandbox=dict(config, output_fd=write_out))).encode()
+            result = _communicate(self._command(), payload, env, self.limits.wall_seconds,
+                                  (read_out, write_out))  # closes write_out
+            result.leftover_processes = _clean_up(group, uid, self.isolated)
             ready = next((e for e in result.events if e.get("event") == "ready"), None)
             if ready and isinstance(ready.get("protections"), dict):
                 result.protections = ready["protections"]
             return result
         finally:
-            shutil.rmtree(workdir, ignore_errors=True)
+            if read_out is not None:
+                _close(read_out)
+            if group is not None:
+                group.remove()
+            for folder in (workdir, new_root):
+                if folder:
+                    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _close(fd):
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+def _clean_up(group, uid, isolated):
+    """Kill everything the submission started and remove what it left; return pids still alive."""
+    leftover = group.kill() if group is not None else []
+    if uid is not None:  # while the uid is still ours: nothing it started may outlive the exercise
+        _reap_uid(uid)
+        if not isolated:  # its own IPC namespace and root vanish with it; without them, clean by owner
+            _remove_ipc_of(uid)
+            _remove_files_of(uid)
+        leftover = sorted(set(leftover) | set(processes_of_uid(uid)))
+    return leftover
 
 
 def _default_hide():
@@ -266,13 +402,16 @@ def _default_hide():
 
 
 def _default_expose():
-    """The installed course library and the Python environment, wherever they live."""
-    paths = [sys.prefix, os.path.realpath(sys.prefix), sys.base_prefix, os.path.realpath(sys.base_prefix)]
+    """The Python environment and the installed course library, wherever they live."""
+    paths = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix]
     import importlib.util  # local: only needed here
     spec = importlib.util.find_spec("course_utils")
     if spec is not None and spec.submodule_search_locations:
         paths.extend(spec.submodule_search_locations)
-    return sorted(set(paths))
+    for path in sys.path:  # site-packages outside the prefixes (e.g. --user installs)
+        if path.endswith("-packages") and os.path.isdir(path):
+            paths.append(path)
+    return sorted({os.path.realpath(p) for p in paths} | set(paths))
 
 
 def processes_of_uid(uid):
@@ -300,6 +439,7 @@ def processes_of_uid(uid):
 def _reap_uid(uid, patience=15.0):
     """Kill every process left by a sandbox uid and wait until none remains (before the uid is reused)."""
     deadline = time.monotonic() + patience
+    delay = 0.001
     while time.monotonic() < deadline:
         pids = processes_of_uid(uid)
         if not pids:
@@ -309,79 +449,175 @@ def _reap_uid(uid, patience=15.0):
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        time.sleep(0.02)
+        time.sleep(delay)  # polling a condition (no process left), not a fixed wait
+        delay = min(delay * 2, 0.05)
     return not processes_of_uid(uid)
 
 
-def _read_head(path, limit):
-    """The first ``limit`` characters of a text file written by student code ('' if there is none)."""
+def _sysv_ids(kind, uid):
+    """ids of the System V IPC objects of ``kind`` ("shm", "msg", "sem") owned or created by ``uid``."""
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit * 4 + 1)
+        with open(f"/proc/sysvipc/{kind}", encoding="ascii", errors="replace") as handle:
+            lines = handle.read(1 << 22).splitlines()
     except OSError:
-        return ""
-    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", data.decode("utf-8", errors="replace"))  # colour codes
+        return []
+    if not lines:
+        return []
+    names = lines[0].split()
+    key = {"shm": "shmid", "msg": "msqid", "sem": "semid"}[kind]
+    ids = []
+    for line in lines[1:]:
+        row = dict(zip(names, line.split()))
+        if str(uid) in (row.get("uid"), row.get("cuid")) and row.get(key, "").isdigit():
+            ids.append(int(row[key]))
+    return ids
+
+
+def _remove_ipc_of(uid):
+    """Remove the shared memory, message queues and semaphores the sandbox uid created (no namespace)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    ipc_rmid = 0
+    for ident in _sysv_ids("shm", uid):
+        libc.shmctl(ident, ipc_rmid, None)
+    for ident in _sysv_ids("msg", uid):
+        libc.msgctl(ident, ipc_rmid, None)
+    for ident in _sysv_ids("sem", uid):
+        libc.semctl(ident, 0, ipc_rmid)
+
+
+def _remove_files_of(uid):
+    """Remove what the sandbox uid left at the top of the world-writable folders (links not followed)."""
+    for root in WRITABLE_ROOTS:
+        try:
+            entries = list(os.scandir(root))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+                if info.st_uid != uid:
+                    continue
+                if stat.S_ISDIR(info.st_mode):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                continue
+
+
+def clean_output(data, limit=MAX_STUDENT_OUTPUT):
+    """Student output for feedback: decoded, terminal escape sequences removed (one linear pass), cut.
+
+    Parameters
+    ----------
+    data : bytes, what the student's code printed (already bounded by the reader)
+    limit : int, characters kept
+
+    Returns
+    -------
+    str
+    """
+    text = data.decode("utf-8", errors="replace")
+    pieces, i, n = [], 0, len(text)
+    while i < n:
+        j = text.find("\x1b", i)
+        if j < 0:
+            pieces.append(text[i:])
+            break
+        pieces.append(text[i:j])
+        k = j + 1
+        if k < n and text[k] == "[":
+            k += 1
+            while k < n and (text[k] in "0123456789;"):
+                k += 1
+            if k < n and text[k].isalpha():
+                k += 1
+        i = k
+    text = "".join(pieces)
     return text[:limit] + ("\n... (output truncated)" if len(text) > limit else "")
 
 
+def parse_events(data):
+    """The worker's events from its channel, read as untrusted bytes (bounded work per line).
+
+    A line longer than ``MAX_EVENT_LINE`` or with more than ``MAX_EVENT_CONTAINERS`` JSON objects and
+    arrays is skipped unparsed (the real worker never sends one); so is anything that is not an event.
+
+    Returns
+    -------
+    list of dict
+    """
+    events = []
+    for line in data.split(b"\n"):
+        if not line or len(line) > MAX_EVENT_LINE:
+            continue
+        if line.count(b"{") + line.count(b"[") > MAX_EVENT_CONTAINERS:
+            continue
+        try:
+            event = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(event, dict) and event.get("event") in KNOWN_EVENTS:
+            events.append(event)
+    return events
+
+
+def _namespace_init(pid):
+    """PIDs of the children of ``pid`` (unshare's child is the PID namespace's init)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", encoding="ascii") as handle:
+            return [int(p) for p in handle.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
 def _kill_tree(process):
-    """SIGKILL the worker's process group (and, through --kill-child, its PID namespace)."""
-    for target in (lambda: os.killpg(process.pid, signal.SIGKILL), lambda: process.kill()):
+    """SIGKILL the PID namespace's init (every process of the namespace dies with it), then the worker's
+    process group; leftovers that left the group are killed through the cgroup or the uid afterwards."""
+    targets = [lambda p=p: os.kill(p, signal.SIGKILL) for p in _namespace_init(process.pid)]
+    targets += [lambda: os.killpg(process.pid, signal.SIGKILL), process.kill]
+    for target in targets:
         try:
             target()
         except (ProcessLookupError, PermissionError, OSError):
             pass
 
 
-def _communicate(command, payload, env, wall_seconds):
-    """Start the worker, feed it ``payload``, read its events and stderr (bounded), enforce the deadline.
+class _Reader:
+    """Reads the worker's pipes without blocking; each keeps at most ``cap`` bytes (the rest is drained)."""
 
-    Returns
-    -------
-    WorkerResult (student_output and protections filled in by the caller)
-    """
-    start = time.monotonic()
-    try:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=env, start_new_session=True, close_fds=True)
-    except OSError as exc:
-        return WorkerResult([], "no-start", None, 0.0, stderr=f"could not start the worker: {exc}")
-    selector = selectors.DefaultSelector()
-    out_fd, err_fd = process.stdout.fileno(), process.stderr.fileno()
-    buffers = {out_fd: bytearray(), err_fd: bytearray()}
-    caps = {out_fd: MAX_EVENT_BYTES, err_fd: MAX_STDERR_BYTES}
-    for stream in (process.stdout, process.stderr):
-        os.set_blocking(stream.fileno(), False)
-        selector.register(stream.fileno(), selectors.EVENT_READ)
-    stdin_fd = process.stdin.fileno()
-    os.set_blocking(stdin_fd, False)
-    selector.register(stdin_fd, selectors.EVENT_WRITE)
-    to_send = memoryview(payload)
-    deadline = start + wall_seconds
-    status = None
-    open_reads = 2
-    exited_at = None
-    while True:
-        now = time.monotonic()
-        if status is None and now > deadline:
-            status = "timeout"
-            _kill_tree(process)
-            exited_at = now
-        if exited_at is None and process.poll() is not None:
-            exited_at = now
-        if open_reads == 0 or (exited_at is not None and now - exited_at > 1.0):
-            break  # both pipes closed, or a leftover grandchild keeps one open: stop reading
-        for key, _ in selector.select(timeout=0.05):
+    def __init__(self, process, output_fd):
+        self.selector = selectors.DefaultSelector()
+        self.buffers, self.caps = {}, {}
+        self.fds = {"events": process.stdout.fileno(), "stderr": process.stderr.fileno(), "output": output_fd}
+        for fd, cap in ((self.fds["events"], MAX_EVENT_BYTES), (self.fds["stderr"], MAX_STDERR_BYTES),
+                        (output_fd, MAX_STUDENT_OUTPUT * 4 + 4)):
+            os.set_blocking(fd, False)
+            self.selector.register(fd, selectors.EVENT_READ)
+            self.buffers[fd], self.caps[fd] = bytearray(), cap
+        self.open_reads = 3
+        self.stdin = process.stdin
+        self.stdin_fd = process.stdin.fileno()
+        os.set_blocking(self.stdin_fd, False)
+        self.selector.register(self.stdin_fd, selectors.EVENT_WRITE)
+        self.to_send = memoryview(b"")
+
+    def _write(self):
+        try:
+            written = os.write(self.stdin_fd, self.to_send[:65536])
+            self.to_send = self.to_send[written:]
+        except OSError:
+            self.to_send = self.to_send[:0]
+        if not self.to_send:
+            self.selector.unregister(self.stdin_fd)
+            self.stdin.close()
+
+    def poll(self, timeout):
+        """Move data once (writes the request, reads what is ready)."""
+        for key, _ in self.selector.select(timeout=timeout):
             fd = key.fd
-            if fd == stdin_fd:
-                try:
-                    written = os.write(fd, to_send[:65536])
-                    to_send = to_send[written:]
-                except (BrokenPipeError, OSError):
-                    to_send = to_send[:0]
-                if not to_send:
-                    selector.unregister(fd)
-                    process.stdin.close()
+            if fd == self.stdin_fd:
+                self._write()
                 continue
             try:
                 chunk = os.read(fd, 1 << 16)
@@ -390,13 +626,46 @@ def _communicate(command, payload, env, wall_seconds):
             except OSError:
                 chunk = b""
             if not chunk:
-                selector.unregister(fd)
-                open_reads -= 1
+                self.selector.unregister(fd)
+                self.open_reads -= 1
                 continue
-            room = caps[fd] - len(buffers[fd])
+            room = self.caps[fd] - len(self.buffers[fd])
             if room > 0:
-                buffers[fd] += chunk[:room]
-    selector.close()
+                self.buffers[fd] += chunk[:room]
+
+
+def _communicate(command, payload, env, wall_seconds, output_pipe):
+    """Start the worker, feed it ``payload``, read its events, diagnostics and output (each bounded),
+    enforce the deadline.
+
+    Returns
+    -------
+    WorkerResult (protections and leftovers filled in by the caller)
+    """
+    start = time.monotonic()
+    read_out, write_out = output_pipe
+    try:
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=subprocess.PIPE, env=env, start_new_session=True, close_fds=True,
+                                   pass_fds=(write_out,))
+    except OSError as exc:
+        return WorkerResult([], "no-start", None, 0.0, stderr=f"could not start the worker: {exc}")
+    finally:
+        os.close(write_out)  # only the worker holds the write end now: end of output = its exit
+    reader = _Reader(process, read_out)
+    reader.to_send = memoryview(payload)
+    deadline, status, exited_at = start + wall_seconds, None, None
+    while True:
+        now = time.monotonic()
+        if status is None and now > deadline:
+            status, exited_at = "timeout", now
+            _kill_tree(process)
+        if exited_at is None and process.poll() is not None:
+            exited_at = now
+        if reader.open_reads == 0 or (exited_at is not None and now - exited_at > 1.0):
+            break  # every pipe closed, or a leftover grandchild keeps one open: stop reading
+        reader.poll(0.05)
+    reader.selector.close()
     if process.poll() is None:
         _kill_tree(process)
     try:
@@ -408,18 +677,11 @@ def _communicate(command, payload, env, wall_seconds):
             stream.close()
         except OSError:
             pass
-    seconds = time.monotonic() - start
-    events = []
-    for line in bytes(buffers[out_fd]).splitlines():
-        try:
-            event = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(event, dict):
-            events.append(event)
-    stderr = bytes(buffers[err_fd]).decode("utf-8", errors="replace")
+    data = {name: bytes(reader.buffers[fd]) for name, fd in reader.fds.items()}
+    events = parse_events(data["events"])
+    stderr = data["stderr"].decode("utf-8", errors="replace")
+    output = clean_output(data["output"])
     if status is None:
-        finished = any(e.get("event") == "done" for e in events)
-        status = "finished" if finished else "crashed"
-    return WorkerResult(events, status, process.returncode, seconds, stderr=stderr)
-
+        status = "finished" if any(e.get("event") == "done" for e in events) else "crashed"
+    return WorkerResult(events, status, process.returncode, time.monotonic() - start, student_output=output,
+                        stderr=stderr)

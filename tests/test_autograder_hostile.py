@@ -8,6 +8,7 @@ sandbox reports them in force, and otherwise the documented fallback sentence is
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -215,10 +216,13 @@ def test_in_a_batch_one_student_cannot_read_another_students_notebook(tmp_path):
 
 
 def test_without_isolation_the_results_say_so(tmp_path):
-    """The documented fallback (no root or no unshare): graded with limits only, and the output says so."""
+    """Without namespaces the output says so: as root still as an unprivileged user; else limits only."""
     results, output = grade_hostile(tmp_path, GOOD, isolate=False)
     assert results["score"] == 1.0
-    assert FALLBACK in results["output"]
+    if os.geteuid() == 0:
+        assert "as an unprivileged user with no new privileges, without namespaces" in results["output"]
+    else:
+        assert FALLBACK in results["output"]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ a results dictionary in Gradescope's schema (``score``, ``execution_time``, ``ou
 import json
 import os
 import secrets
+import signal
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -14,10 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.notebook import SubmissionError, load_submission, strip_magics
+from autograder.notebook import SubmissionError, load_submission, printable, shorten, strip_magics
 from autograder.sandbox import Limits, Sandbox, _default_hide
 from autograder.specs import notebook_specs
 from autograder.wire import WireError, decode, encode
+
+__all__ = ["Options", "grade_notebook", "summary_line", "write_results", "foreign_notebook_results"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MASTERS = PROJECT_ROOT / "notebooks" / "source"
@@ -37,6 +40,8 @@ class Options:
     specs : dict notebook_id -> NotebookSpec (None: ``notebook_specs()``)
     private_paths : list of paths hidden from student code besides the project (the folder of
         submissions, the results directory)
+    notebooks : list of notebook ids this assignment grades, or None for every notebook of ``specs``
+        (a notebook of another assignment scores 0 with a message saying where it belongs)
     """
 
     limits: Limits = field(default_factory=Limits)
@@ -45,6 +50,7 @@ class Options:
     masters: object = None
     specs: object = None
     private_paths: list = field(default_factory=list)
+    notebooks: object = None
 
     def sandbox(self, extra=()):
         """A Sandbox with these limits that also hides ``private_paths`` and ``extra`` (submissions, results)."""
@@ -67,19 +73,34 @@ def _results(score, tests, output, seconds, extra=None):
     return results
 
 
+def _holds_work_of(submission, spec):
+    """True when every exercise of ``spec`` has its cell (by grade_id or by its def line)."""
+    return all(submission.cell_defining(e.function) or submission.cells_with_grade_id(e.grade_id)
+               for e in spec.exercises)
+
+
+def _holds_none_of(submission, spec):
+    """True when no exercise of ``spec`` has a cell in the submission."""
+    return not any(submission.cell_defining(e.function) or submission.cells_with_grade_id(e.grade_id)
+                   for e in spec.exercises)
+
+
 def _identify(submission, specs):
-    """(NotebookSpec or None, note) for a submission: by its metadata, else by the functions it defines."""
-    if submission.notebook_id in specs:
-        return specs[submission.notebook_id], None
-    matches = [spec for spec in specs.values()
-               if all(submission.cell_defining(e.function) or submission.cells_with_grade_id(e.grade_id)
-                      for e in spec.exercises)]
+    """(NotebookSpec or None, note, wrong) for a submission: by its metadata, else by the functions it
+    defines; ``wrong`` is the spec whose work a notebook labelled as another one actually holds."""
+    matches = [spec for spec in specs.values() if _holds_work_of(submission, spec)]
+    labelled = specs.get(submission.notebook_id)
+    if labelled is not None:
+        others = [m for m in matches if m is not labelled]
+        if others and _holds_none_of(submission, labelled):
+            return labelled, None, others[0]
+        return labelled, None, None
     if len(matches) == 1:
         reason = ("its metadata names no course notebook" if submission.notebook_id is None
-                  else f"its metadata names an unknown notebook {submission.notebook_id!r}")
+                  else f"its metadata names an unknown notebook {shorten(submission.notebook_id)}")
         return matches[0], (f"Note: {reason}; it was recognised as {matches[0].notebook_id} from the functions "
-                            f"it defines.")
-    return None, None
+                            f"it defines."), None
+    return None, None, None
 
 
 def _master_setup(notebook_id, masters):
@@ -163,7 +184,7 @@ def _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng):
         elif label == exercise.grade_id:
             lines.append(f"Your cell stopped with an error: {_error_text(event.get('error'))}.")
         else:
-            lines.append(f"The notebook's setup cell {label!r} failed: {_error_text(event.get('error'))}.")
+            lines.append(f"The notebook's setup cell {shorten(label)} failed: {_error_text(event.get('error'))}.")
     function_event = next((e for e in events if e.get("event") == "function"), None)
     calls = {e.get("index"): e for e in events if e.get("event") == "call" and isinstance(e.get("index"), int)}
     used_library = sorted({str(name) for e in calls.values() for name in (e.get("used_library") or [])
@@ -250,6 +271,30 @@ def _indent(text):
     return "\n".join("    " + line for line in text.splitlines()[:40])
 
 
+_CRASH_SIGNALS = {signal.SIGSEGV: "segmentation fault", signal.SIGBUS: "bus error",
+                  signal.SIGILL: "illegal instruction", signal.SIGFPE: "arithmetic fault",
+                  signal.SIGABRT: "abort"}
+
+
+def _signal_text(signal_number, limits, when):
+    """Student-facing reason for a worker killed by a signal."""
+    if signal_number in (signal.SIGKILL, signal.SIGXCPU):
+        return (f"your code was stopped {when}: it used more than {limits.cpu_seconds} s of CPU time "
+                f"or more than {limits.memory_mb} MB of memory. Is there an endless loop, a huge array, or "
+                f"processes started and left running?")
+    if signal_number == signal.SIGXFSZ:
+        return f"your code was stopped {when}: it wrote more than {limits.file_mb} MB of output"
+    if signal_number in _CRASH_SIGNALS:
+        return (f"the Python interpreter crashed {when} ({_CRASH_SIGNALS[signal_number]}), often from very "
+                f"deep recursion or ctypes; make the recursion a loop (or shallower) and do not use ctypes")
+    try:
+        name = signal.Signals(signal_number).name
+    except ValueError:
+        name = f"signal {signal_number}"
+    return (f"your code was stopped {when} by {name} (signal {signal_number}): does it send signals to "
+            f"its own process (os.kill)?")
+
+
 def _abnormal_end(result, sandbox, when):
     """Student-facing reason why the worker stopped early."""
     limits = sandbox.limits
@@ -260,13 +305,9 @@ def _abnormal_end(result, sandbox, when):
         return "the grader could not start a process for your code (an error on the grader's side)"
     code = result.returncode
     if isinstance(code, int) and code < 0:
-        signal_number = -code
-        if signal_number in (9, 24):  # SIGKILL, SIGXCPU
-            return (f"your code was stopped {when}: it used more than {limits.cpu_seconds} s of CPU time "
-                    f"or too much memory")
-        if signal_number == 25:  # SIGXFSZ
-            return f"your code was stopped {when}: it wrote more than {limits.file_mb} MB of output"
-        return f"your code was stopped {when} by signal {signal_number}"
+        return _signal_text(-code, limits, when)
+    if isinstance(code, int) and code > 128 and any(e.get("event") == "ready" for e in result.events):
+        return _signal_text(code - 128, limits, when)  # a shell-style status: 128 + signal
     if not any(e.get("event") == "ready" for e in result.events):
         return (f"the process running your code ended {when} before it was ready (exit code {code}); "
                 f"this is an error on the grader's side: {result.stderr.strip()[-300:]}")
@@ -305,6 +346,44 @@ def grade_notebook(path, options=None, sandbox=None):
             sandbox.close()
 
 
+def _zero_results(spec, message, seconds, extra):
+    """Results of a notebook that is not graded here: every exercise 0 points with ``message``."""
+    tests = [_test(f"{e.title} [{e.grade_id}]", 0.0, e.points, message) for e in spec.exercises]
+    return _results(0.0, tests, message, seconds, dict(extra, max_score=spec.max_score))
+
+
+def foreign_notebook_results(spec, allowed, specs, seconds=0.0):
+    """Results for a notebook that belongs to another assignment: 0 points and where to submit it.
+
+    Parameters
+    ----------
+    spec : NotebookSpec, what the notebook is
+    allowed : list of notebook ids graded by this assignment
+    specs : dict notebook_id -> NotebookSpec
+
+    Returns
+    -------
+    dict (Gradescope's schema)
+    """
+    wanted = ", ".join(f"{n} ({specs[n].title})" if n in specs else n for n in allowed)
+    message = (f"This is notebook {spec.notebook_id} ({spec.title}), but this assignment grades {wanted}. "
+               f"It scores 0 here: submit it to the assignment for {spec.notebook_id}, and submit "
+               f"{'one of these notebooks' if len(allowed) > 1 else 'that notebook'} here.")
+    return _results(0.0, [], message, seconds, {"notebook": spec.notebook_id, "max_score": 0.0,
+                                                 "error": "notebook of another assignment"})
+
+
+def _unrecognised(submission, specs, start):
+    known = ", ".join(sorted(specs))
+    label = ("names no course notebook" if submission.notebook_id is None
+             else f"names {shorten(submission.notebook_id)}")
+    message = (f"This notebook could not be recognised as one of the course's notebooks ({known}): its "
+               f"metadata {label} and it does not hold the exercises of any of them. Submit the notebook "
+               f"you downloaded from the course, with your answers in it.")
+    return _results(0.0, [], message, time.monotonic() - start,
+                    {"error": "unknown notebook", "notebook": submission.notebook_id})
+
+
 def _grade(path, options, sandbox, start):
     specs = options.specs if options.specs is not None else notebook_specs()
     try:
@@ -312,14 +391,23 @@ def _grade(path, options, sandbox, start):
     except SubmissionError as exc:
         return _results(0.0, [], f"This submission could not be graded: {exc}", time.monotonic() - start,
                         {"error": str(exc), "notebook": None})
-    spec, note = _identify(submission, specs)
+    spec, note, wrong = _identify(submission, specs)
     if spec is None:
-        known = ", ".join(sorted(specs))
-        message = (f"This notebook could not be recognised as one of the course's notebooks ({known}): "
-                   f"its metadata names {submission.notebook_id!r}. Submit the notebook you downloaded from "
-                   f"the course, with your answers in it.")
-        return _results(0.0, [], message, time.monotonic() - start, {"error": "unknown notebook",
-                                                                    "notebook": submission.notebook_id})
+        return _unrecognised(submission, specs, start)
+    if options.notebooks is not None and spec.notebook_id not in options.notebooks:
+        return foreign_notebook_results(spec, list(options.notebooks), specs, time.monotonic() - start)
+    if wrong is not None:
+        message = (f"This notebook is labelled {spec.notebook_id} ({spec.title}), but it holds the exercises "
+                   f"of {wrong.notebook_id} ({wrong.title}) and none of {spec.notebook_id}'s: was the wrong "
+                   f"file submitted, or the work done in the wrong notebook? Submit {spec.notebook_id} with "
+                   f"your answers in it.")
+        return _zero_results(spec, message, time.monotonic() - start,
+                             {"notebook": spec.notebook_id, "error": "work of another notebook"})
+    return _grade_spec(submission, spec, note, options, sandbox, start)
+
+
+def _grade_spec(submission, spec, note, options, sandbox, start):
+    """Run every exercise of ``spec`` on ``submission`` and assemble the results."""
     seed = options.seed if options.seed is not None else secrets.randbits(63)
     rng = np.random.default_rng(seed)
     masters = options.masters if options.masters is not None else (DEFAULT_MASTERS if DEFAULT_MASTERS.is_dir() else None)
@@ -332,6 +420,7 @@ def _grade(path, options, sandbox, start):
         score += points
         tests.append(_test(f"{exercise.title} [{exercise.grade_id}]", points, exercise.points, output))
     summary = [f"{spec.notebook_id} ({spec.title}): {score:g} / {spec.max_score:g} points."]
+    summary.extend(submission.notes)
     if note:
         summary.append(note)
     summary.append(sandbox.describe())
@@ -342,7 +431,7 @@ def _grade(path, options, sandbox, start):
 def summary_line(path, results):
     """One human line for a results dict, e.g. ``sub.ipynb: 3/4 (forward 1/1 ...)``."""
     extra = results.get("extra_data", {})
-    parts = [f"{Path(path).name}: {results['score']:g}/{extra.get('max_score', 0):g}"]
+    parts = [f"{printable(Path(path).name)}: {results['score']:g}/{extra.get('max_score', 0):g}"]
     for test in results.get("tests", []):
         mark = "ok" if test["status"] == "passed" else "FAIL"
         parts.append(f"  {mark:4} {test['score']:g}/{test['max_score']:g}  {test['name']}")

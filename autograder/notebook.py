@@ -1,25 +1,84 @@
 """Read a submitted notebook defensively and find its graded and setup cells.
 
 A submission may be anything: an empty file, a PNG renamed ``.ipynb``, JSON that is not a notebook, a
-notebook whose metadata was stripped or whose cells were deleted or duplicated. ``load_submission``
-either returns a ``Submission`` or raises ``SubmissionError`` with a message written for the student.
+notebook whose metadata was stripped or whose cells were deleted or duplicated, a link, a FIFO, a file of
+900,000 tiny cells or of 100 MB. ``load_submission`` either returns a ``Submission`` or raises
+``SubmissionError`` with a message written for the student. Every step on the file's bytes is bounded
+before it starts: the size (``MAX_BYTES``), the number of JSON values (estimated by counting separators,
+one linear pass, before parsing), the number of cells and the amount of code; the scans of cell sources
+are single linear passes (no regular expression runs on student text).
 """
 
 import json
-import re
+import os
+import stat
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
+__all__ = ["MAX_BYTES", "MAX_CELLS", "MAX_CODE_CHARS", "Cell", "Submission", "SubmissionError",
+           "load_submission", "strip_magics", "defined_functions", "shorten", "printable"]
+
 #: Submissions larger than this are refused (notebooks with many stored plots stay far below).
 MAX_BYTES = 100 * 1024 * 1024
+#: At most this many JSON values (objects, arrays, list items) are parsed (a notebook of the course: ~2,000).
+MAX_JSON_ITEMS = 1_000_000
+MAX_CELLS = 2_000
+#: Code of all code cells together (the course's notebooks hold under 100 KB).
+MAX_CODE_CHARS = 4 * 1024 * 1024
+#: Longest notebook id or grade_id kept as it is (longer ones are cut, and never match).
+MAX_ID_CHARS = 120
 
-_MAGIC = re.compile(r"^(\s*)([%!].*)$")
+_BINARY = ((b"\x89PNG", "a PNG image"), (b"%PDF", "a PDF document"), (b"PK\x03\x04", "a zip archive"),
+           (b"\x1f\x8b", "a gzip archive"), (b"\xff\xd8\xff", "a JPEG image"), (b"GIF8", "a GIF image"))
 
 
 class SubmissionError(ValueError):
     """The file cannot be graded; the message says why in a student's words."""
+
+
+def shorten(value, limit=MAX_ID_CHARS):
+    """A bounded, printable repr of a value taken from a submission (for messages and gradebooks).
+
+    Parameters
+    ----------
+    value : object, usually a str from the notebook's metadata
+    limit : int, characters kept
+
+    Returns
+    -------
+    str
+    """
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[:limit]) + f"... ({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= limit + 2 else text[:limit] + "..."
+
+
+def printable(text, limit=200):
+    """``text`` (a file name, maybe with undecodable bytes) as printable UTF-8, bounded.
+
+    Bytes that are not UTF-8 (kept by Python as surrogates) appear as ``\\xNN``; control characters as
+    ``?``. Never raises.
+
+    Parameters
+    ----------
+    text : str or bytes
+    limit : int, characters kept
+
+    Returns
+    -------
+    str
+    """
+    if isinstance(text, bytes):
+        raw = text
+    else:
+        raw = str(text).encode("utf-8", errors="surrogateescape")
+    out = raw[: limit * 4].decode("utf-8", errors="backslashreplace")
+    out = "".join(ch if ch.isprintable() else "?" for ch in out[:limit])
+    return out if len(raw) <= limit else out + "..."
 
 
 @dataclass
@@ -30,14 +89,16 @@ class Cell:
     ----------
     index : int, position in the notebook (0-based)
     source : str
-    grade_id : str or None, from ``metadata.nbgrader``
+    grade_id : str or None, from ``metadata.nbgrader`` (cut to ``MAX_ID_CHARS``)
     nbgrader : dict, the nbgrader metadata ({} when absent)
+    defines : frozenset of str, names of the functions the cell defines at the start of a line
     """
 
     index: int
     source: str
     grade_id: object
     nbgrader: dict
+    defines: frozenset = frozenset()
 
     @property
     def is_setup(self):
@@ -53,13 +114,15 @@ class Submission:
     Attributes
     ----------
     path : Path
-    notebook_id : str or None, from ``metadata.course.notebook``
+    notebook_id : str or None, from ``metadata.course.notebook`` (cut to ``MAX_ID_CHARS``)
     cells : list of Cell (code cells only)
+    notes : list of str, what was repaired while reading (shown to the student)
     """
 
     path: Path
     notebook_id: object
     cells: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
 
     def cells_with_grade_id(self, grade_id):
         """list of Cell carrying this grade_id (more than one when a cell was duplicated)."""
@@ -71,9 +134,169 @@ class Submission:
 
     def cell_defining(self, function):
         """The last code cell (any metadata) whose source defines ``def function(``, or None."""
-        pattern = re.compile(rf"^\s*def\s+{re.escape(function)}\s*\(", re.MULTILINE)
-        found = [c for c in self.cells if pattern.search(c.source)]
+        found = [c for c in self.cells if function in c.defines]
         return found[-1] if found else None
+
+
+def defined_functions(source):
+    """Names of the functions defined by ``def name(`` lines of ``source`` (one linear pass).
+
+    Parameters
+    ----------
+    source : str
+
+    Returns
+    -------
+    frozenset of str
+    """
+    names, pos, n = set(), source.find("def"), len(source)
+    while pos >= 0:
+        start = source.rfind("\n", 0, pos) + 1
+        end = source.find("\n", pos)
+        end = n if end < 0 else end
+        head = source[start:end].lstrip(" \t")
+        if head.startswith("def") and head[3:4] in (" ", "\t"):
+            rest = head[3:].lstrip(" \t")
+            k = 0
+            while k < len(rest) and (rest[k].isalnum() or rest[k] == "_"):
+                k += 1
+            if k and rest[k:].lstrip(" \t").startswith("("):
+                names.add(rest[:k])
+        pos = source.find("def", end)
+    return frozenset(names)
+
+
+def _read_bytes(path, max_bytes):
+    """The file's bytes: never through a link, never blocking on a FIFO, only a regular file, bounded."""
+    name = path.name
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        if os.path.islink(path):
+            raise SubmissionError(f"{name} is a symbolic link, not a notebook: submit the .ipynb file "
+                                  f"itself") from None
+        raise SubmissionError(f"the submission {name} cannot be read ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SubmissionError(f"{name} is not a regular file (a folder, a pipe or a device): submit "
+                                  f"the .ipynb file itself")
+        if info.st_size == 0:
+            raise SubmissionError(f"{name} is empty (0 bytes): save the notebook in Jupyter "
+                                  f"(File > Save) and submit the .ipynb file again")
+        if info.st_size > max_bytes:
+            raise SubmissionError(_too_large(name, info.st_size, max_bytes))
+        chunks, left = [], max_bytes + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 24))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    raw = b"".join(chunks)
+    if len(raw) > max_bytes:
+        raise SubmissionError(_too_large(name, len(raw), max_bytes))
+    return raw
+
+
+def _too_large(name, size, max_bytes):
+    return (f"{name} is {size / 2**20:.0f} MB, more than the {max_bytes / 2**20:.0f} MB allowed: clear the "
+            f"outputs (Edit > Clear Outputs of All Cells), save, resubmit")
+
+
+def _decode(raw, name, notes):
+    """Text of the notebook; a few stray non-UTF-8 bytes are replaced (with a note), binary files refused."""
+    for magic, kind in _BINARY:
+        if raw.startswith(magic):
+            raise SubmissionError(f"{name} is not a notebook: it is {kind}. Submit the .ipynb file you "
+                                  f"worked on in Jupyter (File > Download in JupyterLab).")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise SubmissionError(f"{name} was saved as UTF-16 text by another editor; Jupyter notebooks are "
+                              f"UTF-8. Open the original in Jupyter, save it there, and resubmit.")
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if not raw.lstrip()[:1] == b"{":
+            raise SubmissionError(f"{name} is not a notebook: it is not text (is it an image, a PDF or a "
+                                  f"zip file?). Submit the .ipynb file you worked on in Jupyter.") from None
+        notes.append(f"Note: {name} contains bytes that are not UTF-8 (the first at byte {exc.start:,}), as "
+                     f"when a file is edited with another program; they were replaced by '\ufffd'. Save "
+                     f"the notebook from Jupyter to avoid this.")
+        return raw.decode("utf-8", errors="replace")
+
+
+def _parse(text, raw_size, name):
+    """The notebook's JSON, parsed only when its number of values is bounded (one counting pass)."""
+    items = text.count(",") + text.count("{") + text.count("[")
+    if items > MAX_JSON_ITEMS:
+        raise SubmissionError(f"{name} holds about {items:,} JSON values, far more than a notebook of this "
+                              f"course ({MAX_JSON_ITEMS:,} at most): was data pasted into it or generated? "
+                              f"Clear the outputs, delete the extra cells, save and resubmit.")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
+        raise SubmissionError(f"{name} is not a valid notebook: its JSON is broken{where}. Was it "
+                              f"edited outside Jupyter? Download it again from Jupyter and resubmit.") from None
+
+
+def _as_v4(data, name):
+    """An nbformat-4 NotebookNode from parsed JSON (nbformat 3 converted), validated, with bounded cells."""
+    if not isinstance(data, dict):
+        raise SubmissionError(f"{name} is JSON but not a Jupyter notebook (it has no list of cells)")
+    version = data.get("nbformat")
+    if version == 3 and isinstance(data.get("worksheets"), list):
+        cells = [c for w in data["worksheets"] if isinstance(w, dict) for c in (w.get("cells") or [])]
+    elif isinstance(data.get("cells"), list):
+        cells = data["cells"]
+    elif isinstance(version, int) and version < 3:
+        raise SubmissionError(f"{name} is an old notebook (nbformat {version}) that the grader cannot read: "
+                              f"open it in a current Jupyter, save it (File > Save Notebook) and resubmit.")
+    else:
+        raise SubmissionError(f"{name} is JSON but not a Jupyter notebook (it has no list of cells)")
+    if len(cells) > MAX_CELLS:
+        raise SubmissionError(f"{name} has {len(cells):,} cells, more than the {MAX_CELLS:,} allowed: "
+                              f"delete the extra cells, save and resubmit.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            nb = nbformat.from_dict(data)
+            if version == 3:
+                nb = nbformat.convert(nb, 4)
+            nbformat.validate(nb)
+    except Exception as exc:  # nbformat raises several types for malformed notebooks
+        raise SubmissionError(f"{name} is not a notebook nbformat can read ({type(exc).__name__}); "
+                              f"download it again from Jupyter") from None
+    return nb
+
+
+def _cells(nb, name):
+    """Code cells of a validated notebook, with their (bounded) nbgrader metadata."""
+    cells, code = [], 0
+    for index, cell in enumerate(nb.get("cells", [])):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            source = "".join(str(s) for s in source)
+        if not isinstance(source, str):
+            continue
+        code += len(source)
+        if code > MAX_CODE_CHARS:
+            raise SubmissionError(f"{name} holds more than {MAX_CODE_CHARS // 2**20} MB of code, far more than "
+                                  f"the exercises need: was data pasted into a code cell? Remove it and resubmit.")
+        meta = cell.get("metadata", {})
+        nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
+        nbg = dict(nbg) if isinstance(nbg, dict) else {}
+        grade_id = nbg.get("grade_id") if isinstance(nbg.get("grade_id"), str) else None
+        if grade_id is not None and len(grade_id) > MAX_ID_CHARS:
+            grade_id = grade_id[:MAX_ID_CHARS] + "..."
+        cells.append(Cell(index, source, grade_id, nbg, defined_functions(source)))
+    return cells
 
 
 def load_submission(path, max_bytes=MAX_BYTES):
@@ -90,60 +313,25 @@ def load_submission(path, max_bytes=MAX_BYTES):
 
     Raises
     ------
-    SubmissionError naming the problem (missing, empty, too large, not JSON, not a notebook).
+    SubmissionError naming the problem (missing, a link, not a regular file, empty, too large, binary,
+    not JSON, not a notebook, too many values, cells or code) and what to do.
     """
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise SubmissionError(f"the submission {path.name} cannot be read ({exc.strerror})") from None
-    if not path.is_file():
-        raise SubmissionError(f"{path.name} is not a file")
-    if size == 0:
-        raise SubmissionError(f"{path.name} is empty (0 bytes): save the notebook in Jupyter "
-                              f"(File > Save) and submit the .ipynb file again")
-    if size > max_bytes:
-        raise SubmissionError(f"{path.name} is {size / 2**20:.0f} MB, more than the {max_bytes / 2**20:.0f} MB "
-                              f"allowed: clear the outputs (Edit > Clear Outputs of All Cells), save, resubmit")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SubmissionError(f"{path.name} is not a notebook: it is not text (is it an image, a PDF or a "
-                              f"zip file?). Submit the .ipynb file you worked on in Jupyter.") from None
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        where = f" (line {exc.lineno}, column {exc.colno})" if hasattr(exc, "lineno") else ""
-        raise SubmissionError(f"{path.name} is not a valid notebook: its JSON is broken{where}. Was it "
-                              f"edited outside Jupyter? Download it again from Jupyter and resubmit.") from None
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise SubmissionError(f"{path.name} is JSON but not a Jupyter notebook (it has no list of cells)")
-    try:
-        nb = nbformat.reads(text, as_version=4)
-    except Exception as exc:  # nbformat raises several types for malformed notebooks
-        raise SubmissionError(f"{path.name} is not a notebook nbformat can read "
-                              f"({type(exc).__name__}); download it again from Jupyter") from None
+    name = printable(path.name)
+    notes = []
+    raw = _read_bytes(path, max_bytes)
+    text = _decode(raw, name, notes)
+    del raw
+    nb = _as_v4(_parse(text, len(text), name), name)
+    del text
     metadata = nb.get("metadata", {}) if isinstance(nb.get("metadata"), dict) else {}
     course = metadata.get("course")
     notebook_id = course.get("notebook") if isinstance(course, dict) else None
     if not isinstance(notebook_id, str):
         notebook_id = None
-    cells = []
-    for index, cell in enumerate(nb.get("cells", [])):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        if isinstance(source, list):
-            source = "".join(str(s) for s in source)
-        if not isinstance(source, str):
-            continue
-        meta = cell.get("metadata", {})
-        nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
-        nbg = dict(nbg) if isinstance(nbg, dict) else {}
-        grade_id = nbg.get("grade_id") if isinstance(nbg.get("grade_id"), str) else None
-        cells.append(Cell(index, source, grade_id, nbg))
-    return Submission(path, notebook_id, cells)
+    elif len(notebook_id) > MAX_ID_CHARS:
+        notebook_id = notebook_id[:MAX_ID_CHARS] + "..."
+    return Submission(path, notebook_id, _cells(nb, name), notes)
 
 
 def strip_magics(source):
@@ -159,6 +347,9 @@ def strip_magics(source):
     """
     lines = []
     for line in source.splitlines():
-        match = _MAGIC.match(line)
-        lines.append(f"{match.group(1)}pass  # {match.group(2)}" if match else line)
+        body = line.lstrip()
+        if body[:1] in ("%", "!"):
+            lines.append(f"{line[:len(line) - len(body)]}pass  # {body}")
+        else:
+            lines.append(line)
     return "\n".join(lines)

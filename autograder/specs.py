@@ -286,8 +286,9 @@ def _gradient_check_n_cases(rng):
     problems = []
     X, Y, parameters = gradient_check_n_test_case()
     problems.append(("the course's 3-layer network", X, Y, parameters))
-    for sizes in ([int(rng.integers(2, 5)), int(rng.integers(2, 6)), 1],
-                  [int(rng.integers(2, 5)), int(rng.integers(3, 6)), int(rng.integers(2, 4)), 1]):
+    # random layer sizes of the course's 3-layer network (forward_propagation_n is that network only)
+    for sizes in ([int(rng.integers(2, 5)), int(rng.integers(2, 6)), int(rng.integers(2, 4)), 1],
+                  [int(rng.integers(2, 5)), int(rng.integers(3, 7)), int(rng.integers(1, 3)), 1]):
         m = int(rng.integers(3, 7))
         params = initialize_mlp(sizes, rng)
         Xr = np.round(rng.standard_normal((sizes[0], m)), 4)

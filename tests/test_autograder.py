@@ -258,7 +258,7 @@ def test_batch_grades_a_folder_in_parallel_with_a_gradebook(tmp_path):
     done = _cli("batch", str(folder), "--results-dir", str(out), "--jobs", "2", "--timeout", "5")
     assert done.returncode == 0, done.stderr
     files = sorted(p.name for p in out.glob("*.json"))
-    assert files == ["alice.json", "bob__bob.json", "carol.json"]
+    assert files == ["alice.json", "bob%2Fbob.json", "carol.json"]
     rows = {r["submission"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
     assert set(rows) == {"alice.ipynb", "bob/bob.ipynb", "carol.ipynb"}
     assert rows["alice.ipynb"]["score"] == "4" and rows["bob/bob.ipynb"]["score"] == "2"

@@ -77,3 +77,19 @@ def relu_derivative(z):
     z = np.asarray(z)
     dtype = z.dtype if np.issubdtype(z.dtype, np.floating) else np.float64
     return (z > 0).astype(dtype)
+
+
+def softplus(z):
+    """log(1 + exp(z)), without overflow for real z; the plain (analytic) formula for complex z.
+
+    Parameters
+    ----------
+    z : array_like, any shape (real or complex)
+
+    Returns
+    -------
+    ndarray, the same shape
+    """
+    if np.iscomplexobj(z):
+        return np.log1p(np.exp(z))
+    return np.logaddexp(0, z)

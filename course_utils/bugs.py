@@ -30,7 +30,7 @@ import numpy as np
 from course_utils.activations import sigmoid
 from course_utils.gradcheck import check_gradients
 from course_utils.layers import linear_backward, relu_backward, sigmoid_cross_entropy_backward
-from course_utils.models import check_network_inputs, count_layers, mlp_forward
+from course_utils.models import check_network_inputs, count_layers, forward_propagation_n, mlp_forward
 from course_utils.parameters import ParameterError
 from course_utils.testcases import gradient_check_n_test_case
 
@@ -83,6 +83,34 @@ class Pieces:
     finish: Callable = _identity
 
 
+def layer_cache(X, Y, cache):
+    """The cache of ``mlp_forward`` (a dict of layers) for either kind of cache.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_0, m)
+    Y : ndarray, shape (1, m)
+    cache : dict from ``mlp_forward``, or the tuple (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) from
+        ``forward_propagation_n``
+
+    Returns
+    -------
+    dict with "layers" (one dict A_prev, W, b, Z, A per layer), "cost_cache" (Z_L, Y) and "lambd"
+
+    Raises
+    ------
+    BugError when the cache is neither.
+    """
+    if isinstance(cache, dict):
+        return cache
+    if not (isinstance(cache, tuple) and len(cache) == 12):
+        raise BugError("cache must come from forward_propagation_n (a tuple of 12 arrays) or mlp_forward (a dict)")
+    Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3 = cache
+    layers = [{"A_prev": X, "W": W1, "b": b1, "Z": Z1, "A": A1}, {"A_prev": A1, "W": W2, "b": b2, "Z": Z2, "A": A2},
+              {"A_prev": A2, "W": W3, "b": b3, "Z": Z3, "A": A3}]
+    return {"layers": layers, "cost_cache": (Z3, np.asarray(Y).reshape(1, -1)), "lambd": 0.0}
+
+
 def backward_from_pieces(pieces, X, Y, cache):
     """Backward pass of the L-layer network assembled from ``pieces``.
 
@@ -91,12 +119,14 @@ def backward_from_pieces(pieces, X, Y, cache):
     pieces : Pieces
     X : ndarray, shape (n_0, m) (only its shape is used, as in ``mlp_backward``)
     Y : ndarray, shape (1, m)
-    cache : dict from ``mlp_forward`` / ``forward_propagation_n`` ("layers", "cost_cache", "lambd")
+    cache : dict from ``mlp_forward`` ("layers", "cost_cache", "lambd"), or the tuple of
+        ``forward_propagation_n``
 
     Returns
     -------
     gradients : dict dW1 (n_1, n_0), db1 (n_1, 1), ..., dWL (1, n_{L-1}), dbL (1, 1), in layer order
     """
+    cache = layer_cache(X, Y, cache)
     layers = cache["layers"]
     L = len(layers)
     m = layers[0]["A_prev"].shape[1]
@@ -123,7 +153,7 @@ def correct(X, Y, cache):
     ----------
     X : ndarray, shape (n_0, m)
     Y : ndarray, shape (1, m)
-    cache : dict from ``mlp_forward`` / ``forward_propagation_n``
+    cache : dict from ``mlp_forward``, or the tuple of ``forward_propagation_n``
 
     Returns
     -------
@@ -554,7 +584,8 @@ def check_backward(backward, X=None, Y=None, parameters=None, lambd=0.0, **check
 
     Parameters
     ----------
-    backward : callable ``backward(X, Y, cache) -> gradients`` (e.g. from ``inject``)
+    backward : callable ``backward(X, Y, cache) -> gradients`` (e.g. from ``inject``); the cache is the
+        tuple of ``forward_propagation_n`` for a 3-layer network without L2, else the dict of ``mlp_forward``
     X : ndarray, shape (n_0, m); default: the course's test case (with Y and parameters)
     Y : ndarray, shape (1, m)
     parameters : dict W1 (n_1, n_0), b1 (n_1, 1), ..., WL, bL
@@ -572,8 +603,11 @@ def check_backward(backward, X=None, Y=None, parameters=None, lambd=0.0, **check
     if not callable(backward):
         raise BugError(f"backward must be a function backward(X, Y, cache), got {type(backward).__name__}; "
                        f"build one with inject(name)")
-    X, Y, _ = check_network_inputs(X, Y, parameters)
-    _, cache = mlp_forward(X, Y, parameters, lambd=lambd)
+    X, Y, L = check_network_inputs(X, Y, parameters)
+    if L == 3 and not lambd:  # the course's network: the cache students know, a tuple
+        _, cache = forward_propagation_n(X, Y, parameters)
+    else:
+        _, cache = mlp_forward(X, Y, parameters, lambd=lambd)
     gradients = backward(X, Y, cache)
     return check_gradients(lambda p: mlp_forward(X, Y, p, lambd=lambd)[0], parameters, gradients,
                            **check_kwargs)
@@ -607,10 +641,7 @@ _SOURCE = [
     ("head", "def {name}(X, Y, cache):"),
     ("doc", '    """Gradients of the 3-layer network\'s cost (no L2 term). X (n_0, m), Y (1, m), cache from'),
     ("doc2", '    forward_propagation_n; returns dW1 (n_1, n_0), db1 (n_1, 1), ..., dW3 (1, n_2), db3 (1, 1)."""'),
-    ("unpack1", '    layer1, layer2, layer3 = cache["layers"]'),
-    ("unpack2", '    Z1, A1, W1 = layer1["Z"], layer1["A"], layer1["W"]  # shapes (n_1, m), (n_1, m), (n_1, n_0)'),
-    ("unpack3", '    Z2, A2, W2 = layer2["Z"], layer2["A"], layer2["W"]  # shapes (n_2, m), (n_2, m), (n_2, n_1)'),
-    ("unpack4", '    Z3, A3, W3 = layer3["Z"], layer3["A"], layer3["W"]  # shapes (1, m), (1, m), (1, n_2)'),
+    ("unpack", "    (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) = cache"),
     ("m", "    m = X.shape[1]"),
     ("blank1", ""),
     ("dZ3", "    dZ3 = A3 - Y  # shape (1, m)"),
@@ -662,7 +693,7 @@ def written_out(bugs=(), name="backward_propagation_n"):
     """Source code of the 3-layer backward pass, written out line by line, with the bug(s) planted.
 
     The code is the one students know (``dZ3 = A3 - Y``, ``dW3 = 1. / m * np.dot(dZ3, A2.T)``, ...); it
-    uses ``np`` and reads ``cache["layers"]`` from ``forward_propagation_n``. Executed, it computes
+    uses ``np`` and unpacks the tuple cache of ``forward_propagation_n``. Executed, it computes
     exactly what ``inject(bugs)`` computes on a 3-layer network without L2.
 
     Parameters

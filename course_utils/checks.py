@@ -17,7 +17,7 @@ import numpy as np
 
 from course_utils.bugs import CATALOGUE as BUG_CATALOGUE
 from course_utils.bugs import inject as inject_bug
-from course_utils.gradcheck import check_gradients
+from course_utils.gradcheck import check_gradients, numerical_gradient
 from course_utils.models import backward_propagation as ref_backward
 from course_utils.models import forward_propagation as ref_forward
 from course_utils.models import backward_propagation_n as ref_backward_n
@@ -274,7 +274,11 @@ def gradient_check_test(target):
 # ---------------------------------------------------------------------------------------------------
 
 def _loop_gradapprox(X, Y, parameters, epsilon, variant="correct"):
-    """The per-entry loop of gradient_check_n, as written correctly or with a usual mistake."""
+    """The per-entry loop of gradient_check_n, as written correctly (``gradcheck.numerical_gradient``) or
+    with a usual mistake; shape (n, 1)."""
+    if variant == "correct":
+        cost = lambda p: ref_forward_n(X, Y, p)[0]
+        return gradients_to_vector(numerical_gradient(cost, parameters, epsilon), parameters)
     theta, _ = dictionary_to_vector(parameters)
     theta = theta.astype(np.float64)
     cost = lambda t: ref_forward_n(X, Y, vector_to_dictionary(t, parameters))[0]
@@ -334,7 +338,7 @@ def _nd_cases():
              ("the course's test case, dW2 and db1 scaled", X, Y, parameters, doubled, False),
              ("the course's test case, dW1 sign flipped", X, Y, parameters, flipped, False)]
     rng = np.random.default_rng(7)
-    for sizes in ([3, 4, 1], [5, 6, 4, 1]):
+    for sizes in ([3, 4, 2, 1], [5, 6, 4, 1]):  # 3-layer networks, as forward_propagation_n is
         params = initialize_mlp(sizes, rng)
         X2 = rng.standard_normal((sizes[0], 6))
         Y2 = (rng.random((1, 6)) > 0.5).astype(float)

@@ -39,6 +39,7 @@ from tqdm.auto import tqdm
 from course_utils.parameters import (
     NUMERIC_KINDS,
     ParameterError,
+    dictionary_to_vector,
     gradients_to_vector,
     layout_of,
     vector_to_dictionary,
@@ -123,6 +124,49 @@ def relative_difference(grad, gradapprox):
     numerator = np.linalg.norm(grad - gradapprox)
     denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)
     return 0.0 if denominator == 0 else float(numerator / denominator)
+
+
+def numerical_gradient(cost, parameters, epsilon=None, method="centered"):
+    """The gradient of ``cost`` by finite differences, one entry at a time: notebook 2's loop.
+
+    Parameters
+    ----------
+    cost : callable, ``cost(parameters) -> float``
+    parameters : dict name -> ndarray (any shapes); never modified
+    epsilon : float or ndarray (n,), the step; default ``default_epsilon(theta, method)``
+    method : "centered" (J(theta + eps) - J(theta - eps)) / (2 eps), "forward" (J(theta + eps) - J(theta)) / eps
+        or "complex" Im J(theta + i eps) / eps (the cost must carry complex numbers)
+
+    Returns
+    -------
+    gradapprox : dict ``"d" + name`` -> ndarray of the parameter's shape, like the analytic gradients
+
+    Raises
+    ------
+    GradCheckError for an unknown method.
+    """
+    theta, _ = dictionary_to_vector(parameters)
+    theta = theta.reshape(-1).astype(np.float64)  # shape (n,)
+    eps = default_epsilon(theta, method) if epsilon is None else np.broadcast_to(epsilon, theta.shape)
+    J = cost(parameters) if method == "forward" else None
+    gradapprox = np.zeros(theta.shape)  # shape (n,)
+    for i in range(theta.size):
+        if method == "complex":
+            thetaplus = theta.astype(np.complex128)
+            thetaplus[i] += 1j * eps[i]
+            gradapprox[i] = np.imag(cost(vector_to_dictionary(thetaplus, parameters))) / eps[i]
+            continue
+        thetaplus = np.copy(theta)
+        thetaplus[i] += eps[i]
+        J_plus = cost(vector_to_dictionary(thetaplus, parameters))
+        if method == "forward":
+            gradapprox[i] = (J_plus - J) / eps[i]
+        else:
+            thetaminus = np.copy(theta)
+            thetaminus[i] -= eps[i]
+            J_minus = cost(vector_to_dictionary(thetaminus, parameters))
+            gradapprox[i] = (J_plus - J_minus) / (2 * eps[i])
+    return {"d" + name: value for name, value in vector_to_dictionary(gradapprox, parameters).items()}
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ parameter gradients are formed (``linear_backward``), as in the course's formula
 
 import numpy as np
 
-from course_utils.activations import relu, relu_derivative, sigmoid
+from course_utils.activations import relu, relu_derivative, sigmoid, softplus
 
 
 def linear_forward(A_prev, W, b):
@@ -111,13 +111,6 @@ def sigmoid_backward(dA, cache):
     return dA * s * (1 - s)
 
 
-def _softplus(Z):
-    """log(1 + exp(Z)) without overflow for real input; the plain (analytic) formula for complex input."""
-    if np.iscomplexobj(Z):
-        return np.log1p(np.exp(Z))
-    return np.logaddexp(0, Z)
-
-
 def cross_entropy_forward(ZL, Y, stable=False):
     """Mean binary cross-entropy of A = sigmoid(ZL) against labels Y.
 
@@ -138,7 +131,7 @@ def cross_entropy_forward(ZL, Y, stable=False):
     cache : tuple (ZL, Y)
     """
     m = ZL.shape[1]
-    from_logits = _softplus(ZL) - Y * ZL  # shape (1, m)
+    from_logits = softplus(ZL) - Y * ZL  # shape (1, m)
     if stable:
         losses = from_logits
     else:

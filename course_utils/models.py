@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 
+from course_utils.activations import relu, sigmoid, softplus
 from course_utils.layers import (
     cross_entropy_forward,
     linear_backward,
@@ -103,7 +104,7 @@ def _as_float(name, a):
     raise ParameterError(f"{name} has dtype {a.dtype}; it must be a numeric array")
 
 
-def check_network_inputs(X, Y, parameters):
+def check_network_inputs(X, Y, parameters, n_layers=None):
     """Validate the inputs of the network and return them in standard form.
 
     Parameters
@@ -111,6 +112,7 @@ def check_network_inputs(X, Y, parameters):
     X : array_like, shape (n_0, m)
     Y : array_like, shape (1, m) or (m,), labels in {0, 1}
     parameters : dict W1 (n_1, n_0), b1 (n_1, 1), ..., WL (1, n_{L-1}), bL (1, 1)
+    n_layers : int or None, the number of layers L the network must have (None: any)
 
     Returns
     -------
@@ -121,6 +123,9 @@ def check_network_inputs(X, Y, parameters):
     ParameterError naming the first inconsistent shape and what it should be.
     """
     L = count_layers(parameters)
+    if n_layers is not None and L != n_layers:
+        raise ParameterError(f"this is the course's {n_layers}-layer network, but parameters has {L} layers "
+                             f"({sorted(parameters)}); use mlp_forward / mlp_backward for any number of layers")
     X = _as_float("X", X)
     Y = _as_float("Y", Y)
     if X.ndim != 2:
@@ -213,37 +218,86 @@ def mlp_backward(X, Y, cache):
 
 
 def forward_propagation_n(X, Y, parameters):
-    """Forward pass and cost of the fraud-detection network (LINEAR->RELU->LINEAR->RELU->LINEAR->SIGMOID).
+    """Forward pass and cost of the fraud-detection network, LINEAR->RELU->LINEAR->RELU->LINEAR->SIGMOID.
+
+    The course's 3-layer network written out line by line, as notebook 2's tables describe it. (The
+    same computation for any number of layers is ``mlp_forward``; a test proves both give the same
+    numbers, bit for bit.)
 
     Parameters
     ----------
-    X : ndarray, shape (4, m): transaction features, one column per transaction
+    X : ndarray, shape (n_0, m): transaction features, one column per transaction (n_0 = 4 in the course)
     Y : ndarray, shape (1, m): 1 for fraud, 0 otherwise
-    parameters : dict W1 (5, 4), b1 (5, 1), W2 (3, 5), b2 (3, 1), W3 (1, 3), b3 (1, 1)
-        (any layer sizes work; these are the course's)
+    parameters : dict W1 (n_1, n_0), b1 (n_1, 1), W2 (n_2, n_1), b2 (n_2, 1), W3 (1, n_2), b3 (1, 1)
+        (the course's sizes are n_1 = 5, n_2 = 3; any sizes work)
 
     Returns
     -------
-    cost : float, mean cross-entropy
-    cache : dict, everything ``backward_propagation_n`` needs (see ``mlp_forward``)
+    cost : float, the mean cross-entropy -1/m sum_t [Y log A3 + (1 - Y) log(1 - A3)]
+    cache : tuple (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3), what ``backward_propagation_n`` needs
+
+    Raises
+    ------
+    ParameterError naming the first inconsistent shape, or when the network does not have 3 layers.
     """
-    return mlp_forward(X, Y, parameters)
+    X, Y, _ = check_network_inputs(X, Y, parameters, n_layers=3)
+    m = X.shape[1]
+    W1, b1 = parameters["W1"], parameters["b1"]
+    W2, b2 = parameters["W2"], parameters["b2"]
+    W3, b3 = parameters["W3"], parameters["b3"]
+
+    Z1 = W1 @ X + b1  # shape (n_1, m)
+    A1 = relu(Z1)
+    Z2 = W2 @ A1 + b2  # shape (n_2, m)
+    A2 = relu(Z2)
+    Z3 = W3 @ A2 + b3  # shape (1, m)
+    A3 = sigmoid(Z3)
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        losses = -Y * np.log(A3) - (1 - Y) * np.log(1 - A3)  # shape (1, m)
+    if not np.isfinite(losses).all():  # A3 rounded to exactly 0 or 1: the same loss, from the logits
+        losses = np.where(np.isfinite(losses), losses, softplus(Z3) - Y * Z3)
+    cost = np.sum(losses) / m
+
+    cache = (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)
+    return cost, cache
 
 
 def backward_propagation_n(X, Y, cache):
-    """Correct gradients of the fraud-detection network's cost.
+    """Correct gradients of the fraud-detection network's cost, written out line by line.
 
     Parameters
     ----------
-    X : ndarray, shape (4, m)
+    X : ndarray, shape (n_0, m)
     Y : ndarray, shape (1, m)
-    cache : dict from ``forward_propagation_n``
+    cache : tuple (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) from ``forward_propagation_n``
 
     Returns
     -------
-    gradients : dict dW1 (5, 4), db1 (5, 1), dW2 (3, 5), db2 (3, 1), dW3 (1, 3), db3 (1, 1)
+    gradients : dict dW1 (n_1, n_0), db1 (n_1, 1), dW2 (n_2, n_1), db2 (n_2, 1), dW3 (1, n_2), db3 (1, 1)
+
+    Raises
+    ------
+    ValueError when the cache is not the 12-tuple of ``forward_propagation_n``.
     """
-    return mlp_backward(X, Y, cache)
+    (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) = cache
+    m = X.shape[1]
+
+    dZ3 = A3 - Y  # shape (1, m)
+    dW3 = dZ3 @ A2.T / m  # shape (1, n_2)
+    db3 = np.sum(dZ3, axis=1, keepdims=True) / m  # shape (1, 1)
+
+    dA2 = W3.T @ dZ3  # shape (n_2, m)
+    dZ2 = dA2 * (Z2 > 0)  # the ReLU lets the gradient through where Z2 > 0
+    dW2 = dZ2 @ A1.T / m  # shape (n_2, n_1)
+    db2 = np.sum(dZ2, axis=1, keepdims=True) / m  # shape (n_2, 1)
+
+    dA1 = W2.T @ dZ2  # shape (n_1, m)
+    dZ1 = dA1 * (Z1 > 0)
+    dW1 = dZ1 @ X.T / m  # shape (n_1, n_0)
+    db1 = np.sum(dZ1, axis=1, keepdims=True) / m  # shape (n_1, 1)
+
+    return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2, "dW3": dW3, "db3": db3}
 
 
 def initialize_mlp(layer_sizes, rng, scale="he"):

@@ -24,7 +24,7 @@ from course_utils.bugs import (
     written_out,
     written_out_bugs,
 )
-from course_utils.models import initialize_mlp, mlp_backward, mlp_forward
+from course_utils.models import forward_propagation_n, initialize_mlp, mlp_backward, mlp_forward
 from course_utils.testcases import gradient_check_n_test_case
 
 SEEDS = range(20)
@@ -259,7 +259,7 @@ def test_written_out_code_computes_what_inject_computes(bugs):
     backward = compile_written_out(bugs)
     for X, Y, parameters in [gradient_check_n_test_case(), random_case(3, sizes=[3, 6, 4, 1], m=7)]:
         want = gradients_of(inject(bugs), X, Y, parameters, 0.0)
-        got = gradients_of(backward, X, Y, parameters, 0.0)
+        got = backward(X, Y, forward_propagation_n(X, Y, parameters)[1])  # the tuple cache students know
         assert list(got) == list(want)
         for key in want:
             np.testing.assert_allclose(got[key], want[key], rtol=1e-10, atol=1e-15, err_msg=f"{bugs} {key}")

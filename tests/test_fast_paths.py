@@ -54,7 +54,7 @@ def test_excess_explained_by_kinks_says_kinks():
     X, Y, parameters = gradient_check_n_test_case()
     _, cache = forward_propagation_n(X, Y, parameters)
     near_kink = {name: value.copy() for name, value in parameters.items()}
-    near_kink["b1"][0, 0] -= cache["layers"][0]["Z"][0, 0] - 2e-6  # Z1[0, 0] is now 2e-6
+    near_kink["b1"][0, 0] -= cache[0][0, 0] - 2e-6  # Z1[0, 0] is now 2e-6
     report = check_backward(correct, X, Y, near_kink)
     assert report.passed and report.relative_difference > report.threshold and len(report.kinks) == 4
     note = excess_note(report)

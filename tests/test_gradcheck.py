@@ -256,3 +256,40 @@ def test_round_off_floor_follows_the_precision_the_cost_is_computed_in(case):
     assert single.verdict == "inconclusive"
     assert any("check in float64" in note for note in single.notes)
     assert wrong.verdict == "failed" and wrong.failing_blocks() == ["W2"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# numerical_gradient: notebook 2's loop, in plain sight
+# ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method, tolerance", [("centered", 1e-8), ("forward", 1e-5), ("complex", 1e-13)])
+def test_numerical_gradient_is_shaped_like_the_gradients_and_agrees_with_them(case, method, tolerance):
+    from course_utils.gradcheck import numerical_gradient
+    from course_utils.parameters import gradients_to_vector
+    cost, parameters, gradients = case
+    before = {k: v.copy() for k, v in parameters.items()}
+    approx = numerical_gradient(cost, parameters, method=method)
+    assert list(approx) == list(gradients)
+    assert all(approx[k].shape == gradients[k].shape for k in gradients)
+    assert relative_difference(gradients_to_vector(gradients, parameters),
+                               gradients_to_vector(approx, parameters)) < tolerance
+    assert all(np.array_equal(before[k], parameters[k]) for k in before)
+
+
+def test_numerical_gradient_is_the_classic_loop_number_for_number(case):
+    """With the classic step it computes exactly (J(theta + eps) - J(theta - eps)) / (2 eps) per entry."""
+    import inspect
+
+    from course_utils.gradcheck import numerical_gradient
+    from course_utils.parameters import dictionary_to_vector, gradients_to_vector, vector_to_dictionary
+    cost, parameters, gradients = case
+    theta, _ = dictionary_to_vector(parameters)
+    expected = np.zeros_like(theta)
+    for i in range(theta.shape[0]):
+        plus, minus = theta.copy(), theta.copy()
+        plus[i] += 1e-7
+        minus[i] -= 1e-7
+        expected[i] = (cost(vector_to_dictionary(plus, parameters)) - cost(vector_to_dictionary(minus, parameters))) / 2e-7
+    got = gradients_to_vector(numerical_gradient(cost, parameters, epsilon=1e-7), parameters)
+    assert np.array_equal(got, expected)
+    assert len(inspect.getsource(numerical_gradient).splitlines()) < 50  # docstring included; the loop is short

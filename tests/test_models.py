@@ -47,7 +47,9 @@ def test_3_layer_forward_matches_the_written_out_formula():
     expected = -np.mean(Y * np.log(A3) + (1 - Y) * np.log(1 - A3))
     cost, cache = forward_propagation_n(X, Y, p)
     assert cost == pytest.approx(expected, rel=1e-13)
-    assert [layer["Z"].shape for layer in cache["layers"]] == [(5, 3), (3, 3), (1, 3)]
+    Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3 = cache
+    assert (Z1.shape, Z2.shape, Z3.shape) == ((5, 3), (3, 3), (1, 3))
+    assert W2 is p["W2"] and b3 is p["b3"]
 
 
 @pytest.mark.parametrize("sizes, lambd, seed", [([4, 5, 3, 1], 0.0, 0), ([3, 7, 1], 0.7, 1),
@@ -127,3 +129,64 @@ def test_initialize_mlp_is_reproducible_and_validates():
     assert a["W1"].shape == (3, 4) and a["b2"].shape == (1, 1)
     with pytest.raises(ParameterError, match="layer_sizes"):
         initialize_mlp([4, 3, 2], 0)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The taught code and the generic network are the same computation, bit for bit
+# ---------------------------------------------------------------------------------------------------
+
+def _random_3_layer_cases():
+    yield gradient_check_n_test_case()
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        sizes = [int(rng.integers(1, 7)), int(rng.integers(1, 7)), int(rng.integers(1, 7)), 1]
+        m = int(rng.integers(1, 9))
+        parameters = initialize_mlp(sizes, rng)
+        X = rng.standard_normal((sizes[0], m)) * 3
+        Y = (rng.random((1, m)) > 0.5).astype(float)
+        yield X, Y, parameters
+
+
+@pytest.mark.parametrize("case", list(_random_3_layer_cases()), ids=lambda c: "x".join(map(str, c[0].shape)))
+def test_written_out_network_equals_the_generic_network_bit_for_bit(case):
+    """forward_propagation_n / backward_propagation_n (the code students read) and mlp_forward /
+    mlp_backward (the code the catalogue and the fast checks use) give identical floats."""
+    X, Y, parameters = case
+    cost, cache = forward_propagation_n(X, Y, parameters)
+    generic_cost, generic_cache = mlp_forward(X, Y, parameters)
+    assert cost == generic_cost
+    written = backward_propagation_n(X, Y, cache)
+    generic = mlp_backward(X, Y, generic_cache)
+    assert list(written) == list(generic)
+    for key in generic:
+        assert written[key].shape == generic[key].shape
+        assert np.array_equal(written[key], generic[key]), key
+    for position, layer in zip((0, 4, 8), generic_cache["layers"]):
+        assert np.array_equal(cache[position], layer["Z"]) and np.array_equal(cache[position + 1], layer["A"])
+
+
+def test_saturated_written_out_cost_is_the_generic_cost():
+    X, Y, parameters = gradient_check_n_test_case()
+    parameters = dict(parameters, b3=np.array([[60.0]]))  # A3 rounds to exactly 1
+    assert forward_propagation_n(X, Y, parameters)[0] == mlp_forward(X, Y, parameters)[0]
+    assert np.isfinite(forward_propagation_n(X, Y, parameters)[0])
+
+
+def test_the_source_students_read_shows_the_three_layers_and_the_cost():
+    import inspect
+    forward = inspect.getsource(forward_propagation_n)
+    for line in ("Z1 = W1 @ X + b1", "A1 = relu(Z1)", "Z2 = W2 @ A1 + b2", "A2 = relu(Z2)", "Z3 = W3 @ A2 + b3",
+                 "A3 = sigmoid(Z3)", "np.log(A3)", "cost = np.sum(losses) / m",
+                 "cache = (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)"):
+        assert line in forward, line
+    backward = inspect.getsource(backward_propagation_n)
+    for line in ("(Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) = cache", "dZ3 = A3 - Y", "dW3 = dZ3 @ A2.T / m",
+                 "dZ2 = dA2 * (Z2 > 0)", "dW1 = dZ1 @ X.T / m", "db1 = np.sum(dZ1, axis=1, keepdims=True) / m"):
+        assert line in backward, line
+
+
+def test_forward_propagation_n_is_the_3_layer_network():
+    X, Y, parameters = gradient_check_n_test_case()
+    two = initialize_mlp([4, 3, 1], 0)
+    with pytest.raises(ParameterError, match="3-layer network"):
+        forward_propagation_n(X, Y, two)

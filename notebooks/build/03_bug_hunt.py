@@ -286,7 +286,8 @@ def build():
         code("""
         _, cache = forward_propagation_n(X, Y, parameters)
         near_kink = {name: value.copy() for name, value in parameters.items()}
-        near_kink["b1"][0, 0] -= cache["layers"][0]["Z"][0, 0] - 2e-6  # Z1[0, 0] is now 2e-6
+        Z1 = cache[0]  # the cache is (Z1, A1, W1, b1, Z2, ...)
+        near_kink["b1"][0, 0] -= Z1[0, 0] - 2e-6  # Z1[0, 0] is now 2e-6
 
         kink_report = check_backward(correct, X, Y, near_kink)
         print(kink_report)

@@ -53,7 +53,7 @@ figures: $(STAMP)
 # The Gradescope autograder bundle (setup.sh, run_autograder, grader, hidden tests, masters).
 .PHONY: autograder-zip
 autograder-zip: $(STAMP)
-	$(BIN)/python -m autograder bundle --out build/autograder.zip
+	$(BIN)/python -m autograder bundle --out build/autograder.zip $(if $(NB),--notebooks $(NB),)
 
 # Benchmarks (benchmarks/bench_*.py), reported as ratios measured in one process. The bench extra
 # (scipy, torch==2.13.0 CPU) is installed on top of the usual environment; without it torch's rows read n/a.

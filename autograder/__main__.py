@@ -4,11 +4,13 @@ grade SUBMISSION.ipynb --results results.json
     Grade one notebook; write its results (Gradescope's schema) and print a short summary.
 batch DIR --results-dir OUT [--jobs N]
     Grade every notebook under DIR; one results file each plus OUT/gradebook.csv.
-gradescope [--root /autograder]
-    What the Gradescope bundle's run_autograder calls: grades ROOT/submission/*.ipynb and always writes
+gradescope [--root /autograder] [--notebooks 02,03]
+    What the Gradescope bundle's run_autograder calls: grades every notebook of ROOT/submission that
+    belongs to the assignment (--notebooks; default: every notebook), sums them, and always writes
     ROOT/results/results.json.
-bundle --out build/autograder.zip
-    Build the Gradescope autograder zip (``make autograder-zip``).
+bundle --out build/autograder.zip [--notebooks 02]
+    Build the Gradescope autograder zip for one assignment (``make autograder-zip NB=02``; without
+    --notebooks the assignment covers the whole course).
 
 Exit status: 0 whenever results were written (whatever the score), 2 on a usage error or when the
 results could not be written.
@@ -18,6 +20,8 @@ import argparse
 import sys
 import time
 from pathlib import Path
+
+__all__ = ["main"]
 
 from autograder.batch import grade_directory
 from autograder.grading import Options, grade_notebook, summary_line, write_results
@@ -70,20 +74,20 @@ def _batch(args):
 
 
 def _gradescope(args):
+    from autograder.gradescope import grade_upload, resolve_notebooks
+    from autograder.specs import notebook_specs
     root = Path(args.root)
     results_path = root / "results" / "results.json"
     options = _options(args)
     options.private_paths = [root / "submission", root / "results"]
-    submissions = sorted((root / "submission").glob("**/*.ipynb")) if (root / "submission").is_dir() else []
-    if not submissions:
+    specs = notebook_specs()
+    try:
+        options.notebooks = resolve_notebooks([args.notebooks] if args.notebooks else None, specs)
+        results = grade_upload(root / "submission", options, specs)
+    except Exception as exc:  # results are always written
         results = {"score": 0.0, "execution_time": 0.0, "tests": [], "visibility": "visible",
-                   "output": "No .ipynb file was found in your submission: upload the notebook file itself."}
-    else:
-        graded = [grade_notebook(path, options) for path in submissions[:5]]
-        results = max(graded, key=lambda r: (bool(r.get("tests")), r["score"]))
-        if len(submissions) > 1:
-            results["output"] = (f"Your submission holds {len(submissions)} notebooks; the best graded one "
-                                 f"is reported.\n" + results["output"])
+                   "output": f"The autograder failed ({type(exc).__name__}: {str(exc)[:300]}). Please tell "
+                             f"your instructor; your work is not lost."}
     try:
         write_results(results, results_path)
     except OSError as exc:
@@ -95,8 +99,15 @@ def _gradescope(args):
 
 def _bundle(args):
     from autograder.bundle import build_bundle  # only the instructor's build needs zipfile & co
-    path = build_bundle(args.out)
-    print(f"wrote {path}")
+    from autograder.gradescope import resolve_notebooks
+    from autograder.specs import notebook_specs
+    try:
+        notebooks = resolve_notebooks([args.notebooks] if args.notebooks else None, notebook_specs())
+    except ValueError as exc:
+        print(f"error: --notebooks {exc}", file=sys.stderr)
+        return 2
+    path = build_bundle(args.out, notebooks=notebooks if args.notebooks else None)
+    print(f"wrote {path} (assignment: {', '.join(notebooks)})")
     return 0
 
 
@@ -115,9 +126,13 @@ def main(argv=None):
     _add_common(p)
     p = sub.add_parser("gradescope", help="grade /autograder/submission (inside Gradescope)")
     p.add_argument("--root", default="/autograder")
+    p.add_argument("--notebooks", default=None, help="notebooks of this assignment, e.g. 02 or 01,02 "
+                                                     "(default: every notebook)")
     _add_common(p)
     p = sub.add_parser("bundle", help="build the Gradescope autograder zip")
     p.add_argument("--out", default="build/autograder.zip")
+    p.add_argument("--notebooks", default=None, help="notebooks the assignment covers, e.g. 02 "
+                                                     "(default: the whole course)")
     args = parser.parse_args(argv)
     handler = {"grade": _grade, "batch": _batch, "gradescope": _gradescope, "bundle": _bundle}[args.command]
     return handler(args)

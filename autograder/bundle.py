@@ -8,11 +8,19 @@ Gradescope unpacks it in ``/autograder/source``; the submission arrives in ``/au
 the results must be written to ``/autograder/results/results.json``. ``run_autograder`` honours
 ``AUTOGRADER_ROOT`` (instead of ``/autograder``) and ``AUTOGRADER_PYTHON`` so that it can be tested
 locally in a temporary directory.
+
+A bundle is built for one assignment: the notebooks it covers are written into ``run_autograder``
+(``--notebooks``) and only their masters are included; a notebook of another assignment in an upload
+scores 0 with a message saying where it belongs. ``run_autograder`` closes ``source``, ``submission`` and
+``results`` to other users before grading, so student code (run as an unprivileged uid) cannot read
+the hidden tests or write into the grader even when the container refuses namespaces.
 """
 
 import stat
 import zipfile
 from pathlib import Path
+
+__all__ = ["SETUP_SH", "RUN_AUTOGRADER", "bundle_files", "build_bundle"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,11 +47,14 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 set -u
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"
+NOTEBOOKS="${AUTOGRADER_NOTEBOOKS:-@NOTEBOOKS@}"
 RESULTS="$ROOT/results/results.json"
 mkdir -p "$ROOT/results"
 rm -f "$RESULTS"
+# student code runs as another uid: the grader, the hidden tests and the upload are closed to it
+chmod go-rwx "$ROOT/source" "$ROOT/results" "$ROOT/submission" 2>/dev/null
 cd "$ROOT/source" && "$PYTHON" -m autograder gradescope --root "$ROOT" --masters "$ROOT/source/masters" \\
-    --timeout "${AUTOGRADER_TIMEOUT:-20}"
+    --timeout "${AUTOGRADER_TIMEOUT:-20}" ${NOTEBOOKS:+--notebooks "$NOTEBOOKS"}
 if [ ! -s "$RESULTS" ]; then
     cat > "$RESULTS" <<'JSON'
 {"score": 0.0, "execution_time": 0.0, "tests": [], "visibility": "visible",
@@ -62,8 +73,13 @@ def _add(archive, arcname, data, executable=False):
     archive.writestr(info, data)
 
 
-def bundle_files(root=PROJECT_ROOT):
+def bundle_files(root=PROJECT_ROOT, notebooks=None):
     """(path inside the zip, file on disk) of everything copied into the bundle, sorted.
+
+    Parameters
+    ----------
+    root : Path, the project
+    notebooks : list of notebook ids whose masters are included (None: all)
 
     Returns
     -------
@@ -78,17 +94,19 @@ def bundle_files(root=PROJECT_ROOT):
         if (root / name).is_file():
             files.append((name, root / name))
     for path in sorted((root / "notebooks" / "source").glob("*.ipynb")):
-        files.append((f"masters/{path.name}", path))
+        if notebooks is None or path.stem in notebooks:
+            files.append((f"masters/{path.name}", path))
     return files
 
 
-def build_bundle(out, root=PROJECT_ROOT):
+def build_bundle(out, root=PROJECT_ROOT, notebooks=None):
     """Write the Gradescope zip (deterministic: fixed timestamps, sorted entries).
 
     Parameters
     ----------
     out : str or Path, the zip to write (its directory is created)
     root : Path, the project
+    notebooks : list of full notebook ids the assignment covers (None: the whole course)
 
     Returns
     -------
@@ -98,7 +116,8 @@ def build_bundle(out, root=PROJECT_ROOT):
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w") as archive:
         _add(archive, "setup.sh", SETUP_SH, executable=True)
-        _add(archive, "run_autograder", RUN_AUTOGRADER, executable=True)
-        for arcname, path in bundle_files(root):
+        run = RUN_AUTOGRADER.replace("@NOTEBOOKS@", ",".join(notebooks or []))
+        _add(archive, "run_autograder", run, executable=True)
+        for arcname, path in bundle_files(root, notebooks):
             _add(archive, arcname, path.read_bytes())
     return out

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from autograder.notebook import SubmissionError, load_submission, printable, shorten, strip_magics
-from autograder.sandbox import Limits, Sandbox, _default_hide
+from autograder.notebook import MAX_ID_CHARS, SubmissionError, load_submission, printable, shorten, strip_magics
+from autograder.sandbox import MAX_EVENT_BYTES, Limits, Sandbox, _default_hide
 from autograder.specs import notebook_specs
 from autograder.wire import WireError, decode, encode
 
@@ -97,7 +97,7 @@ def _identify(submission, specs):
         return labelled, None, None
     if len(matches) == 1:
         reason = ("its metadata names no course notebook" if submission.notebook_id is None
-                  else f"its metadata names an unknown notebook {shorten(submission.notebook_id)}")
+                  else f"its metadata names an unknown notebook {shorten(submission.notebook_id, 2 * MAX_ID_CHARS)}")
         return matches[0], (f"Note: {reason}; it was recognised as {matches[0].notebook_id} from the functions "
                             f"it defines."), None
     return None, None, None
@@ -303,6 +303,9 @@ def _abnormal_end(result, sandbox, when):
                 f"infinite loop, or a very slow computation?")
     if result.status == "no-start":
         return "the grader could not start a process for your code (an error on the grader's side)"
+    if getattr(result, "channel_full", False):
+        return (f"your code wrote more than {MAX_EVENT_BYTES // 2**20} MB into the grader's result channel (a "
+                f"file descriptor it does not own), so the grader stopped listening; print with print() only")
     code = result.returncode
     if isinstance(code, int) and code < 0:
         return _signal_text(-code, limits, when)
@@ -376,7 +379,7 @@ def foreign_notebook_results(spec, allowed, specs, seconds=0.0):
 def _unrecognised(submission, specs, start):
     known = ", ".join(sorted(specs))
     label = ("names no course notebook" if submission.notebook_id is None
-             else f"names {shorten(submission.notebook_id)}")
+             else f"names {shorten(submission.notebook_id, 2 * MAX_ID_CHARS)}")
     message = (f"This notebook could not be recognised as one of the course's notebooks ({known}): its "
                f"metadata {label} and it does not hold the exercises of any of them. Submit the notebook "
                f"you downloaded from the course, with your answers in it.")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import nbformat
 
-__all__ = ["MAX_BYTES", "MAX_CELLS", "MAX_CODE_CHARS", "Cell", "Submission", "SubmissionError",
+__all__ = ["MAX_BYTES", "MAX_CELLS", "MAX_CODE_CHARS", "MAX_ID_CHARS", "Cell", "Submission", "SubmissionError",
            "load_submission", "strip_magics", "defined_functions", "shorten", "printable"]
 
 #: Submissions larger than this are refused (notebooks with many stored plots stay far below).
@@ -244,7 +244,7 @@ def _parse(text, raw_size, name):
                               f"edited outside Jupyter? Download it again from Jupyter and resubmit.") from None
 
 
-def _as_v4(data, name):
+def _as_v4(data, text, name):
     """An nbformat-4 NotebookNode from parsed JSON (nbformat 3 converted), validated, with bounded cells."""
     if not isinstance(data, dict):
         raise SubmissionError(f"{name} is JSON but not a Jupyter notebook (it has no list of cells)")
@@ -264,9 +264,10 @@ def _as_v4(data, name):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            nb = nbformat.from_dict(data)
-            if version == 3:
-                nb = nbformat.convert(nb, 4)
+            if version == 3:  # nbformat's reader joins v3's line lists, then converts and validates
+                nb = nbformat.reads(text, as_version=4)
+            else:
+                nb = nbformat.from_dict(data)
             nbformat.validate(nb)
     except Exception as exc:  # nbformat raises several types for malformed notebooks
         raise SubmissionError(f"{name} is not a notebook nbformat can read ({type(exc).__name__}); "
@@ -322,15 +323,15 @@ def load_submission(path, max_bytes=MAX_BYTES):
     raw = _read_bytes(path, max_bytes)
     text = _decode(raw, name, notes)
     del raw
-    nb = _as_v4(_parse(text, len(text), name), name)
+    nb = _as_v4(_parse(text, len(text), name), text, name)
     del text
     metadata = nb.get("metadata", {}) if isinstance(nb.get("metadata"), dict) else {}
     course = metadata.get("course")
     notebook_id = course.get("notebook") if isinstance(course, dict) else None
     if not isinstance(notebook_id, str):
         notebook_id = None
-    elif len(notebook_id) > MAX_ID_CHARS:
-        notebook_id = notebook_id[:MAX_ID_CHARS] + "..."
+    elif len(notebook_id) > MAX_ID_CHARS:  # never matches a course notebook; only its start is shown
+        notebook_id = f"{notebook_id[:MAX_ID_CHARS]}... ({len(notebook_id):,} characters)"
     return Submission(path, notebook_id, _cells(nb, name), notes)
 
 

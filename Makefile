@@ -26,9 +26,10 @@ lab: $(STAMP)
 # The second line is nbval: it re-runs every master and compares its stored outputs (without
 # MPLBACKEND, so the kernel plots inline as it did when the outputs were stored), in a kernel whose
 # clock stalls 50 ms at every reading (tests/stalling_clock): an output decided by timing fails here,
-# not on a student's busy laptop. `make test-slow` (run by .ci/run) holds the tests marked slow.
+# not on a student's busy laptop. The first line spreads the tests over two processes (tests/conftest.py
+# says which must share one). `make test-slow` (run by .ci/run) holds the tests marked slow.
 test: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest -m "not slow"
+	MPLBACKEND=Agg $(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup
 	env -u MPLBACKEND PYTHONPATH=tests/stalling_clock $(BIN)/python -m pytest --nbval --nbval-current-env \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/source
 

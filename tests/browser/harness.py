@@ -235,27 +235,56 @@ class LabServer:
 # One notebook in one page
 # ---------------------------------------------------------------------------------------------------
 
-ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def decode_kernel_frame(payload):
-    """(channel, header, parent header, content) of one kernel websocket frame, or None.
-
-    JupyterLab 4 speaks the ``v1.kernel.websocket.jupyter.org`` protocol: a binary frame holding the
-    number of parts, their offsets (little-endian uint64), then channel, header, parent header,
-    metadata, content and buffers. The legacy protocol sends one JSON text frame.
-    """
-    try:
-        if isinstance(payload, str):
-            msg = json.loads(payload)
-            return (msg.get("channel"), msg["header"], msg.get("parent_header") or {}, msg.get("content", {}))
-        count = int.from_bytes(payload[:8], "little")
-        offsets = [int.from_bytes(payload[8 + 8 * i:16 + 8 * i], "little") for i in range(count)] + [len(payload)]
-        parts = [payload[offsets[i]:offsets[i + 1]] for i in range(min(count, 5))]
-        channel, header, parent, _metadata, content = parts[0].decode(), *(json.loads(x) for x in parts[1:5])
-        return channel, header, parent or {}, content
-    except (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError, AttributeError):
-        return None
+# Errors raised by widget callbacks happen in reply to a comm_msg, not in a cell: JupyterLab sends them to
+# its Log Console, not to the notebook. This script, added to every page before JupyterLab loads, listens
+# on each kernel websocket *inside the page* and keeps those errors in ``window.__kernelErrors``. Its
+# listener is registered when the socket is made, before JupyterLab's own handler, so by the time the
+# page shows the kernel idle it has seen every frame that came before the idle one. (Listening from
+# Python instead, through Playwright's websocket events, loses that order: the browser's network
+# process reports frames on its own schedule, later than the page acts on them on a busy machine.)
+# Frames follow the v1.kernel.websocket.jupyter.org protocol (a binary frame: number of parts, their
+# offsets as little-endian uint64, then channel, header, parent header, metadata, content) or are one
+# JSON text frame (the legacy protocol).
+KERNEL_ERRORS_SCRIPT = r"""
+(() => {
+  const Native = window.WebSocket;
+  const errors = window.__kernelErrors = [];
+  const text = new TextDecoder();
+  const ansi = /\x1b\[[0-9;]*m/g;
+  const errorText = /Traceback \(most recent call last\)|^\s*\w*(Error|Exception)\b.*:/m;
+  function decode(data) {
+    if (typeof data === 'string') {
+      const m = JSON.parse(data);
+      return [m.channel, m.header || {}, m.parent_header || {}, m.content || {}];
+    }
+    const view = new DataView(data);
+    const count = Number(view.getBigUint64(0, true));
+    const offsets = [];
+    for (let i = 0; i < count; i++) offsets.push(Number(view.getBigUint64(8 + 8 * i, true)));
+    offsets.push(data.byteLength);
+    const part = i => text.decode(new Uint8Array(data, offsets[i], offsets[i + 1] - offsets[i]));
+    return [part(0), JSON.parse(part(1)), JSON.parse(part(2)), JSON.parse(part(4))];
+  }
+  function record(data) {
+    let channel, header, parent, content;
+    try { [channel, header, parent, content] = decode(data); } catch (e) { return; }
+    const parentType = (parent || {}).msg_type;
+    if (channel !== 'iopub' || !parentType || parentType === 'execute_request') return;
+    if (header.msg_type === 'error') {
+      errors.push(`${parentType}: ${content.ename}: ${content.evalue}`);
+    } else if (header.msg_type === 'stream' && content.name === 'stderr' && errorText.test(content.text || '')) {
+      const lines = content.text.replace(ansi, '').trim().split('\n');
+      errors.push(`${parentType}: stderr: ` + lines.slice(-3).join(' | '));
+    }
+  }
+  window.WebSocket = class extends Native {
+    constructor(url, protocols) {
+      super(url, protocols);
+      if (String(url).includes('/api/kernels/')) this.addEventListener('message', ev => record(ev.data));
+    }
+  };
+})();
+"""
 
 
 class Lab:
@@ -272,44 +301,12 @@ class Lab:
         page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}")
                 if msg.type == "error" else None)
         page.on("pageerror", lambda exc: self.console.append(f"pageerror: {exc}"))
-        # Errors raised by widget callbacks happen in reply to a comm_msg, not in a cell: JupyterLab
-        # sends them to its Log Console, not to the notebook. Read them off the kernel websocket.
-        self.kernel_errors = []
-        # Requests (execute, comm_msg, ...) sent to the kernel whose "idle" status has not come back over
-        # the websocket yet. The page's busy indicator can turn idle before Playwright has delivered the
-        # frames that preceded it (the browser's network process reports them separately, later on a busy
-        # machine), so "idle" means: the page says idle *and* every request's idle frame has arrived here,
-        # which puts every error frame of that request in ``kernel_errors`` first.
-        self.in_flight = set()
-        page.on("websocket", self._watch_websocket)
+        page.add_init_script(KERNEL_ERRORS_SCRIPT)
 
-    def _watch_websocket(self, ws):
-        if "/api/kernels/" in ws.url:
-            ws.on("framesent", self._request_sent)
-            ws.on("framereceived", self._kernel_frame)
-            ws.on("close", lambda _ws: self.in_flight.clear())
-
-    def _request_sent(self, payload):
-        """Note every request the page sends the kernel; it is answered once its 'idle' comes back."""
-        decoded = decode_kernel_frame(payload)
-        if decoded is not None and decoded[0] in ("shell", "control"):
-            self.in_flight.add(decoded[1].get("msg_id"))
-
-    def _kernel_frame(self, payload):
-        decoded = decode_kernel_frame(payload)
-        if decoded is None:
-            return
-        channel, header, parent, content = decoded
-        msg_type, parent_type = header.get("msg_type"), parent.get("msg_type")
-        if channel == "iopub" and msg_type == "status" and content.get("execution_state") == "idle":
-            self.in_flight.discard(parent.get("msg_id"))
-        if channel != "iopub" or parent_type in (None, "execute_request"):
-            return  # cell outputs are checked in the page itself
-        if msg_type == "error":
-            self.kernel_errors.append(f"{parent_type}: {content.get('ename')}: {content.get('evalue')}")
-        elif msg_type == "stream" and content.get("name") == "stderr" and ERROR_TEXT.search(content.get("text", "")):
-            text = ANSI.sub("", content["text"]).strip().splitlines()
-            self.kernel_errors.append(f"{parent_type}: stderr: " + " | ".join(text[-3:]))
+    @property
+    def kernel_errors(self):
+        """Errors the kernel raised outside any cell (widget callbacks), as the page received them."""
+        return self.page.evaluate("() => window.__kernelErrors ? [...window.__kernelErrors] : []")
 
     # -- screenshots --------------------------------------------------------------------------------
     def screenshot(self, label, show=None):
@@ -360,10 +357,8 @@ class Lab:
 
     # -- kernel state -------------------------------------------------------------------------------
     def kernel_status(self):
-        """The page's kernel indicator ('idle', 'busy', ...); 'busy' while a request is unanswered."""
         indicator = self.page.locator(INDICATOR).first
-        status = indicator.get_attribute("data-status") if indicator.count() else None
-        return "busy" if status == "idle" and self.in_flight else status
+        return indicator.get_attribute("data-status") if indicator.count() else None
 
     def busy_prompts(self):
         """Number of cells whose prompt shows `[*]` (running or queued)."""

@@ -8,3 +8,5 @@ between them), ``grading`` (judging and results), ``batch``, ``bundle``.
 
 Importing this package does nothing else.
 """
+
+__all__ = []

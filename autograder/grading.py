@@ -152,30 +152,24 @@ def _error_text(error):
     return f"it raised {kind}{where}: {message}"
 
 
-def _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng):
-    """Grade one exercise; return (score, output text)."""
-    cell, note = _exercise_cell(submission, exercise)
-    notes = [note] if note else []
-    if cell is None:
-        return 0.0, (f"No cell with grade_id {exercise.grade_id!r} and no cell defining "
-                     f"`def {exercise.function}(` was found: was the exercise cell deleted? Restore it "
-                     f"(copy it from a fresh copy of the notebook) and write your answer in it.")
-    cases = exercise.make_cases(rng)
+def _request(spec, exercise, cell, setup_sources, cases):
+    """The worker request for one exercise: setup cells, the student's cell, the hidden calls."""
     references = {e.function: e.reference for e in spec.exercises if e is not exercise and e.reference}
     references.update(exercise.helpers)
     cells = [{"label": label, "source": strip_magics(src)} for label, src in setup_sources]
     cells.append({"label": exercise.grade_id, "source": strip_magics(cell.source)})
-    request = {"cells": cells, "function": exercise.function, "references": references,
-               "forbidden": list(exercise.forbidden),
-               "calls": [{"args": [encode(a) for a in case.args],
-                          "kwargs": {k: encode(v) for k, v in case.kwargs.items()},
-                          "globals": case.globals, "return_args": case.return_args} for case in cases]}
-    result = sandbox.run(request)
-    events = result.events
+    return {"cells": cells, "function": exercise.function, "references": references,
+            "forbidden": list(exercise.forbidden),
+            "calls": [{"args": [encode(a) for a in case.args],
+                       "kwargs": {k: encode(v) for k, v in case.kwargs.items()},
+                       "globals": case.globals, "return_args": case.return_args} for case in cases]}
+
+
+def _cell_lines(events, exercise):
+    """Feedback lines for the cells that raised (the student's cell, or a setup cell)."""
     lines = []
-    cell_errors = [e for e in events if e.get("event") == "cell" and not e.get("ok")]
     defined = any(e.get("event") == "function" and e.get("ok") for e in events)
-    for event in cell_errors:
+    for event in (e for e in events if e.get("event") == "cell" and not e.get("ok")):
         label = event.get("label")
         if label == exercise.grade_id and defined:
             lines.append(f"Note: run on its own, your cell stopped after defining {exercise.function}: "
@@ -185,6 +179,65 @@ def _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng):
             lines.append(f"Your cell stopped with an error: {_error_text(event.get('error'))}.")
         else:
             lines.append(f"The notebook's setup cell {shorten(label)} failed: {_error_text(event.get('error'))}.")
+    return lines
+
+
+def _judge_calls(cases, calls, result, sandbox):
+    """(outcomes, failures, passed): each hidden case judged on the value its call event carries."""
+    outcomes, failures, passed = [], [], 0
+    for index, case in enumerate(cases):
+        event = calls.get(index)
+        if event is None:
+            failures.append(f"{case.description}: {_abnormal_end(result, sandbox, 'during this test')}")
+            break
+        if not event.get("ok"):
+            failures.append(f"{case.description}: {_error_text(event.get('error'))}.")
+            continue
+        try:
+            value = decode(event.get("value"))
+            after = [decode(a) for a in event["args_after"]] if "args_after" in event else None
+        except (WireError, KeyError, TypeError, ValueError, RecursionError):
+            failures.append(f"{case.description}: it returned data the grader could not read.")
+            continue
+        try:
+            problem = case.judge(value, after)
+        except Exception as exc:  # a judge must never crash the grader on odd student values
+            problem = f"it returned a value the grader could not judge ({type(exc).__name__})"
+        outcomes.append((case, value))
+        if problem:
+            failures.append(f"{case.description}: {problem}")
+        else:
+            passed += 1
+    return outcomes, failures, passed
+
+
+def _summary_lines(exercise, total, outcomes, failures, passed):
+    """"Passed all" or the grouped problems with the hint for the usual mistake."""
+    if passed == total:
+        return [f"Passed all {total} hidden tests."]
+    lines = [f"Passed {passed} of {total} hidden tests. The problems:"] + _group_failures(failures)
+    if exercise.diagnose and outcomes and len(outcomes) == total:
+        try:
+            hint = exercise.diagnose(outcomes)
+        except Exception:  # feedback only: never let a hint crash grading
+            hint = None
+        if hint:
+            lines.append(f"Hint: {hint}")
+    return lines
+
+
+def _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng):
+    """Grade one exercise; return (score, output text)."""
+    cell, note = _exercise_cell(submission, exercise)
+    notes = [note] if note else []
+    if cell is None:
+        return 0.0, (f"No cell with grade_id {exercise.grade_id!r} and no cell defining "
+                     f"`def {exercise.function}(` was found: was the exercise cell deleted? Restore it "
+                     f"(copy it from a fresh copy of the notebook) and write your answer in it.")
+    cases = exercise.make_cases(rng)
+    result = sandbox.run(_request(spec, exercise, cell, setup_sources, cases))
+    events = result.events
+    lines = _cell_lines(events, exercise)
     function_event = next((e for e in events if e.get("event") == "function"), None)
     calls = {e.get("index"): e for e in events if e.get("event") == "call" and isinstance(e.get("index"), int)}
     used_library = sorted({str(name) for e in calls.values() for name in (e.get("used_library") or [])
@@ -198,50 +251,16 @@ def _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng):
                      + (f" (the name holds a {kind})" if kind not in (None, "missing") else "")
                      + ". Keep the `def` line of the exercise unchanged.")
     else:
-        for index, case in enumerate(cases):
-            event = calls.get(index)
-            if event is None:
-                failures.append(f"{case.description}: {_abnormal_end(result, sandbox, 'during this test')}")
-                break
-            if not event.get("ok"):
-                failures.append(f"{case.description}: {_error_text(event.get('error'))}.")
-                continue
-            try:
-                value = decode(event.get("value"))
-                after = [decode(a) for a in event["args_after"]] if "args_after" in event else None
-            except (WireError, KeyError, TypeError, ValueError, RecursionError):
-                failures.append(f"{case.description}: it returned data the grader could not read.")
-                continue
-            try:
-                problem = case.judge(value, after)
-            except Exception as exc:  # a judge must never crash the grader on odd student values
-                problem = f"it returned a value the grader could not judge ({type(exc).__name__})"
-            outcomes.append((case, value))
-            if problem:
-                failures.append(f"{case.description}: {problem}")
-            else:
-                passed += 1
+        outcomes, failures, passed = _judge_calls(cases, calls, result, sandbox)
     total = len(cases)
+    score = float(exercise.points) if (total and passed == total and not used_library) else 0.0
     if used_library:
         names = ", ".join(n.replace(":", ".") for n in used_library)
         lines.append(f"Your {exercise.function} calls {names}, the library's own version of this exercise, "
                      f"so it scores 0. Write the computation yourself.")
-        score = 0.0
-    else:
-        score = float(exercise.points) if (total and passed == total) else 0.0
     if function_event is not None and function_event.get("ok"):
-        if passed == total:
-            lines.insert(0, f"Passed all {total} hidden tests.")
-        else:
-            lines.append(f"Passed {passed} of {total} hidden tests. The problems:")
-            lines.extend(_group_failures(failures))
-            if exercise.diagnose and outcomes and len(outcomes) == total:
-                try:
-                    hint = exercise.diagnose(outcomes)
-                except Exception:  # feedback only: never let a hint crash grading
-                    hint = None
-                if hint:
-                    lines.append(f"Hint: {hint}")
+        summary = _summary_lines(exercise, total, outcomes, failures, passed)
+        lines = summary + lines if passed == total else lines + summary
     failed = sorted(f"{k} ({v})" for k, v in result.protections.items() if isinstance(v, str) and v.startswith("failed"))
     if failed:
         lines.append("Grader note: some sandbox protections could not be applied: " + "; ".join(failed))

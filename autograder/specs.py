@@ -24,6 +24,8 @@ from course_utils.parameters import gradients_to_vector
 from course_utils.testcases import gradient_check_n_test_case
 from autograder.wire import LibraryCall, LibraryRef, Opaque
 
+__all__ = ["Case", "Exercise", "NotebookSpec", "describe", "as_number", "notebook_specs"]
+
 
 @dataclass
 class Case:

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+__all__ = ["SAFE_DTYPES", "MAX_ENTRIES", "WireError", "Opaque", "LibraryRef", "LibraryCall", "encode", "decode"]
+
 #: dtypes the grader accepts back from the worker.
 SAFE_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
                "float16", "float32", "float64"}
@@ -137,6 +139,21 @@ def _number_in(v, kind):
     return v
 
 
+def _array_in(spec):
+    """A numpy array from its wire description, validated (dtype, shape, entries)."""
+    if not isinstance(spec, dict) or spec.get("dtype") not in SAFE_DTYPES:
+        raise WireError("array with an unsupported dtype")
+    shape, data = spec.get("shape"), spec.get("data")
+    if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
+                                            for d in shape) and isinstance(data, list)):
+        raise WireError("array without a valid shape and data")
+    if math.prod(shape) != len(data) or len(data) > MAX_ENTRIES:
+        raise WireError("array data does not match its shape")
+    kind = np.dtype(spec["dtype"]).kind
+    values = [_number_in(v, kind) for v in data]
+    return np.array(values, dtype=spec["dtype"]).reshape(shape)
+
+
 def decode(obj, depth=0):
     """Rebuild a value sent by the worker, validating it as untrusted input.
 
@@ -161,18 +178,7 @@ def decode(obj, depth=0):
     if "__float__" in obj:
         return _float_in(obj)
     if "__ndarray__" in obj:
-        spec = obj["__ndarray__"]
-        if not isinstance(spec, dict) or spec.get("dtype") not in SAFE_DTYPES:
-            raise WireError("array with an unsupported dtype")
-        shape, data = spec.get("shape"), spec.get("data")
-        if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
-                                                for d in shape) and isinstance(data, list)):
-            raise WireError("array without a valid shape and data")
-        if math.prod(shape) != len(data) or len(data) > MAX_ENTRIES:
-            raise WireError("array data does not match its shape")
-        kind = np.dtype(spec["dtype"]).kind
-        values = [_number_in(v, kind) for v in data]
-        return np.array(values, dtype=spec["dtype"]).reshape(shape)
+        return _array_in(obj["__ndarray__"])
     if "__npscalar__" in obj:
         spec = obj["__npscalar__"]
         if not isinstance(spec, dict) or spec.get("dtype") not in SAFE_DTYPES:

@@ -1,14 +1,17 @@
 """Benchmark: autograder throughput on this machine.
 
-Measures
---------
+Measures (issue 12's numbers to hold)
+-------------------------------------
 * one correct submission of each notebook graded through the CLI (``python -m autograder grade``, a new
-  process: interpreter start, imports, every exercise in its own sandboxed worker), against the 5 s target;
-* a batch of 50 submissions (the four masters' correct answers and the released stubs, in turn) graded by
-  ``python -m autograder batch --jobs 2``: seconds per submission and submissions per minute.
+  process: interpreter start, imports, every exercise in its own sandboxed worker), against the 2 s target;
+* a batch of 200 submissions (the four masters' correct answers and the released stubs, in turn) graded by
+  ``python -m autograder batch --jobs 2``: submissions per minute, against the 300 per minute target;
+* a notebook over the 100 MB cap and a 99 MB notebook of tiny cells (just under it), each refused in a
+  fresh grader process: seconds and the process's peak memory, against 2 s and 200 MB.
 
-Run: ``.venv/bin/python -m benchmarks.bench_autograder [--batch 50] [--jobs 2] [--quick]`` (``make bench``
-runs every benchmark; ``make bench BENCH=autograder`` this one). Prints one line per measurement with its ratio to the target.
+Run: ``.venv/bin/python -m benchmarks.bench_autograder [--batch 200] [--jobs 2] [--quick]`` (``make bench``
+runs every benchmark; ``make bench BENCH=autograder`` this one). Prints one line per measurement with its
+ratio to the target.
 """
 
 import argparse
@@ -20,7 +23,54 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGET_SECONDS = 5.0
+TARGET_SECONDS = 2.0
+TARGET_PER_MINUTE = 300.0
+TARGET_REFUSE_SECONDS = 2.0
+TARGET_REFUSE_MB = 200.0
+
+_REFUSE = """
+import resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from autograder.grading import grade_notebook
+start = time.perf_counter()
+results = grade_notebook(sys.argv[2])
+seconds = time.perf_counter() - start
+assert results["score"] == 0.0 and not results["tests"], results["output"]
+print(seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+
+
+def _write_big(path, over_cap):
+    """A notebook just over the 100 MB cap (one big output) or of 99 MB tiny cells (just under it)."""
+    with open(path, "wb") as handle:
+        handle.write(b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [\n')
+        if over_cap:
+            handle.write(b'{"cell_type": "markdown", "metadata": {}, "source": "')
+            handle.write(b"x" * (100 * 2**20 + 1024) + b'"}')
+        else:
+            cell = b'{"cell_type": "raw", "metadata": {}, "source": "x"},\n'
+            count = 99 * 2**20 // len(cell)
+            handle.write(cell * (count - 1) + cell.rstrip(b",\n"))
+        handle.write(b"\n]}\n")
+
+
+def time_refusals(workdir):
+    """(name, seconds, peak MB) of refusing each big notebook in a fresh grader process.
+
+    Returns
+    -------
+    list of (str, float, float)
+    """
+    rows = []
+    for name, over in (("over the 100 MB cap", True), ("99 MB of tiny cells", False)):
+        path = Path(workdir) / f"big_{int(over)}.ipynb"
+        _write_big(path, over)
+        done = subprocess.run([sys.executable, "-c", _REFUSE, str(ROOT), str(path)], cwd=ROOT, check=True,
+                              capture_output=True, text=True)
+        seconds, peak = map(float, done.stdout.split())
+        rows.append((name, seconds, peak))
+        path.unlink()
+    return rows
 
 
 def _sources():
@@ -69,12 +119,12 @@ def time_batch(masters, stubs, n, jobs, workdir):
 def main(argv=None):
     """Run the measurements and print them."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--quick", action="store_true", help="a batch of 10 instead of 50")
+    parser.add_argument("--quick", action="store_true", help="a batch of 20 instead of 200")
     args, _ = parser.parse_known_args(argv)  # `make bench` passes the same options to every benchmark
     if args.quick:
-        args.batch = min(args.batch, 10)
+        args.batch = min(args.batch, 20)
     masters, stubs = _sources()
     if not masters:
         print("no master notebooks in notebooks/source: run `make notebooks` first")
@@ -84,9 +134,15 @@ def main(argv=None):
             print(f"autograder  one correct submission  {name:24s} {seconds:6.2f} s   "
                   f"{seconds / TARGET_SECONDS:5.2f} x the {TARGET_SECONDS:g} s target")
         seconds = time_batch(masters, stubs, args.batch, args.jobs, workdir)
+        refusals = time_refusals(workdir)
     per = seconds / args.batch
     print(f"autograder  batch of {args.batch}, --jobs {args.jobs}: {seconds:6.1f} s total, {per:5.2f} s per submission, "
-          f"{60.0 / per:6.1f} submissions per minute")
+          f"{60.0 / per:6.1f} submissions per minute   {TARGET_PER_MINUTE / (60.0 / per):5.2f} x the "
+          f"{TARGET_PER_MINUTE:g}/min target (lower is better)")
+    for name, secs, peak in refusals:
+        print(f"autograder  refuse a notebook {name:22s} {secs:6.2f} s, grader peak {peak:6.1f} MB   "
+              f"{secs / TARGET_REFUSE_SECONDS:5.2f} x the {TARGET_REFUSE_SECONDS:g} s and "
+              f"{peak / TARGET_REFUSE_MB:5.2f} x the {TARGET_REFUSE_MB:g} MB targets")
     return 0
 
 

@@ -5,6 +5,8 @@ Every function works elementwise on an array of any shape and returns an array o
 
 import numpy as np
 
+__all__ = ["relu", "relu_derivative", "sigmoid", "sigmoid_derivative", "softplus"]
+
 
 def sigmoid(z):
     """Logistic function 1 / (1 + exp(-z)), computed without overflow.

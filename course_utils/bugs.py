@@ -34,6 +34,10 @@ from course_utils.models import check_network_inputs, count_layers, forward_prop
 from course_utils.parameters import ParameterError
 from course_utils.testcases import gradient_check_n_test_case
 
+__all__ = ["Bug", "BugError", "CATALOGUE", "DEFAULT_LAMBD", "Pieces", "backward_from_pieces", "bug_names",
+           "bugs_lambd", "check_backward", "check_bugs", "correct", "inject", "layer_cache", "scale_bug",
+           "touched_blocks", "written_out", "written_out_bugs"]
+
 #: L2 strength used to show the regularization bugs (the value of the course's regularization week).
 DEFAULT_LAMBD = 0.7
 

@@ -28,6 +28,9 @@ from course_utils.testcases import gradient_check_n_test_case
 from course_utils.stepsize import measured_best as _measured_best
 from course_utils.stepsize import sweep as _sweep
 
+__all__ = ["ExerciseFailure", "backward_propagation_test", "bug_hunt_test", "forward_propagation_test",
+           "gradient_check_n_test", "gradient_check_test", "judge_1d", "optimal_epsilon_test"]
+
 
 class ExerciseFailure(AssertionError):
     """A public test failed. Shown in Jupyter as its message alone, without a library traceback."""

@@ -1,4 +1,4 @@
-"""Batched cost evaluation for fast gradient checks of the course's L-layer network.
+"""Machinery of the gradient checker; a student does not need this module: the network's fast evaluator.
 
 The classic check evaluates the cost twice per parameter, each time with a full forward pass. This module
 evaluates the network's cost at *many* perturbed parameter vectors at once, and exploits the structure of
@@ -20,12 +20,13 @@ when a step provably flips nothing; then an entry costs O(m) operations (the cro
 evaluated exactly, not linearised). Steps that may flip a ReLU (near a kink) are propagated as above, so
 kinks are seen exactly as the plain loop sees them. Tests compare every path with full forward passes.
 
-``MLPBatchedCost`` is what ``check_gradients(..., batched_cost=...)`` accepts. It offers three
-evaluations, all returning costs shaped (k,):
+``MLPBatchedCost`` implements the evaluator interface of ``check_gradients(..., batched_cost=...)``
+(``checker_engine.BatchedCost``). It starts from one forward pass of ``models.mlp_forward`` (the
+network's own code) and offers three evaluations, all returning costs shaped (k,):
 
 * ``batched(thetas)``: the cost at k full parameter vectors, shape (k, n) (generic, no structure used);
 * ``entry_costs(indices, deltas)``: the cost at theta + deltas[j] * e_{indices[j]} (structured);
-* ``direction_costs(blocks, step)``: the costs at theta + step * v and theta - step * v for k directions
+* ``direction_costs(blocks, step, centered=True)``: the costs at theta + step * v and theta - step * v for k directions
   given block by block (used by the random-direction check; never builds (k, n) parameter stacks).
 
 Shapes: X (n_0, m), Y (1, m), W_l (n_l, n_{l-1}), b_l (n_l, 1), theta (n,).
@@ -34,9 +35,13 @@ Shapes: X (n_0, m), Y (1, m), W_l (n_l, n_{l-1}), b_l (n_l, 1), theta (n,).
 import numpy as np
 
 from course_utils.activations import relu, sigmoid
-from course_utils.models import _as_float, check_network_inputs
+from course_utils.checker_engine import BatchedCost
 from course_utils.gradcheck import check_gradients
+from course_utils.layers import linear_forward
+from course_utils.models import check_network_inputs, mlp_forward
 from course_utils.parameters import ParameterError, layout_of
+
+__all__ = ["MLPBatchedCost", "check_mlp_gradients", "cost_from_logits"]
 
 #: Memory budget of one batched evaluation (bytes of the largest intermediate array).
 DEFAULT_MAX_BYTES = 64 * 2**20
@@ -81,12 +86,7 @@ def cost_from_logits(ZL, Y, stable=False):
     return np.add.reduce(losses, axis=-1) / m
 
 
-def _float_array(name, a):
-    """``models._as_float`` (floats and complex kept, other numbers to float64) with a quick path for floats."""
-    return a if type(a) is np.ndarray and a.dtype.kind == "f" else _as_float(name, a)
-
-
-class MLPBatchedCost:
+class MLPBatchedCost(BatchedCost):
     """The cost of the L-layer network (``models.mlp_forward``) at many parameter vectors at once.
 
     Build it at the parameters you check: it caches one forward pass there.
@@ -114,27 +114,15 @@ class MLPBatchedCost:
     def __init__(self, X, Y, parameters, lambd=0.0, stable_cost=False, max_bytes=DEFAULT_MAX_BYTES,
                  dense_max=DENSE_MAX_PARAMETERS, linear=True):
         X, Y, L = check_network_inputs(X, Y, parameters)  # X (n_0, m), Y (1, m)
-        weights = [(_float_array(f"W{l}", parameters[f"W{l}"]), _float_array(f"b{l}", parameters[f"b{l}"]))
-                   for l in range(1, L + 1)]
-        if X.dtype.kind == "c" or any(W.dtype.kind == "c" or b.dtype.kind == "c" for W, b in weights):
+        if any(np.iscomplexobj(v) for v in parameters.values()) or np.iscomplexobj(X):
             raise ParameterError("MLPBatchedCost works with real parameters; use the plain check for method='complex'")
-        # The forward pass of models.mlp_forward (same operations, so the same numbers), keeping what the
-        # evaluations reuse; the output layer's sigmoid is left to the cost.
-        self._layers = []  # layer l at index l - 1: A_prev, W, b, Z, A
-        A = X  # shape (n_0, m)
-        for l, (W, b) in enumerate(weights, start=1):
-            Z = W @ A + b  # shape (n_l, m)
-            A_next = relu(Z) if l < L else None  # shape (n_l, m)
-            self._layers.append({"A_prev": A, "W": W, "b": b, "Z": Z, "A": A_next})
-            A = A_next
+        cost, cache = mlp_forward(X, Y, parameters, lambd=lambd, stable_cost=stable_cost)  # the network's own pass
+        self._layers = cache["layers"]  # layer l at index l - 1: A_prev, W, b, Z, A (what the evaluations reuse)
         self.X, self.Y, self.L, self.m = X, Y, L, X.shape[1]
         self.lambd, self.stable = float(lambd), bool(stable_cost)
         self.max_bytes, self.dense_max, self.linear = int(max_bytes), int(dense_max), bool(linear)
         # ||W_l||^2 of every layer (only the L2 term needs them)
         self._squares = [float(np.sum(layer["W"] ** 2)) for layer in self._layers] if lambd else []
-        cost = cost_from_logits(self._layers[-1]["Z"], Y, stable_cost)[0]
-        if lambd:
-            cost = cost + lambd / (2 * self.m) * sum(self._squares)
         self.cost0 = float(cost)
         self.layout = layout_of(parameters)
         self.theta = np.concatenate([np.asarray(parameters[k], dtype=np.float64).reshape(-1)
@@ -254,7 +242,7 @@ class MLPBatchedCost:
         for l, (W_part, W_shape, b_part, b_shape) in enumerate(self._views, start=1):
             W = thetas[:, W_part].reshape((k,) + W_shape)  # shape (k, n_l, n_{l-1})
             b = thetas[:, b_part].reshape((k,) + b_shape)  # shape (k, n_l, 1)
-            Z = W @ A + b  # shape (k, n_l, m)
+            Z, _ = linear_forward(A, W, b)  # shape (k, n_l, m): W @ A + b, batched over k
             if self.lambd:
                 squares += np.sum(W.reshape(k, -1) ** 2, axis=1)
             A = np.maximum(Z, 0.0) if l < self.L else Z  # relu (Z is float64)
@@ -338,8 +326,8 @@ class MLPBatchedCost:
         costs = cost_from_logits(ZL, self.Y, self.stable)  # shape (k,)
         return costs + self._l2(l2) if self.lambd else costs
 
-    def direction_costs(self, blocks, step):
-        """Costs at theta + step * v and theta - step * v for k directions v.
+    def direction_costs(self, blocks, step, centered=True):
+        """Costs at theta + step * v and theta - step * v for k directions v (both sides, always).
 
         Uses (W + s V) A = W A + s V A: the product with the unperturbed weights is shared by both signs.
 
@@ -348,6 +336,7 @@ class MLPBatchedCost:
         blocks : dict name -> ndarray of shape (k,) + the parameter's shape: the directions, block by block
             (float32 or float64; products with them are computed in float64)
         step : float, or ndarray (k,): the step along each direction
+        centered : bool, unused (the minus side costs almost nothing more: it shares W A)
 
         Returns
         -------
@@ -389,11 +378,6 @@ class MLPBatchedCost:
     def __call__(self, thetas):
         """Same as ``batched``: costs at k parameter vectors, thetas of shape (k, n) -> (k,)."""
         return self.batched(thetas)
-
-
-def mlp_batched_cost(X, Y, parameters, lambd=0.0, stable_cost=False, **kwargs):
-    """``MLPBatchedCost`` for ``check_gradients(..., batched_cost=...)``; see the class for parameters."""
-    return MLPBatchedCost(X, Y, parameters, lambd=lambd, stable_cost=stable_cost, **kwargs)
 
 
 def check_mlp_gradients(X, Y, parameters, gradients, lambd=0.0, stable_cost=False, **check_kwargs):

@@ -9,6 +9,9 @@ import numpy as np
 
 from course_utils.activations import relu, relu_derivative, sigmoid, softplus
 
+__all__ = ["cross_entropy_forward", "linear_backward", "linear_forward", "relu_backward", "relu_forward",
+           "sigmoid_cross_entropy_backward", "sigmoid_forward"]
+
 
 def linear_forward(A_prev, W, b):
     """Affine layer Z = W @ A_prev + b.
@@ -93,22 +96,6 @@ def sigmoid_forward(Z):
     cache : Z
     """
     return sigmoid(Z), Z
-
-
-def sigmoid_backward(dA, cache):
-    """Backward pass of the sigmoid: dZ = dA * s(Z) * (1 - s(Z)).
-
-    Parameters
-    ----------
-    dA : ndarray, shape (n, m)
-    cache : Z, ndarray of shape (n, m) from ``sigmoid_forward``
-
-    Returns
-    -------
-    dZ : ndarray, shape (n, m)
-    """
-    s = sigmoid(cache)
-    return dA * s * (1 - s)
 
 
 def cross_entropy_forward(ZL, Y, stable=False):

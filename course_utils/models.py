@@ -24,6 +24,9 @@ from course_utils.layers import (
 )
 from course_utils.parameters import ParameterError
 
+__all__ = ["backward_propagation", "backward_propagation_n", "check_network_inputs", "count_layers",
+           "forward_propagation", "forward_propagation_n", "initialize_mlp", "mlp_backward", "mlp_forward"]
+
 
 # ---------------------------------------------------------------------------------------------------
 # The 1-D model

@@ -19,6 +19,9 @@ from math import prod
 
 import numpy as np
 
+__all__ = ["Layout", "NUMERIC_KINDS", "ParameterError", "dictionary_to_vector", "gradients_to_vector",
+           "layout_of", "vector_to_dictionary"]
+
 
 class ParameterError(ValueError):
     """A parameter or gradient dictionary that cannot be used as given; the message says how to fix it."""

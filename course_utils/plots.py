@@ -13,6 +13,9 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from course_utils.stepsize import METHOD_LABELS, METHODS, ZERO_FLOOR, SweepCache, curve_data, power_of_ten
 
+__all__ = ["draw_error_vs_epsilon", "plot_error_vs_epsilon", "plot_methods_vs_epsilon", "plot_report",
+           "redraw_error_vs_epsilon", "report_heatmap_data", "update_current_step"]
+
 
 # ---------------------------------------------------------------------------------------------------
 # The gradient-check report as a picture (notebook 3: bug hunt)
@@ -50,10 +53,7 @@ def report_heatmap_data(report):
     if report.mode != "full" or np.size(entry_errors) != layout.size:
         raise ValueError("a heatmap needs one relative error per entry: run check_gradients(..., mode='full') "
                          f"(this report is from mode={report.mode!r})")
-    kink_index = np.zeros(layout.size, dtype=bool)
-    kink_index[[k.index for k in report.kinks]] = True
-    excess = report.entry_excess if report.entry_excess is not None else entry_errors
-    failing = (np.asarray(excess) > report.threshold) & ~kink_index
+    failing, kink_index = report.entry_failing, report.entry_kinks  # stored by the checker, shape (n,)
     blocks = {b.name: b for b in report.blocks}
     out = {}
     for name, shape, sl in zip(layout.names, layout.shapes, layout.slices().values()):

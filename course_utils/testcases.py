@@ -2,6 +2,8 @@
 
 import numpy as np
 
+__all__ = ["gradient_check_n_test_case"]
+
 
 def gradient_check_n_test_case():
     """The classic 3-layer test case: 3 transactions with 4 features and the network's parameters.

@@ -17,6 +17,8 @@ from course_utils.plots import draw_error_vs_epsilon, redraw_error_vs_epsilon, u
 from course_utils.stepsize import MODELS, SweepCache, StepSizeError, check_dtype, check_method, curve_data, get_model
 from course_utils.testcases import gradient_check_n_test_case
 
+__all__ = ["EpsilonExplorer", "bug_hunt_view", "bug_hunt_widget", "epsilon_explorer", "explorer_state"]
+
 
 # ---------------------------------------------------------------------------------------------------
 # Instructor widget: inject bugs live (notebook 3: bug hunt)

@@ -6,16 +6,12 @@ import time
 import numpy as np
 import pytest
 
-from course_utils import gradcheck
+from course_utils import checker_progress, gradcheck
 from course_utils.bugs import bug_names, bugs_lambd, inject, touched_blocks
 from course_utils.fastcheck import MLPBatchedCost, check_mlp_gradients
-from course_utils.gradcheck import (
-    ROUNDOFF_FACTOR,
-    GradCheckError,
-    _draw_direction,
-    check_gradients,
-    miss_probability,
-)
+from course_utils.checker_judge import ROUNDOFF_FACTOR
+from course_utils.checker_random import draw_direction, miss_probability
+from course_utils.gradcheck import GradCheckError, check_gradients
 from course_utils.models import backward_propagation_n, forward_propagation_n, initialize_mlp, mlp_backward, mlp_forward
 from course_utils.parameters import layout_of, vector_to_dictionary
 from course_utils.testcases import gradient_check_n_test_case
@@ -172,11 +168,11 @@ def test_a_small_check_shows_no_bar_however_slow_and_a_big_one_does(capsys, monk
     assert capsys.readouterr().err == ""  # the rule counts work, so a slow machine shows no bar
     # The same check counted as big (the threshold lowered to its own work) shows one: 2n steps.
     n = report.n_evaluations // 2
-    monkeypatch.setattr(gradcheck, "PROGRESS_MIN_WORK", 2 * n * n)
+    monkeypatch.setattr(checker_progress, "PROGRESS_MIN_WORK", 2 * n * n)
     check_gradients(cost, parameters, gradients)
     err = capsys.readouterr().err
     assert "gradient check" in err and f"/{2 * n} [" in err
-    monkeypatch.setattr(gradcheck, "PROGRESS_MIN_WORK", 2 * n * n + 1)
+    monkeypatch.setattr(checker_progress, "PROGRESS_MIN_WORK", 2 * n * n + 1)
     check_gradients(cost, parameters, gradients)
     assert capsys.readouterr().err == ""
 
@@ -248,7 +244,7 @@ def test_random_mode_on_the_fast_path_equals_the_plain_loop():
 
 def direction(generator, layout, members, distribution="gaussian"):
     """A drawn direction as one vector (n,)."""
-    blocks, scale = _draw_direction(generator, layout, members, distribution)
+    blocks, scale = draw_direction(generator, layout, members, distribution)
     return scale * np.concatenate([v.reshape(-1) for v in blocks]).astype(np.float64)
 
 

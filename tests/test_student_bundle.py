@@ -183,7 +183,9 @@ RUNNER = textwrap.dedent('''
         client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": "."}})
         result = {"notebook": path, "errors_before": [], "stopped_at": None, "ename": None}
         with client.setup_kernel():
-            result["kernel_python"] = client.km.kernel_spec.argv[0]
+            probe = nbformat.v4.new_code_cell("import sys; print(sys.executable)")
+            client.execute_cell(probe, 0)
+            result["kernel_python"] = probe.outputs[0]["text"].strip()
             for index, cell in enumerate(nb.cells):
                 if cell.cell_type != "code":
                     continue
@@ -216,6 +218,7 @@ def test_a_fresh_environment_from_requirements_alone_runs_each_notebook_to_its_f
     # No access to this repository: run from the unpacked copy, with nothing of ours on the path.
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "MPLBACKEND")}
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    env["PATH"] = os.pathsep.join([str(env_dir / "bin"), env.get("PATH", "")])  # as `activate` does
     for name in ("JUPYTER_DATA_DIR", "JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR"):  # no user-level kernels
         env[name] = str(tmp_path / "jupyter" / name.lower())
     install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "-r", "requirements.txt"],
@@ -231,6 +234,6 @@ def test_a_fresh_environment_from_requirements_alone_runs_each_notebook_to_its_f
     results = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
     assert [r["notebook"] for r in results] == [m.name for m in MASTERS]
     for r in results:
-        assert Path(r["kernel_python"]).parent == python.parent, r  # the fresh environment's kernel
+        assert Path(r["kernel_python"]).parent == python.parent, r  # the kernel ran in the fresh environment
         assert r["errors_before"] == [], r
         assert r["stopped_at"] is not None and r["ename"] == "NotImplementedError", r

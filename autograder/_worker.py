@@ -332,19 +332,30 @@ def _error(exc, tb=None):
 
 
 class _Tracker:
-    """Wraps the library's own implementations of the exercise and records when they are called."""
+    """Wraps the library's own implementations of the exercise and records when they are called.
+
+    A module already imported is wrapped at once; any other is wrapped the moment it is first imported
+    (an import hook), so the worker does not pay for importing library modules the submission never uses.
+    """
 
     def __init__(self, forbidden):
         self.used = set()
         self.active = False
+        self.pending = {}
         for dotted in forbidden:
             module, _, attr = dotted.partition(":")
-            try:
-                mod = importlib.import_module(module)
-                original = getattr(mod, attr)
-            except (ImportError, AttributeError):
-                continue
-            setattr(mod, attr, self._wrap(dotted, original))
+            self.pending.setdefault(module, []).append((dotted, attr))
+        for module in [m for m in self.pending if m in sys.modules]:
+            self.patch(sys.modules[module])
+        if self.pending:
+            sys.meta_path.insert(0, _PatchOnImport(self))
+
+    def patch(self, mod):
+        """Wrap the forbidden functions of module ``mod`` (once)."""
+        for dotted, attr in self.pending.pop(mod.__name__, []):
+            original = getattr(mod, attr, None)
+            if original is not None:
+                setattr(mod, attr, self._wrap(dotted, original))
 
     def _wrap(self, dotted, original):
         tracker = self
@@ -356,6 +367,46 @@ class _Tracker:
         wrapper.__name__ = getattr(original, "__name__", "wrapper")
         wrapper.__doc__ = getattr(original, "__doc__", None)
         return wrapper
+
+
+class _PatchingLoader:
+    """Loader proxy: runs the real loader, then lets the tracker wrap the module's functions."""
+
+    def __init__(self, loader, tracker):
+        self.loader, self.tracker = loader, tracker
+
+    def create_module(self, spec):
+        """Delegate to the real loader."""
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        """Execute the module with the real loader, then wrap its forbidden functions."""
+        self.loader.exec_module(module)
+        self.tracker.patch(module)
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
+class _PatchOnImport:
+    """Meta path finder that hands the tracker every module it still waits for, as it is imported."""
+
+    def __init__(self, tracker):
+        self.tracker = tracker
+
+    def find_spec(self, name, path=None, target=None):
+        """The real finders' spec for a tracked module, with a patching loader; None otherwise."""
+        if name not in self.tracker.pending:
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, "exec_module"):
+                    spec.loader = _PatchingLoader(spec.loader, self.tracker)
+                return spec
+        return None
 
 
 class _CappedOutput:

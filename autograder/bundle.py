@@ -96,6 +96,9 @@ def bundle_files(root=PROJECT_ROOT, notebooks=None):
     for path in sorted((root / "notebooks" / "source").glob("*.ipynb")):
         if notebooks is None or path.stem in notebooks:
             files.append((f"masters/{path.name}", path))
+            stub = root / "notebooks" / path.name  # the released version (public): unchanged cells are not run
+            if stub.is_file():
+                files.append((f"notebooks/{path.name}", stub))
     return files
 
 

@@ -8,6 +8,7 @@ import json
 import os
 import secrets
 import signal
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -24,6 +25,10 @@ __all__ = ["Options", "grade_notebook", "summary_line", "write_results", "foreig
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MASTERS = PROJECT_ROOT / "notebooks" / "source"
+#: The released student notebooks: an exercise cell identical to its released stub is not run.
+DEFAULT_STUBS = PROJECT_ROOT / "notebooks"
+_MASTER_CACHE = {}  # (path, mtime, size) -> (setup sources, {grade_id: source}), read once per process
+_MASTER_LOCK = threading.Lock()
 
 
 @dataclass
@@ -107,14 +112,35 @@ def _master_setup(notebook_id, masters):
     """Sources of the master's locked setup cells, or None when the master is not available."""
     if masters is None:
         return None
-    path = Path(masters) / f"{notebook_id}.ipynb"
-    if not path.is_file():
-        return None
+    entry = _cached_notebook(Path(masters) / f"{notebook_id}.ipynb")
+    return list(entry[0]) if entry is not None else None
+
+
+def _cached_notebook(path):
+    """(setup sources, {grade_id: source}) of a notebook of ours, read once per grader process; or None."""
     try:
-        master = load_submission(path)
+        info = path.stat()
+    except OSError:
+        return None
+    key = (str(path), info.st_mtime_ns, info.st_size)
+    with _MASTER_LOCK:
+        if key in _MASTER_CACHE:
+            return _MASTER_CACHE[key]
+    try:
+        notebook = load_submission(path)
     except SubmissionError:
         return None
-    return [(c.grade_id or f"setup-{c.index}", c.source) for c in master.setup_cells()]
+    entry = ([(c.grade_id or f"setup-{c.index}", c.source) for c in notebook.setup_cells()],
+             {c.grade_id: c.source for c in notebook.cells if c.grade_id})
+    with _MASTER_LOCK:
+        _MASTER_CACHE[key] = entry
+    return entry
+
+
+def _is_untouched_stub(notebook_id, exercise, cell):
+    """True when the cell is exactly the released stub (it raises NotImplementedError: no need to run it)."""
+    entry = _cached_notebook(DEFAULT_STUBS / f"{notebook_id}.ipynb") if DEFAULT_STUBS.is_dir() else None
+    return entry is not None and entry[1].get(exercise.grade_id) == cell.source
 
 
 def _exercise_cell(submission, exercise):
@@ -235,6 +261,10 @@ def _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng):
                      f"`def {exercise.function}(` was found: was the exercise cell deleted? Restore it "
                      f"(copy it from a fresh copy of the notebook) and write your answer in it.")
     cases = exercise.make_cases(rng)
+    if _is_untouched_stub(spec.notebook_id, exercise, cell):
+        return 0.0, "\n".join(notes + [f"Passed 0 of {len(cases)} hidden tests: {exercise.function} is not "
+                                        f"implemented yet (the cell is unchanged from the released notebook: "
+                                        f"it still raises NotImplementedError)."])
     result = sandbox.run(_request(spec, exercise, cell, setup_sources, cases))
     events = result.events
     lines = _cell_lines(events, exercise)

@@ -266,7 +266,12 @@ def _as_v4(data, text, name):
             warnings.simplefilter("ignore")
             if version == 3:  # nbformat's reader joins v3's line lists, then converts and validates
                 nb = nbformat.reads(text, as_version=4)
-            else:
+            else:  # outputs are never graded: dropped first, so validation time is bounded by the code
+                for cell in cells:
+                    if isinstance(cell, dict) and cell.get("cell_type") == "code":
+                        cell["outputs"] = []
+                    if isinstance(cell, dict):
+                        cell.pop("attachments", None)
                 nb = nbformat.from_dict(data)
             nbformat.validate(nb)
     except Exception as exc:  # nbformat raises several types for malformed notebooks

@@ -186,16 +186,17 @@ def _read_bytes(path, max_bytes):
                                   f"(File > Save) and submit the .ipynb file again")
         if info.st_size > max_bytes:
             raise SubmissionError(_too_large(name, info.st_size, max_bytes))
-        chunks, left = [], max_bytes + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 24))
-            if not chunk:
+        raw = bytearray(info.st_size + 1)  # one buffer, filled in place (no second copy)
+        view, filled = memoryview(raw), 0
+        while filled < len(raw):
+            count = os.readv(fd, [view[filled:]])
+            if count == 0:
                 break
-            chunks.append(chunk)
-            left -= len(chunk)
+            filled += count
+        view.release()
+        del raw[filled:]
     finally:
         os.close(fd)
-    raw = b"".join(chunks)
     if len(raw) > max_bytes:
         raise SubmissionError(_too_large(name, len(raw), max_bytes))
     return raw
@@ -216,7 +217,7 @@ def _decode(raw, name, notes):
         raise SubmissionError(f"{name} was saved as UTF-16 text by another editor; Jupyter notebooks are "
                               f"UTF-8. Open the original in Jupyter, save it there, and resubmit.")
     if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]
+        del raw[:3]
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -229,13 +230,17 @@ def _decode(raw, name, notes):
         return raw.decode("utf-8", errors="replace")
 
 
-def _parse(text, raw_size, name):
-    """The notebook's JSON, parsed only when its number of values is bounded (one counting pass)."""
-    items = text.count(",") + text.count("{") + text.count("[")
+def _check_items(raw, name):
+    """Refuse a file with too many JSON values, from one counting pass over its bytes (before decoding)."""
+    items = raw.count(b",") + raw.count(b"{") + raw.count(b"[")
     if items > MAX_JSON_ITEMS:
         raise SubmissionError(f"{name} holds about {items:,} JSON values, far more than a notebook of this "
                               f"course ({MAX_JSON_ITEMS:,} at most): was data pasted into it or generated? "
                               f"Clear the outputs, delete the extra cells, save and resubmit.")
+
+
+def _parse(text, name):
+    """The notebook's JSON (its number of values already bounded by ``_check_items``)."""
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -326,9 +331,10 @@ def load_submission(path, max_bytes=MAX_BYTES):
     name = printable(path.name)
     notes = []
     raw = _read_bytes(path, max_bytes)
+    _check_items(raw, name)
     text = _decode(raw, name, notes)
     del raw
-    nb = _as_v4(_parse(text, len(text), name), text, name)
+    nb = _as_v4(_parse(text, name), text, name)
     del text
     metadata = nb.get("metadata", {}) if isinstance(nb.get("metadata"), dict) else {}
     course = metadata.get("course")

@@ -420,8 +420,17 @@ def _default_expose():
     return sorted({os.path.realpath(p) for p in paths} | set(paths))
 
 
+def _is_zombie(pid):
+    """True for a process that has exited and waits to be reaped (it holds no resources; SIGKILL is moot)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            return handle.read(4096).rpartition(b")")[2][:3].strip() == b"Z"
+    except OSError:
+        return True
+
+
 def processes_of_uid(uid):
-    """PIDs of the processes whose owner is ``uid`` (read from /proc).
+    """PIDs of the live (not zombie) processes whose owner is ``uid`` (read from /proc).
 
     Returns
     -------
@@ -435,7 +444,7 @@ def processes_of_uid(uid):
     for entry in entries:
         if entry.isdigit():
             try:
-                if os.stat(f"/proc/{entry}").st_uid == uid:
+                if os.stat(f"/proc/{entry}").st_uid == uid and not _is_zombie(entry):
                     pids.append(int(entry))
             except OSError:
                 continue

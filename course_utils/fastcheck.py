@@ -34,14 +34,14 @@ Shapes: X (n_0, m), Y (1, m), W_l (n_l, n_{l-1}), b_l (n_l, 1), theta (n,).
 
 import numpy as np
 
-from course_utils.activations import relu, sigmoid
+from course_utils.activations import relu
 from course_utils.checker_engine import BatchedCost
 from course_utils.gradcheck import check_gradients
-from course_utils.layers import linear_forward
-from course_utils.models import check_network_inputs, mlp_forward
+from course_utils.layers import cross_entropy_costs
+from course_utils.models import check_network_inputs, mlp_costs, mlp_forward
 from course_utils.parameters import ParameterError, layout_of
 
-__all__ = ["MLPBatchedCost", "check_mlp_gradients", "cost_from_logits"]
+__all__ = ["MLPBatchedCost", "check_mlp_gradients"]
 
 #: Memory budget of one batched evaluation (bytes of the largest intermediate array).
 DEFAULT_MAX_BYTES = 64 * 2**20
@@ -50,40 +50,6 @@ DEFAULT_MAX_BYTES = 64 * 2**20
 #: pass (a few array operations in all); above, it propagates each block's perturbations from its layer up
 #: (fewer operations per entry, but a few array operations per block).
 DENSE_MAX_PARAMETERS = 2_000
-
-
-def cost_from_logits(ZL, Y, stable=False):
-    """Mean cross-entropy of many output rows at once, the same formula as ``layers.cross_entropy_forward``.
-
-    Parameters
-    ----------
-    ZL : ndarray, shape (k, m): output logits of k networks (or k perturbed versions of one)
-    Y : ndarray, shape (1, m): labels
-    stable : bool, the logits form softplus(Z) - Y Z everywhere (else the textbook formula, with the
-        logits form only where the textbook one is not finite)
-
-    Returns
-    -------
-    costs : ndarray, shape (k,)
-    """
-    m = ZL.shape[-1]
-    if stable:
-        losses = np.logaddexp(0, ZL) - Y * ZL  # shape (k, m)
-        return np.add.reduce(losses, axis=-1) / m
-    if type(ZL) is np.ndarray and ZL.dtype.kind == "f":  # activations.sigmoid's operations, without its checks
-        e = np.exp(-np.abs(ZL))  # shape (k, m)
-        A = np.where(ZL >= 0, 1.0 / (1.0 + e), e / (1.0 + e))  # shape (k, m)
-    else:
-        A = sigmoid(ZL)  # shape (k, m)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        losses = -Y * np.log(A) - (1 - Y) * np.log(1 - A)  # shape (k, m)
-    sums = np.add.reduce(losses, axis=-1)  # shape (k,): non-finite wherever a loss is
-    if np.isfinite(sums).all():
-        return sums / m
-    saturated = ~np.isfinite(losses)  # where A is exactly 0 or 1 (rare): the logits form there
-    if saturated.any():
-        losses = np.where(saturated, np.logaddexp(0, ZL) - Y * ZL, losses)
-    return np.add.reduce(losses, axis=-1) / m
 
 
 class MLPBatchedCost(BatchedCost):
@@ -133,10 +99,6 @@ class MLPBatchedCost(BatchedCost):
         starts = self.layout.starts
         self._blocks = [(int(name[1:]), name[0], starts[b], starts[b + 1]) for b, name in enumerate(self.layout.names)]
         self._starts = np.array(starts[:-1])  # shape (B,)
-        # Per layer, where W_l and b_l sit in theta and their shapes: (W slice, W shape, b slice, b shape).
-        parts = self.layout.slices()
-        self._views = [(parts[f"W{l}"], self._layers[l - 1]["W"].shape, parts[f"b{l}"], self._layers[l - 1]["b"].shape)
-                       for l in range(1, L + 1)]
         self._widest = max(layer["W"].shape[0] for layer in self._layers)  # widest layer
         # vectors per piece of ``batched`` (a (k, n) stack and the widest (k, n_l, m) activations fit max_bytes)
         self._dense_piece = max(1, self.max_bytes // (8 * (self.layout.size + self._widest * self.m)))
@@ -236,20 +198,7 @@ class MLPBatchedCost(BatchedCost):
         return out
 
     def _batched(self, thetas):
-        k = thetas.shape[0]
-        A = self.X  # shape (n_0, m), broadcast over k
-        squares = np.zeros(k) if self.lambd else None
-        for l, (W_part, W_shape, b_part, b_shape) in enumerate(self._views, start=1):
-            W = thetas[:, W_part].reshape((k,) + W_shape)  # shape (k, n_l, n_{l-1})
-            b = thetas[:, b_part].reshape((k,) + b_shape)  # shape (k, n_l, 1)
-            Z, _ = linear_forward(A, W, b)  # shape (k, n_l, m): W @ A + b, batched over k
-            if self.lambd:
-                squares += np.sum(W.reshape(k, -1) ** 2, axis=1)
-            A = np.maximum(Z, 0.0) if l < self.L else Z  # relu (Z is float64)
-        costs = cost_from_logits(A[:, 0, :], self.Y, self.stable)  # shape (k,)
-        if self.lambd:
-            costs = costs + self.lambd / (2 * self.m) * squares
-        return costs
+        return mlp_costs(self.X, self.Y, thetas, self.layout, self.lambd, self.stable)  # shape (k,)
 
     def entry_costs(self, indices, deltas):
         """Costs at theta + deltas[j] * e_{indices[j]}, one entry perturbed per evaluation.
@@ -323,7 +272,7 @@ class MLPBatchedCost(BatchedCost):
                 # Z_{l+1} + W_{l+1}[:, i] (outer) dA: shape (n_{l+1}, r, m)
                 Z = upper["Z"][:, None, :] + upper["W"][:, rows[rest]][:, :, None] * dA[None, :, :]
                 ZL[rest] = self._propagate(l + 1, Z)
-        costs = cost_from_logits(ZL, self.Y, self.stable)  # shape (k,)
+        costs = cross_entropy_costs(ZL, self.Y, self.stable)  # shape (k,)
         return costs + self._l2(l2) if self.lambd else costs
 
     def direction_costs(self, blocks, step, centered=True):
@@ -369,8 +318,8 @@ class MLPBatchedCost(BatchedCost):
                 squares += np.stack([2 * step * cross, -2 * step * cross], axis=1) + (step ** 2 * vv)[:, None]  # (k, 2)
             A = relu(Z) if l < self.L else Z
         ZL = A[:, 0, :]  # shape (k, 2m)
-        costs = np.stack([cost_from_logits(ZL[:, :m], self.Y, self.stable),
-                          cost_from_logits(ZL[:, m:], self.Y, self.stable)], axis=1)  # shape (k, 2)
+        costs = np.stack([cross_entropy_costs(ZL[:, :m], self.Y, self.stable),
+                          cross_entropy_costs(ZL[:, m:], self.Y, self.stable)], axis=1)  # shape (k, 2)
         if self.lambd:
             costs = costs + self._l2(squares)
         return costs[:, 0], costs[:, 1]

@@ -9,7 +9,7 @@ import numpy as np
 
 from course_utils.activations import relu, relu_derivative, sigmoid, softplus
 
-__all__ = ["cross_entropy_forward", "linear_backward", "linear_forward", "relu_backward", "relu_forward",
+__all__ = ["cross_entropy_costs", "cross_entropy_forward", "linear_backward", "linear_forward", "relu_backward", "relu_forward",
            "sigmoid_cross_entropy_backward", "sigmoid_forward"]
 
 
@@ -128,6 +128,40 @@ def cross_entropy_forward(ZL, Y, stable=False):
         losses = np.where(np.isfinite(losses), losses, from_logits)
     cost = np.sum(losses) / m
     return cost, (ZL, Y)
+
+
+def cross_entropy_costs(ZL, Y, stable=False):
+    """Mean cross-entropy of many output rows at once, the same formula as ``cross_entropy_forward``.
+
+    Parameters
+    ----------
+    ZL : ndarray, shape (k, m): output logits of k networks (or k perturbed versions of one)
+    Y : ndarray, shape (1, m): labels
+    stable : bool, the logits form softplus(Z) - Y Z everywhere (else the textbook formula, with the
+        logits form only where the textbook one is not finite)
+
+    Returns
+    -------
+    costs : ndarray, shape (k,)
+    """
+    m = ZL.shape[-1]
+    if stable:
+        losses = softplus(ZL) - Y * ZL  # shape (k, m)
+        return np.add.reduce(losses, axis=-1) / m
+    if type(ZL) is np.ndarray and ZL.dtype.kind == "f":  # activations.sigmoid's operations, without its checks
+        e = np.exp(-np.abs(ZL))  # shape (k, m)
+        A = np.where(ZL >= 0, 1.0 / (1.0 + e), e / (1.0 + e))  # shape (k, m)
+    else:
+        A = sigmoid(ZL)  # shape (k, m)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        losses = -Y * np.log(A) - (1 - Y) * np.log(1 - A)  # shape (k, m)
+    sums = np.add.reduce(losses, axis=-1)  # shape (k,): non-finite wherever a loss is
+    if np.isfinite(sums).all():
+        return sums / m
+    saturated = ~np.isfinite(losses)  # where A is exactly 0 or 1 (rare): the logits form there
+    if saturated.any():
+        losses = np.where(saturated, softplus(ZL) - Y * ZL, losses)
+    return np.add.reduce(losses, axis=-1) / m
 
 
 def sigmoid_cross_entropy_backward(cache):

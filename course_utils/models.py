@@ -14,6 +14,7 @@ import numpy as np
 
 from course_utils.activations import relu, sigmoid, softplus
 from course_utils.layers import (
+    cross_entropy_costs,
     cross_entropy_forward,
     linear_backward,
     linear_forward,
@@ -25,7 +26,8 @@ from course_utils.layers import (
 from course_utils.parameters import ParameterError
 
 __all__ = ["backward_propagation", "backward_propagation_n", "check_network_inputs", "count_layers",
-           "forward_propagation", "forward_propagation_n", "initialize_mlp", "mlp_backward", "mlp_forward"]
+           "forward_propagation", "forward_propagation_n", "initialize_mlp", "mlp_backward", "mlp_costs",
+           "mlp_forward"]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -218,6 +220,40 @@ def mlp_backward(X, Y, cache):
             dW = dW + lambd / m * layer["W"]
         grads[f"dW{l}"], grads[f"db{l}"] = dW, db
     return {k: grads[k] for l in range(1, L + 1) for k in (f"dW{l}", f"db{l}")}
+
+
+def mlp_costs(X, Y, thetas, layout, lambd=0.0, stable_cost=False):
+    """The cost of ``mlp_forward`` at k parameter vectors at once (the same operations, batched over k).
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_0, m); Y : ndarray, shape (1, m)
+    thetas : ndarray, shape (k, n): parameter vectors in the layout's order (float64, float32 or complex;
+        the cost is computed in that precision)
+    layout : parameters.Layout of W1, b1, ..., WL, bL
+    lambd, stable_cost : as in ``mlp_forward``
+
+    Returns
+    -------
+    costs : ndarray, shape (k,)
+    """
+    k = thetas.shape[0]
+    real = thetas.real.dtype
+    parts, shapes = layout.slices(), dict(zip(layout.names, layout.shapes))
+    L = len(layout.names) // 2
+    A = X.astype(real, copy=False)  # shape (n_0, m), broadcast over k
+    squares = np.zeros(k) if lambd else None
+    for l in range(1, L + 1):
+        W = thetas[:, parts[f"W{l}"]].reshape((k,) + shapes[f"W{l}"])  # shape (k, n_l, n_{l-1})
+        b = thetas[:, parts[f"b{l}"]].reshape((k,) + shapes[f"b{l}"])  # shape (k, n_l, 1)
+        Z, _ = linear_forward(A, W, b)  # shape (k, n_l, m)
+        if lambd:
+            squares += np.sum(W.reshape(k, -1) ** 2, axis=1)
+        A = relu(Z) if l < L else Z
+    costs = cross_entropy_costs(A[:, 0, :], Y.astype(real, copy=False), stable_cost)  # shape (k,)
+    if lambd:
+        costs = costs + lambd / (2 * X.shape[1]) * squares
+    return costs
 
 
 def forward_propagation_n(X, Y, parameters):

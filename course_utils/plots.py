@@ -11,7 +11,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from course_utils.stepsize import METHOD_LABELS, METHODS, ZERO_FLOOR, SweepCache, curve_data, power_of_ten
+from course_utils.report import HEADLINES
+from course_utils.stepsize import METHODS, SweepCache
+from course_utils.stepsize_views import METHOD_LABELS, ZERO_FLOOR, curve_data, power_of_ten
 
 __all__ = ["draw_error_vs_epsilon", "plot_error_vs_epsilon", "plot_methods_vs_epsilon", "plot_report",
            "redraw_error_vs_epsilon", "report_heatmap_data", "update_current_step"]
@@ -96,39 +98,57 @@ def plot_report(report, cmap="viridis", title=None):
     fig = Figure(figsize=(max(12.0, 1.2 * len(names) + 0.45 * sum(widths)), 9.0), layout="constrained")
     grid = fig.add_gridspec(2, len(names) + 1, height_ratios=[1.25, 1.0],
                             width_ratios=widths + [0.6])
-    fonts = REPORT_FONTS
     image = None
     for i, name in enumerate(names):
-        d = data[name]
-        ax = fig.add_subplot(grid[0, i])
-        shown = np.clip(d["errors"], REPORT_ERROR_FLOOR, 1.0)
-        image = ax.imshow(shown, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
-        image.set_gid(f"heatmap-{name}")
-        for (r, c) in zip(*np.nonzero(d["failing"])):
-            for colour, width in (("white", 5.0), ("black", 2.5)):
-                ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor=colour,
-                                       linewidth=width, gid="failing-entry" if colour == "black" else None))
-        for (r, c) in zip(*np.nonzero(d["kinks"])):
-            ax.text(c, r, "K", ha="center", va="center", fontsize=fonts["label"], fontweight="bold",
-                    color="white", gid="kink-entry",
-                    bbox=dict(boxstyle="round,pad=0.1", facecolor="black", edgecolor="none"))
-        status = "ok" if d["passed"] else "WRONG"
-        ax.set_title(f"{name}\n{status}", fontsize=fonts["label"],
-                     fontweight="normal" if d["passed"] else "bold")
-        rows, cols = d["errors"].shape
-        ax.set_yticks(range(rows) if rows <= 10 else range(0, rows, max(1, rows // 5)))
-        ax.set_xticks(range(cols) if cols <= 6 else range(0, cols, max(1, cols // 4)))
-        ax.tick_params(labelsize=fonts["tick"])
-    cax = fig.add_subplot(grid[0, -1])
+        image = _draw_block_heatmap(fig.add_subplot(grid[0, i]), name, data[name], cmap, norm)
+    _draw_colour_bar(fig, fig.add_subplot(grid[0, -1]), image, report.threshold)
+    _draw_block_bars(fig.add_subplot(grid[1, :]), data, cmap, norm, report.threshold)
+    fig.suptitle(title if title is not None else
+                 f"Gradient check {HEADLINES[report.verdict]}: relative difference {report.relative_difference:.2e}",
+                 fontsize=REPORT_FONTS["title"])
+    return fig
+
+
+def _draw_block_heatmap(ax, name, d, cmap, norm):
+    """One block's per-entry errors on ``ax``: failing entries framed, kinks marked "K"; returns the image."""
+    fonts = REPORT_FONTS
+    shown = np.clip(d["errors"], REPORT_ERROR_FLOOR, 1.0)
+    image = ax.imshow(shown, cmap=cmap, norm=norm, aspect="auto", interpolation="nearest")
+    image.set_gid(f"heatmap-{name}")
+    for (r, c) in zip(*np.nonzero(d["failing"])):
+        for colour, width in (("white", 5.0), ("black", 2.5)):
+            ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor=colour,
+                                   linewidth=width, gid="failing-entry" if colour == "black" else None))
+    for (r, c) in zip(*np.nonzero(d["kinks"])):
+        ax.text(c, r, "K", ha="center", va="center", fontsize=fonts["label"], fontweight="bold",
+                color="white", gid="kink-entry",
+                bbox=dict(boxstyle="round,pad=0.1", facecolor="black", edgecolor="none"))
+    status = "ok" if d["passed"] else "WRONG"
+    ax.set_title(f"{name}\n{status}", fontsize=fonts["label"],
+                 fontweight="normal" if d["passed"] else "bold")
+    rows, cols = d["errors"].shape
+    ax.set_yticks(range(rows) if rows <= 10 else range(0, rows, max(1, rows // 5)))
+    ax.set_xticks(range(cols) if cols <= 6 else range(0, cols, max(1, cols // 4)))
+    ax.tick_params(labelsize=fonts["tick"])
+    return image
+
+
+def _draw_colour_bar(fig, cax, image, threshold):
+    """The colour bar of the heatmaps, with the threshold marked."""
+    fonts = REPORT_FONTS
     bar = fig.colorbar(image, cax=cax)
     bar.set_label("relative error per entry", fontsize=fonts["label"])
     bar.ax.tick_params(labelsize=fonts["tick"])
-    bar.ax.axhline(report.threshold, color="black", linewidth=3, gid="threshold-colorbar")
-    bar.ax.axhline(report.threshold, color="white", linewidth=1.2, linestyle="--")
-    bar.ax.text(-0.15, report.threshold, "threshold", transform=bar.ax.get_yaxis_transform(),
+    bar.ax.axhline(threshold, color="black", linewidth=3, gid="threshold-colorbar")
+    bar.ax.axhline(threshold, color="white", linewidth=1.2, linestyle="--")
+    bar.ax.text(-0.15, threshold, "threshold", transform=bar.ax.get_yaxis_transform(),
                 ha="right", va="center", fontsize=fonts["tick"], rotation=90)
 
-    ax = fig.add_subplot(grid[1, :])
+
+def _draw_block_bars(ax, data, cmap, norm, threshold):
+    """One bar per block (its relative difference, log scale); wrong blocks hatched and labelled."""
+    fonts = REPORT_FONTS
+    names = list(data)
     ax.set_gid("block-bars")
     values = [max(data[n]["relative_difference"], REPORT_ERROR_FLOOR) for n in names]
     colours = [colormaps[cmap](norm(v)) for v in values]
@@ -140,17 +160,12 @@ def plot_report(report, cmap="viridis", title=None):
                     va="bottom", fontsize=fonts["tick"], fontweight="bold")
     ax.set_yscale("log")
     ax.set_ylim(REPORT_ERROR_FLOOR, 50.0)
-    ax.axhline(report.threshold, color="black", linestyle="--", linewidth=2, gid="threshold-bars")
-    ax.text(1.005, report.threshold, f"threshold\n{report.threshold:.0e}", transform=ax.get_yaxis_transform(),
+    ax.axhline(threshold, color="black", linestyle="--", linewidth=2, gid="threshold-bars")
+    ax.text(1.005, threshold, f"threshold\n{threshold:.0e}", transform=ax.get_yaxis_transform(),
             ha="left", va="center", fontsize=fonts["tick"])
     ax.set_ylabel("block relative difference", fontsize=fonts["label"])
     ax.tick_params(labelsize=fonts["tick"])
     ax.grid(axis="y", alpha=0.3)
-    head = {"passed": "PASSED", "failed": "FAILED", "inconclusive": "INCONCLUSIVE"}[report.verdict]
-    fig.suptitle(title if title is not None else
-                 f"Gradient check {head}: relative difference {report.relative_difference:.2e}",
-                 fontsize=fonts["title"])
-    return fig
 
 
 # ---------------------------------------------------------------------------------------------------

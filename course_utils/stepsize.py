@@ -1,6 +1,7 @@
 """How the error of a finite difference depends on the step epsilon: sweeps, error model, best step.
 
-This is the numerical side of notebook 4 (the plots and the explorer widget only draw what it returns).
+This is the numerical side of notebook 4; ``stepsize_views`` turns it into what the plots and the explorer
+widget draw (curves, labels, a verdict line).
 
 A *sweep* measures, for many steps at once, the course's relative difference
 ``||g - g_hat|| / (||g|| + ||g_hat||)`` between an exact gradient ``g`` and a finite-difference
@@ -15,7 +16,7 @@ random unit vector (mode ``"direction"``), and ``u`` is the unit round-off of th
 nominal ``eps`` the student's loop divides by, exactly as in the classic exercise.
 
 Every cost is evaluated for a whole batch of perturbed parameter vectors in one vectorised call (the
-3-layer net stacks its weight matrices along a leading batch axis), so a sweep over ~100 steps of the
+3-layer net through ``models.mlp_costs``, the network's forward pass batched over a leading axis), so a sweep over ~100 steps of the
 47-parameter net takes milliseconds; ``SweepCache`` keeps finished sweeps for the widget.
 
 Models (``MODELS``): the 1-D model ``J = theta x`` (no truncation error at all: J is linear), ``sin`` and
@@ -27,10 +28,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from course_utils.activations import relu, sigmoid
-from course_utils.models import backward_propagation_n, forward_propagation_n
+from course_utils.gradcheck import default_epsilon
+from course_utils.models import backward_propagation_n, forward_propagation_n, mlp_costs
 from course_utils.parameters import dictionary_to_vector, layout_of
 from course_utils.testcases import gradient_check_n_test_case
+
+__all__ = ["DTYPES", "ErrorModel", "METHODS", "MODELS", "SATURATED", "StepSizeError", "Sweep", "SweepCache",
+           "SweepModel", "TRUNCATION_ORDER", "check_dtype", "check_epsilons", "check_method", "default_grid",
+           "error_at", "finite_differences", "fit_error_model", "fit_slope", "get_model", "kink_step",
+           "measured_best", "model_label", "random_direction", "region_slopes", "rule_of_thumb_epsilon",
+           "sweep", "unit_roundoff"]
 
 METHODS = ("centered", "forward", "complex")
 DTYPES = ("float64", "float32")
@@ -163,44 +170,6 @@ def _scalar_model(key, label, theta, f, df, analytic=True, note=""):
                       complex_analytic=analytic, note=note)
 
 
-def _network_cost_batch(X, Y, layout, stable):
-    """Batched cost of an L-layer net: thetas (B, n) -> costs (B,).
-
-    Same algebra as ``models.mlp_forward`` with ``layers.cross_entropy_forward``, with the weights
-    stacked along a leading batch axis: W_l (B, n_l, n_{l-1}) @ A (B, n_{l-1}, m).
-    """
-    L = len(layout.names) // 2
-    slices = layout.slices()
-    shapes = dict(zip(layout.names, layout.shapes))
-    m = X.shape[1]
-
-    def cost_batch(thetas):
-        B = thetas.shape[0]
-        real = thetas.real.dtype if np.iscomplexobj(thetas) else thetas.dtype
-        A = X.astype(real)  # shape (n_0, m)
-        Yd = Y.astype(real)  # shape (1, m)
-        for l in range(1, L + 1):
-            W = thetas[:, slices[f"W{l}"]].reshape(B, *shapes[f"W{l}"])  # shape (B, n_l, n_{l-1})
-            b = thetas[:, slices[f"b{l}"]].reshape(B, *shapes[f"b{l}"])  # shape (B, n_l, 1)
-            Z = W @ A + b  # shape (B, n_l, m)
-            A = relu(Z) if l < L else Z
-        ZL = Z  # shape (B, 1, m)
-        if np.iscomplexobj(ZL):
-            from_logits = np.log1p(np.exp(ZL)) - Yd * ZL
-        else:
-            from_logits = np.logaddexp(0, ZL) - Yd * ZL  # shape (B, 1, m)
-        if stable:
-            losses = from_logits
-        else:
-            S = sigmoid(ZL)  # shape (B, 1, m)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                losses = -Yd * np.log(S) - (1 - Yd) * np.log(1 - S)
-            losses = np.where(np.isfinite(losses), losses, from_logits)
-        return np.sum(losses, axis=(1, 2)) / m  # shape (B,)
-
-    return cost_batch
-
-
 def _network_model(stable):
     X, Y, parameters = gradient_check_n_test_case()
     layout = layout_of(parameters)
@@ -219,7 +188,7 @@ def _network_model(stable):
         label, note = ("3-layer net (course test case)",
                        "the course's test case with the textbook cost: log(1 - A) loses digits when A = 0.999")
     return SweepModel(key="net_stable" if stable else "net", label=label, theta=theta.reshape(-1),
-                      cost_batch=_network_cost_batch(X, Y, layout, stable), gradient=gradient,
+                      cost_batch=lambda thetas: mlp_costs(X, Y, thetas, layout, stable_cost=stable), gradient=gradient,
                       complex_analytic=True, note=note)
 
 
@@ -630,141 +599,16 @@ def region_slopes(s, margin=30.0):
 
 
 def rule_of_thumb_epsilon(dtype, method="centered", scale=1.0):
-    """The textbook best step: u^(1/3) * scale (centered), sqrt(u) * scale (forward).
-
-    For the complex step any tiny step works; 1e-20 * scale is returned.
+    """The textbook best step: ``gradcheck.default_epsilon`` (u^(1/3) centered, sqrt(u) forward, 1e-20
+    complex) at a parameter of size 1, times ``scale``.
 
     Returns
     -------
     float
+
+    Raises
+    ------
+    StepSizeError for an unknown method or dtype.
     """
-    u = unit_roundoff(dtype)
-    power = {"centered": 1 / 3, "forward": 1 / 2}
-    if check_method(method) == "complex":
-        return 1e-20 * float(scale)
-    return float(u ** power[method] * float(scale))
-
-
-# ---------------------------------------------------------------------------------------------------
-# Figure data: everything a plot of error versus step draws, and a one-line verdict
-# ---------------------------------------------------------------------------------------------------
-
-#: The classic exercise's pass threshold, drawn on every plot.
-CLASSIC_THRESHOLD = 1e-7
-
-#: Exact zeros (the 1-D model's complex step) are drawn at this height: 0 has no place on a log axis.
-ZERO_FLOOR = 1e-18
-
-METHOD_LABELS = {"centered": "centered", "forward": "forward", "complex": "complex-step"}
-
-
-def curve_data(model="net", method="centered", dtype="float64", eps=1e-7, cache=None, mode="entries"):
-    """Everything a plot of error versus step needs, for one model, method and dtype.
-
-    Parameters
-    ----------
-    model : name in MODELS
-    method : "centered", "forward" or "complex"
-    dtype : "float64" or "float32"
-    eps : float, the current step (marked on the plot, judged by the verdict)
-    cache : SweepCache, optional (the explorer passes its own; without one the sweep is recomputed)
-    mode : "entries" or "direction" (see ``sweep``)
-
-    Returns
-    -------
-    dict with
-        "model", "model_label", "method", "dtype" (str), "mode", "u" (float)
-        "eps", "error" : ndarray, shape (k,): the measured sweep; "shown_error" (k,) with exact zeros
-            replaced by ZERO_FLOOR and "exact" (k,) bool marking them
-        "line_eps" : ndarray, shape (200,); "truncation", "roundoff", "total" : ndarray (200,) of the
-            error model on it (NaN where the model does not apply)
-        "best_eps", "best_error" : floats or None, the error model's predicted optimum
-        "measured_best_eps", "measured_best_error" : floats, the measured minimum
-        "rule_eps" : float, u^(1/3) * scale (centered) or sqrt(u) * scale (forward), 1e-20 (complex)
-        "kink_eps" : float or None, the smallest step that crosses a ReLU kink (found on the float64
-            sweep: where the kinks are is a property of the function, not of the precision)
-        "current_eps", "current_error" : floats; "regime" : str
-        "threshold" : float, the classic 1e-7
-        "title", "xlabel", "ylabel", "verdict" : str
-    """
-    method, dt = check_method(method), check_dtype(dtype)
-    current = float(check_epsilons(eps)[0])
-    if np.size(eps) != 1:
-        raise StepSizeError(f"eps must be one step (a float), got {np.size(eps)} values")
-    cache = SweepCache() if cache is None else cache
-    if not isinstance(cache, SweepCache):
-        raise StepSizeError(f"cache must be a SweepCache, got {type(cache).__name__}")
-    m = get_model(model)
-    s = cache.get(model, method, dt, mode)
-    em = cache.error_model(model, method, dt, mode)
-    line_eps = np.logspace(np.log10(s.eps[0]), np.log10(s.eps[-1]), 200)
-    nan = np.full(line_eps.shape, np.nan)
-    truncation = em.truncation(line_eps) if em.applies and em.C1 > 0 else nan
-    roundoff = em.roundoff(line_eps) if em.applies else nan
-    roundoff = np.where(roundoff > 0, roundoff, np.nan)
-    total = em.total(line_eps) if em.applies else nan
-    total = np.where(total > 0, total, np.nan)
-    current_error = error_at(model, method, dt, current, mode=mode)
-    mb_eps, mb_err = measured_best(s)
-    exact = s.error == 0
-    data = {
-        "model": m.key, "model_label": m.label, "method": method, "dtype": dt.name, "mode": mode, "u": s.u,
-        "eps": s.eps, "error": s.error, "shown_error": np.where(exact, ZERO_FLOOR, s.error), "exact": exact,
-        "line_eps": line_eps, "truncation": truncation, "roundoff": roundoff, "total": total,
-        "best_eps": em.best_epsilon, "best_error": em.best_error,
-        "measured_best_eps": mb_eps, "measured_best_error": mb_err,
-        "rule_eps": rule_of_thumb_epsilon(dt, method, m.scale),
-        "kink_eps": kink_step(cache.get(model, method, "float64", mode)), "current_eps": current, "current_error": current_error,
-        "regime": em.regime(current) if em.applies else "method does not apply",
-        "threshold": CLASSIC_THRESHOLD,
-        "title": f"{METHOD_LABELS[method]} differences in {dt.name}: {m.label}",
-        "xlabel": "step \u03b5 (same units as \u03b8)",
-        "ylabel": "relative difference \u2016g \u2212 \u011d\u2016 / (\u2016g\u2016 + \u2016\u011d\u2016)",
-    }
-    data["verdict"] = verdict_line(data, complex_analytic=m.complex_analytic)
-    return data
-
-
-def verdict_line(data, complex_analytic=True):
-    """One line judging the current step of a ``curve_data`` dict (what the explorer shows under the plot).
-
-    Returns
-    -------
-    str
-    """
-    eps, err, method = data["current_eps"], data["current_error"], data["method"]
-    head = f"\u03b5 = {eps:.1e}: relative difference " + ("exactly 0" if err == 0 else f"{err:.2e}")
-    if method == "complex" and not complex_analytic:
-        return (head + " \u2014 the complex step does not apply: this cost is not analytic "
-                "(|x| inside relu), so Im J(\u03b8 + i\u03b5)/\u03b5 is the wrong slope for every \u03b5.")
-    parts = [head]
-    kink = data["kink_eps"]
-    if kink is not None and eps >= kink:
-        parts.append(f"the step crosses a ReLU kink (from \u03b5 \u2248 {kink:.0e}): make it smaller")
-    elif method == "complex":
-        parts.append("no subtraction, so no round-off growth: any small \u03b5 (even 1e-20) is as good")
-    elif data["regime"] == "round-off":
-        parts.append("round-off dominated (\u03b5 too small)")
-    elif data["regime"] == "truncation":
-        parts.append("truncation dominated (\u03b5 too large)")
-    elif data["regime"] == "balanced":
-        parts.append("near the best step")
-    if method != "complex":
-        if data["best_eps"] is not None and kink is not None and data["best_eps"] >= kink:
-            parts.append(f"best \u03b5 \u2248 {data['measured_best_eps']:.1e} (just below the kink) gives "
-                         f"\u2248 {data['measured_best_error']:.1e}")
-        elif data["best_eps"] is not None:
-            parts.append(f"best \u03b5 \u2248 {data['best_eps']:.1e} gives \u2248 {data['best_error']:.1e}")
-        else:
-            parts.append("no truncation error here: larger steps only get better")
-    verdict = "passes" if err < data["threshold"] else "fails"
-    parts.append(f"{verdict} the classic {power_of_ten(data['threshold'])} threshold")
-    if data["dtype"] == "float32" and data["measured_best_error"] > data["threshold"]:
-        parts.append(f"float32 cannot go below \u2248 {data['measured_best_error']:.1e}")
-    return "; ".join(parts) + "."
-
-
-def power_of_ten(x):
-    """A number as a short power of ten for labels: 1e-07 -> "1e-7", 3e-05 -> "3e-5"."""
-    mantissa, exponent = f"{x:.0e}".split("e")
-    return f"{mantissa}e{int(exponent)}"
+    step = default_epsilon(np.zeros(1), check_method(method), check_dtype(dtype))[0]  # the step rule at |theta| <= 1
+    return float(step * float(scale))

@@ -14,7 +14,8 @@ import numpy as np
 from course_utils.bugs import CATALOGUE, bug_names, bugs_lambd, check_bugs, touched_blocks
 from course_utils.plots import plot_report, report_heatmap_data
 from course_utils.plots import draw_error_vs_epsilon, redraw_error_vs_epsilon, update_current_step
-from course_utils.stepsize import MODELS, SweepCache, StepSizeError, check_dtype, check_method, curve_data, get_model
+from course_utils.stepsize import MODELS, SweepCache, StepSizeError, check_dtype, check_method, get_model
+from course_utils.stepsize_views import curve_data
 from course_utils.testcases import gradient_check_n_test_case
 
 __all__ = ["EpsilonExplorer", "bug_hunt_view", "bug_hunt_widget", "epsilon_explorer", "explorer_state"]
@@ -78,16 +79,41 @@ def _figure_png(fig, dpi):
     return buffer.getvalue()
 
 
+def _bug_hunt_controls(options, height):
+    """The bug-hunt widget's controls and layout, each with its CSS class for browser tests: ``bug-hunt``
+    (the whole widget), ``bug-picker`` (dropdown), ``bug-combo`` (multi-select), ``bug-explanation``,
+    ``bug-report`` (report HTML), ``bug-heatmap`` (the figure, an image).
+
+    Returns
+    -------
+    picker, combo, explanation, report_box, heatmap, box (ipywidgets)
+    """
+    picker = widgets.Dropdown(options=options, value="correct", description="bug",
+                              layout=widgets.Layout(width="420px"),
+                              style={"description_width": "60px"})
+    combo = widgets.SelectMultiple(options=options[1:], value=(), description="add",
+                                   rows=min(8, len(options)), layout=widgets.Layout(width="420px"),
+                                   style={"description_width": "60px"})
+    explanation = widgets.HTML(layout=widgets.Layout(height="150px", overflow="auto"))
+    report_box = widgets.HTML(layout=widgets.Layout(height="250px", overflow="auto"))
+    heatmap = widgets.Image(format="png", layout=widgets.Layout(height=height, object_fit="contain"))
+    picker.add_class("bug-picker")
+    combo.add_class("bug-combo")
+    explanation.add_class("bug-explanation")
+    report_box.add_class("bug-report")
+    heatmap.add_class("bug-heatmap")
+    box = widgets.VBox([widgets.HBox([widgets.VBox([picker, combo]), explanation]), report_box, heatmap])
+    box.add_class("bug-hunt")
+    return picker, combo, explanation, report_box, heatmap, box
+
+
 def bug_hunt_widget(X=None, Y=None, parameters=None, epsilon=None, height="640px", dpi=70):
     """Instructor widget: pick bug(s), see the gradient check's report and heatmap update in place.
 
     A dropdown picks one bug (or "correct"); a multi-select adds more to combine them. Every change
     re-runs the check (``bug_hunt_view``) and redraws the report table and the heatmap figure in their
-    fixed-size boxes. Results are remembered per selection, so going back to a bug is instant.
-
-    CSS classes for browser tests: ``bug-hunt`` (the whole widget), ``bug-picker`` (dropdown),
-    ``bug-combo`` (multi-select), ``bug-explanation``, ``bug-report`` (report HTML), ``bug-heatmap``
-    (the figure, an image).
+    fixed-size boxes. Results are remembered per selection, so going back to a bug is instant. (CSS
+    classes for browser tests: see ``_bug_hunt_controls``.)
 
     Parameters
     ----------
@@ -102,33 +128,14 @@ def bug_hunt_widget(X=None, Y=None, parameters=None, epsilon=None, height="640px
     sets the selection from code (a name or a list of names).
     """
     options = ["correct"] + bug_names()
-    picker = widgets.Dropdown(options=options, value="correct", description="bug",
-                              layout=widgets.Layout(width="420px"),
-                              style={"description_width": "60px"})
-    combo = widgets.SelectMultiple(options=bug_names(), value=(), description="add",
-                                   rows=min(8, len(options)), layout=widgets.Layout(width="420px"),
-                                   style={"description_width": "60px"})
-    explanation = widgets.HTML(layout=widgets.Layout(height="150px", overflow="auto"))
-    report_box = widgets.HTML(layout=widgets.Layout(height="250px", overflow="auto"))
-    heatmap = widgets.Image(format="png", layout=widgets.Layout(height=height, object_fit="contain"))
-    picker.add_class("bug-picker")
-    combo.add_class("bug-combo")
-    explanation.add_class("bug-explanation")
-    report_box.add_class("bug-report")
-    heatmap.add_class("bug-heatmap")
-    box = widgets.VBox([widgets.HBox([widgets.VBox([picker, combo]), explanation]), report_box, heatmap])
-    box.add_class("bug-hunt")
-    cache = {}
-    busy = []
-
-    def selection():
-        names = [] if picker.value == "correct" else [picker.value]
-        return names + [n for n in combo.value if n not in names]
+    picker, combo, explanation, report_box, heatmap, box = _bug_hunt_controls(options, height)
+    cache, busy = {}, []
 
     def redraw(change=None):
         if busy:
             return
-        key = tuple(selection())
+        first = [] if picker.value == "correct" else [picker.value]
+        key = tuple(first + [n for n in combo.value if n not in first])
         if key not in cache:
             view = bug_hunt_view(list(key), X, Y, parameters, epsilon)
             cache[key] = (view, _figure_png(plot_report(view["report"]), dpi))
@@ -193,6 +200,33 @@ def explorer_state(eps=1e-7, method="centered", dtype="float64", model="net", ca
                       cache=SweepCache() if cache is None else cache)
 
 
+def _explorer_controls(first, height):
+    """The explorer's controls, set to the state ``first``, each with its CSS class for browser tests.
+
+    Returns
+    -------
+    slider, method_box, dtype_box, model_box, verdict, image, plot (ipywidgets)
+    """
+    slider = widgets.FloatLogSlider(value=first["current_eps"], base=10, min=EXPLORER_EXPONENTS[0],
+                                    max=EXPLORER_EXPONENTS[1], step=0.05, description="\u03b5",
+                                    readout_format=".1e", continuous_update=True,
+                                    layout=widgets.Layout(width="520px"))
+    method_box = widgets.Dropdown(options=list(EXPLORER_METHODS), value=first["method"], description="method",
+                                  layout=widgets.Layout(width="240px"))
+    dtype_box = widgets.Dropdown(options=["float64", "float32"], value=first["dtype"], description="dtype",
+                                 layout=widgets.Layout(width="200px"))
+    model_box = widgets.Dropdown(options=[(get_model(k).label, k) for k in MODELS], value=first["model"],
+                                 description="model", layout=widgets.Layout(width="420px"))
+    verdict = widgets.HTML(layout=widgets.Layout(min_height="48px"))
+    image = widgets.Image(format="png", layout=widgets.Layout(height=height, object_fit="contain"))
+    plot = widgets.Output(layout=widgets.Layout(height=height, overflow="hidden"))
+    for w, css in [(slider, "eps-slider"), (method_box, "eps-method"), (dtype_box, "eps-dtype"),
+                   (model_box, "eps-model"), (verdict, "eps-verdict"), (plot, "eps-plot"),
+                   (image, "eps-plot-image")]:
+        w.add_class(css)
+    return slider, method_box, dtype_box, model_box, verdict, image, plot
+
+
 def epsilon_explorer(model="net", method="centered", dtype="float64", eps=1e-7, height="520px", dpi=72):
     """Live explorer of the step epsilon: a log slider and three dropdowns drive one redrawn plot.
 
@@ -221,23 +255,7 @@ def epsilon_explorer(model="net", method="centered", dtype="float64", eps=1e-7, 
     get_model(model)  # fail early, with the list of models, on a wrong name
     cache = SweepCache()
     first = explorer_state(eps, method, dtype, model, cache=cache)
-    slider = widgets.FloatLogSlider(value=first["current_eps"], base=10, min=EXPLORER_EXPONENTS[0],
-                                    max=EXPLORER_EXPONENTS[1], step=0.05, description="\u03b5",
-                                    readout_format=".1e", continuous_update=True,
-                                    layout=widgets.Layout(width="520px"))
-    method_box = widgets.Dropdown(options=list(EXPLORER_METHODS), value=first["method"], description="method",
-                                  layout=widgets.Layout(width="240px"))
-    dtype_box = widgets.Dropdown(options=["float64", "float32"], value=first["dtype"], description="dtype",
-                                 layout=widgets.Layout(width="200px"))
-    model_box = widgets.Dropdown(options=[(get_model(k).label, k) for k in MODELS], value=first["model"],
-                                 description="model", layout=widgets.Layout(width="420px"))
-    verdict = widgets.HTML(layout=widgets.Layout(min_height="48px"))
-    image = widgets.Image(format="png", layout=widgets.Layout(height=height, object_fit="contain"))
-    plot = widgets.Output(layout=widgets.Layout(height=height, overflow="hidden"))
-    for w, css in [(slider, "eps-slider"), (method_box, "eps-method"), (dtype_box, "eps-dtype"),
-                   (model_box, "eps-model"), (verdict, "eps-verdict"), (plot, "eps-plot"),
-                   (image, "eps-plot-image")]:
-        w.add_class(css)
+    slider, method_box, dtype_box, model_box, verdict, image, plot = _explorer_controls(first, height)
     plot.outputs = (_widget_output(image),)  # the image inside the Output, set once (never stacked)
     box = EpsilonExplorer([widgets.HBox([slider, method_box]), widgets.HBox([dtype_box, model_box]), verdict, plot])
     box.add_class("eps-explorer")

@@ -8,6 +8,7 @@ from matplotlib.figure import Figure
 
 from course_utils import stepsize as S
 from course_utils.plots import EPSILON_FONTS, plot_error_vs_epsilon, plot_methods_vs_epsilon
+from course_utils.stepsize_views import ZERO_FLOOR
 
 
 def artist(ax, gid):
@@ -117,8 +118,8 @@ def test_kink_region_shown_for_the_net_and_not_for_smooth_functions(cache):
 def test_exact_zeros_are_drawn_at_the_floor(cache):
     ax = plot_error_vs_epsilon("linear", "complex", "float64", cache=cache).axes[0]
     _, y = artist(ax, "exact-zero").get_data()
-    assert len(y) > 0 and np.all(np.asarray(y) == S.ZERO_FLOOR)
-    assert ax.get_ylim()[0] < S.ZERO_FLOOR
+    assert len(y) > 0 and np.all(np.asarray(y) == ZERO_FLOOR)
+    assert ax.get_ylim()[0] < ZERO_FLOOR
 
 
 def test_titles_labels_and_fonts_are_readable_when_projected(cache):

@@ -1,4 +1,4 @@
-"""A catalogue of realistic backprop bugs, to inject on purpose and catch with the gradient checker.
+"""A catalogue of realistic backprop bugs, each a small named edit of the backward pass's lines.
 
 Every bug here is a mistake people really make when they write the backward pass of the course's
 network by hand. ``inject(name)`` returns a backward function with the signature of
@@ -7,36 +7,31 @@ that bug; ``inject(["a", "b"])`` combines several; ``correct`` (or ``inject("cor
 
 How the bugs are built
 ----------------------
-The backward pass is one generic loop over the layers (``backward_from_pieces``) that calls five small
-*pieces*, each following the layer contract of ``course_utils.layers``:
+``BACKWARD`` is the backward pass of the L-layer network written out line by line (what
+``models.mlp_backward`` computes, number for number), each line with a key ("dZ_L", "dZ", "dW", "db",
+"dA", "l2", ...). A bug (``Bug``) is a few ``edits``: a key and the line(s) that replace that line (a key
+"+return" inserts lines before the return instead). ``inject`` assembles the edited source and compiles
+it, so the code a student reads (``source(name)``, or ``inject(name)??`` in a notebook) is the code that
+runs. Bugs combine when they edit different lines. ``written_out`` shows the same bugs in the course's
+3-layer code (notebook 3), and a test proves both compute the same gradients.
 
-* ``output(cost_cache) -> dZ_L``: derivative of the cost with respect to the output logits, shape (1, m);
-* ``activation(dA, l, layers) -> dZ_l``: ReLU backward of hidden layer l, shapes (n_l, m);
-* ``linear(dZ, layer, l, dA) -> (dA_prev, dW, db)``: affine backward of layer l (``dA`` is the
-  gradient that arrived at the layer's output before the activation, None at the output layer);
-* ``regularize(dW, db, layer, lambd, m) -> (dW, db)``: adds the L2 term's gradient;
-* ``finish(gradients) -> gradients``: the finished dictionary (slips made on whole blocks).
-
-A bug replaces or wraps exactly one piece, so a bug is a few lines and bugs combine by composition.
-
-Shapes: X (n_0, m), Y (1, m), W_l (n_l, n_{l-1}), b_l (n_l, 1); ``layer_sizes`` = [n_0, ..., n_L].
+Shapes: X (n_0, m), Y (1, m), W_l (n_l, n_{l-1}), b_l (n_l, 1).
 """
 
-from dataclasses import dataclass, field, replace
-from typing import Callable
+import itertools
+import linecache
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from course_utils.activations import sigmoid
 from course_utils.gradcheck import check_gradients
-from course_utils.layers import linear_backward, relu_backward, sigmoid_cross_entropy_backward
-from course_utils.models import check_network_inputs, count_layers, forward_propagation_n, mlp_forward
+from course_utils.models import check_network_inputs, count_layers, forward_propagation_n, initialize_mlp, mlp_forward
 from course_utils.parameters import ParameterError
 from course_utils.testcases import gradient_check_n_test_case
 
-__all__ = ["Bug", "BugError", "CATALOGUE", "DEFAULT_LAMBD", "Pieces", "backward_from_pieces", "bug_names",
-           "bugs_lambd", "check_backward", "check_bugs", "correct", "inject", "layer_cache", "scale_bug",
-           "touched_blocks", "written_out", "written_out_bugs"]
+__all__ = ["BACKWARD", "Bug", "BugError", "CATALOGUE", "DEFAULT_LAMBD", "bug_names", "bugs_lambd", "check_backward",
+           "check_bugs", "correct", "inject", "layer_cache", "scale_bug", "source", "touched_blocks", "written_out",
+           "written_out_bugs"]
 
 #: L2 strength used to show the regularization bugs (the value of the course's regularization week).
 DEFAULT_LAMBD = 0.7
@@ -47,48 +42,33 @@ class BugError(ValueError):
 
 
 # ---------------------------------------------------------------------------------------------------
-# The pieces of a backward pass, and the generic loop
+# The backward pass, line by line
 # ---------------------------------------------------------------------------------------------------
 
-def _correct_output(cost_cache):
-    """dZ_L = sigmoid(Z_L) - Y, shape (1, m)."""
-    return sigmoid_cross_entropy_backward(cost_cache)
-
-
-def _correct_activation(dA, l, layers):
-    """ReLU backward of hidden layer l: dZ_l = dA_l * (Z_l > 0), shape (n_l, m)."""
-    return relu_backward(dA, layers[l - 1]["Z"])
-
-
-def _correct_linear(dZ, layer, l, dA):
-    """Affine backward of layer l with the 1/m of the mean cost: (dA_prev (n_{l-1}, m), dW, db)."""
-    return linear_backward(dZ, (layer["A_prev"], layer["W"], layer["b"]))
-
-
-def _correct_regularize(dW, db, layer, lambd, m):
-    """Gradient of lambd / (2 m) * ||W||^2 is lambd / m * W; biases are not regularized."""
-    if lambd:
-        dW = dW + lambd / m * layer["W"]
-    return dW, db
-
-
-def _identity(gradients):
-    return gradients
-
-
-@dataclass(frozen=True)
-class Pieces:
-    """The five replaceable pieces of a backward pass (see the module docstring for their contracts)."""
-
-    output: Callable = _correct_output
-    activation: Callable = _correct_activation
-    linear: Callable = _correct_linear
-    regularize: Callable = _correct_regularize
-    finish: Callable = _identity
+#: The correct backward pass of the L-layer network, as (key, line) pairs; a bug edits lines by key.
+BACKWARD = (
+    ("head", "def {name}(X, Y, cache):"),
+    ("doc", '    """Gradients of the L-layer network\'s cost (see course_utils.bugs). X (n_0, m), Y (1, m)."""'),
+    ("unpack", "    layers, Y, lambd = layer_cache(X, Y, cache)  # one dict per layer: A_prev, W, b, Z, A"),
+    ("sizes", "    L, m = len(layers), X.shape[1]"),
+    ("grads", "    grads = {}"),
+    ("A_L", '    A_L = layers[L - 1]["A"]  # the output sigmoid(Z_L), shape (1, m)'),
+    ("dZ_L", "    dZ = A_L - Y  # shape (1, m)"),
+    ("loop", "    for l in range(L, 0, -1):"),
+    ("layer", '        A_prev, W, b, Z, A = (layers[l - 1][key] for key in ("A_prev", "W", "b", "Z", "A"))'),
+    ("hidden", "        if l < L:"),
+    ("dZ", "            dZ = dA * (Z > 0)  # the ReLU lets the gradient through where Z > 0, shape (n_l, m)"),
+    ("dW", "        dW = dZ @ A_prev.T / m  # shape (n_l, n_{l-1})"),
+    ("db", "        db = np.sum(dZ, axis=1, keepdims=True) / m  # shape (n_l, 1)"),
+    ("dA", "        dA = W.T @ dZ  # shape (n_{l-1}, m): what flows to the layer below"),
+    ("l2", "        if lambd:\n            dW = dW + lambd / m * W  # the gradient of the L2 term lambd / (2 m) ||W||^2"),
+    ("store", '        grads[f"dW{l}"], grads[f"db{l}"] = dW, db'),
+    ("return", '    return {key: grads[key] for l in range(1, L + 1) for key in (f"dW{l}", f"db{l}")}'),
+)
 
 
 def layer_cache(X, Y, cache):
-    """The cache of ``mlp_forward`` (a dict of layers) for either kind of cache.
+    """The layers, labels and L2 strength of either kind of cache.
 
     Parameters
     ----------
@@ -99,71 +79,20 @@ def layer_cache(X, Y, cache):
 
     Returns
     -------
-    dict with "layers" (one dict A_prev, W, b, Z, A per layer), "cost_cache" (Z_L, Y) and "lambd"
+    layers : list of L dicts A_prev, W, b, Z, A (layer l at index l - 1); Y : ndarray (1, m); lambd : float
 
     Raises
     ------
     BugError when the cache is neither.
     """
     if isinstance(cache, dict):
-        return cache
+        return cache["layers"], cache["Y"], cache.get("lambd", 0.0)
     if not (isinstance(cache, tuple) and len(cache) == 12):
         raise BugError("cache must come from forward_propagation_n (a tuple of 12 arrays) or mlp_forward (a dict)")
     Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3 = cache
     layers = [{"A_prev": X, "W": W1, "b": b1, "Z": Z1, "A": A1}, {"A_prev": A1, "W": W2, "b": b2, "Z": Z2, "A": A2},
               {"A_prev": A2, "W": W3, "b": b3, "Z": Z3, "A": A3}]
-    return {"layers": layers, "cost_cache": (Z3, np.asarray(Y).reshape(1, -1)), "lambd": 0.0}
-
-
-def backward_from_pieces(pieces, X, Y, cache):
-    """Backward pass of the L-layer network assembled from ``pieces``.
-
-    Parameters
-    ----------
-    pieces : Pieces
-    X : ndarray, shape (n_0, m) (only its shape is used, as in ``mlp_backward``)
-    Y : ndarray, shape (1, m)
-    cache : dict from ``mlp_forward`` ("layers", "cost_cache", "lambd"), or the tuple of
-        ``forward_propagation_n``
-
-    Returns
-    -------
-    gradients : dict dW1 (n_1, n_0), db1 (n_1, 1), ..., dWL (1, n_{L-1}), dbL (1, 1), in layer order
-    """
-    cache = layer_cache(X, Y, cache)
-    layers = cache["layers"]
-    L = len(layers)
-    m = layers[0]["A_prev"].shape[1]
-    lambd = cache.get("lambd", 0.0)
-    grads = {}
-    dA = None
-    dZ = pieces.output(cache["cost_cache"])  # shape (1, m)
-    for l in range(L, 0, -1):
-        layer = layers[l - 1]
-        if l < L:
-            dZ = pieces.activation(dA, l, layers)  # shape (n_l, m)
-        dA_prev, dW, db = pieces.linear(dZ, layer, l, dA)
-        dW, db = pieces.regularize(dW, db, layer, lambd, m)
-        grads[f"dW{l}"], grads[f"db{l}"] = dW, db
-        dA = dA_prev  # shape (n_{l-1}, m)
-    ordered = {k: grads[k] for l in range(1, L + 1) for k in (f"dW{l}", f"db{l}")}
-    return pieces.finish(ordered)
-
-
-def correct(X, Y, cache):
-    """The correct backward pass, built from the same pieces as every buggy one.
-
-    Parameters
-    ----------
-    X : ndarray, shape (n_0, m)
-    Y : ndarray, shape (1, m)
-    cache : dict from ``mlp_forward``, or the tuple of ``forward_propagation_n``
-
-    Returns
-    -------
-    gradients : dict dW1 (n_1, n_0), db1 (n_1, 1), ..., dWL, dbL
-    """
-    return backward_from_pieces(Pieces(), X, Y, cache)
+    return layers, np.asarray(Y, dtype=np.float64).reshape(1, -1), 0.0
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -172,7 +101,7 @@ def correct(X, Y, cache):
 
 @dataclass(frozen=True)
 class Bug:
-    """One catalogued mistake.
+    """One catalogued mistake: a story and the edits that plant it.
 
     Attributes
     ----------
@@ -180,9 +109,8 @@ class Bug:
     title : str, one line: what the code does wrong
     why : str, why a person writes it
     spot : str, how the gradient check (and a careful reader) spots it
-    apply : callable Pieces -> Pieces, plants the bug
-    touches : callable layer_sizes [n_0, ..., n_L] -> tuple of block names ("W2", "b1", ...) whose
-        gradient the bug makes wrong on that network
+    edits : dict key -> str or tuple of str: the line(s) replacing the line ``key`` of ``BACKWARD``
+        ("+key": inserted before it)
     lambd : float, the L2 strength the bug needs to show (0 for bugs that do not involve L2)
     """
 
@@ -190,8 +118,7 @@ class Bug:
     title: str
     why: str
     spot: str
-    apply: Callable = field(repr=False)
-    touches: Callable = field(repr=False)
+    edits: dict = field(repr=False, hash=False, compare=False)
     lambd: float = 0.0
 
     def describe(self):
@@ -199,253 +126,120 @@ class Bug:
         return f"{self.name}: {self.title}\n  why: {self.why}\n  spot: {self.spot}"
 
 
-def _all_blocks(sizes):
-    return tuple(f"{p}{l}" for l in range(1, len(sizes)) for p in "Wb")
-
-
-def _all_weights(sizes):
-    return tuple(f"W{l}" for l in range(1, len(sizes)))
-
-
-def _all_biases(sizes):
-    return tuple(f"b{l}" for l in range(1, len(sizes)))
-
-
-def _hidden_and_below(sizes):
-    """Blocks of layers 1 .. L-1: everything a wrong dZ at the last hidden layer flows into."""
-    return tuple(f"{p}{l}" for l in range(1, len(sizes) - 1) for p in "Wb")
-
-
-def _block(gradients, key, bug):
-    if key not in gradients:
-        raise BugError(f"bug '{bug}' changes {key}, but this network only has {list(gradients)}; "
-                       f"use a network with more layers or another bug")
-    return gradients[key]
-
-
-# --- the original assignment's pair ------------------------------------------------------------------
-
-def _classic_finish(finish):
-    def buggy(gradients):
-        gradients = dict(finish(gradients))
-        gradients["dW2"] = _block(gradients, "dW2", "classic_dW2_db1") * 2  # "1./m * ... * 2"
-        gradients["db1"] = _block(gradients, "db1", "classic_dW2_db1") * 4  # "4./m" instead of "1./m"
-        return gradients
-    return buggy
-
-
-# --- the output layer --------------------------------------------------------------------------------
-
-def _reversed_output(output):
-    def buggy(cost_cache):
-        ZL, Y = cost_cache
-        return Y - sigmoid(ZL)  # dZ3 = Y - A3
-    return buggy
-
-
-def _sigmoid_twice_output(output):
-    def buggy(cost_cache):
-        ZL, _ = cost_cache
-        A = sigmoid(ZL)
-        return output(cost_cache) * A * (1 - A)  # (A3 - Y) already includes the sigmoid's derivative
-    return buggy
-
-
-def _cross_entropy_sign_output(output):
-    def buggy(cost_cache):
-        ZL, Y = cost_cache
-        A = sigmoid(ZL)  # shape (1, m)
-        dA = -(Y / A + (1 - Y) / (1 - A))  # should be -(Y / A - (1 - Y) / (1 - A))
-        return dA * A * (1 - A)
-    return buggy
-
-
-# --- ReLU backward -----------------------------------------------------------------------------------
-
-def _mask_from_A_geq(activation):
-    def buggy(dA, l, layers):
-        A = layers[l - 1]["A"]
-        return dA * (A >= 0)  # A = relu(Z) is never negative: this mask lets everything through
-    return buggy
-
-
-def _mask_off_by_one(activation):
-    def buggy(dA, l, layers):
-        L = len(layers)
-        if l == L - 1:
-            return dA * (layers[l]["Z"] > 0)  # layers[l] is layer l + 1; its (1, m) mask broadcasts
-        return activation(dA, l, layers)
-    return buggy
-
-
-def _relu_as_derivative(activation):
-    def buggy(dA, l, layers):
-        return dA * layers[l - 1]["A"]  # relu(Z) where relu'(Z) belongs
-    return buggy
-
-
-# --- the affine layer --------------------------------------------------------------------------------
-
-def _no_one_over_m(linear):
-    def buggy(dZ, layer, l, dA):
-        dA_prev, dW, db = linear(dZ, layer, l, dA)
-        m = dZ.shape[1]
-        return dA_prev, dW * m, db * m  # sums over the examples, never divides by m
-    return buggy
-
-
-def _bias_all_axes(linear):
-    def buggy(dZ, layer, l, dA):
-        dA_prev, dW, _ = linear(dZ, layer, l, dA)
-        m = dZ.shape[1]
-        db = np.sum(dZ, keepdims=True) / m  # no axis: sums units *and* examples, shape (1, 1)
-        return dA_prev, dW, np.broadcast_to(db, layer["b"].shape).copy()  # as `b -= lr * db` would
-    return buggy
-
-
-def _weight_transposed(linear):
-    def buggy(dZ, layer, l, dA):
-        dA_prev, dW, db = linear(dZ, layer, l, dA)
-        m = dZ.shape[1]
-        dW_T = layer["A_prev"] @ dZ.T / m  # shape (n_{l-1}, n_l): the transpose of dW
-        return dA_prev, dW_T.reshape(layer["W"].shape), db  # "fixed" the shape error with reshape
-    return buggy
-
-
-def _db_before_relu(linear):
-    def buggy(dZ, layer, l, dA):
-        dA_prev, dW, db = linear(dZ, layer, l, dA)
-        if dA is not None:
-            db = np.sum(dA, axis=1, keepdims=True) / dZ.shape[1]  # dA: before the ReLU mask
-        return dA_prev, dW, db
-    return buggy
-
-
-# --- L2 regularization -------------------------------------------------------------------------------
-
-def _no_l2(regularize):
-    def buggy(dW, db, layer, lambd, m):
-        return dW, db  # the cost has the L2 term, the gradient forgot it
-    return buggy
-
-
-def _l2_half(regularize):
-    def buggy(dW, db, layer, lambd, m):
-        return dW + lambd / (2 * m) * layer["W"], db  # kept the cost's 1/2
-    return buggy
-
-
-def _l2_on_bias(regularize):
-    def buggy(dW, db, layer, lambd, m):
-        dW, db = regularize(dW, db, layer, lambd, m)
-        return dW, db + lambd / m * layer["b"]  # decays the biases, which are not in the penalty
-    return buggy
-
-
-def _on(piece, wrapper):
-    """A Pieces -> Pieces function that wraps one named piece."""
-    def apply(pieces):
-        return replace(pieces, **{piece: wrapper(getattr(pieces, piece))})
-    return apply
-
-
 _BUGS = [
-    Bug("classic_dW2_db1",
-        "dW2 is doubled and db1 uses 4/m: the pair planted in the original assignment",
-        "A stray `* 2` left from an experiment and a mistyped `4./m` for `1./m`: both are one "
-        "character, both keep every shape right, and the network still trains (just worse).",
-        "The report ranks b1 (relative difference 0.6 = |4-1|/(4+1)) and W2 (1/3 = |2-1|/(2+1)) first; "
-        "every other block passes. A single block with a constant ratio is a scale bug.",
-        _on("finish", _classic_finish), lambda s: ("W2", "b1")),
-    Bug("missing_1_over_m",
-        "dW and db are summed over the examples but never divided by m",
-        "The cost is a mean, but the gradient formula was copied from a one-example derivation, "
-        "where there is no m.",
-        f"Every block fails with the same relative difference (m-1)/(m+1): the whole gradient is m "
-        f"times too large. The analytic norms in the report are m times the numeric ones.",
-        _on("linear", _no_one_over_m), _all_blocks),
-    Bug("bias_sum_all_axes",
-        "db = np.sum(dZ) / m: the sum forgot axis=1 and adds up all units too",
-        "`np.sum(dZ, axis=1, keepdims=True)` is long to type; without the axis the result is a (1, 1) "
-        "array that broadcasts silently into `b -= learning_rate * db`, so nothing ever complains.",
-        "Only the hidden biases fail (at the output there is one unit, so the bug does nothing there); "
-        "every entry of the wrong db is the same number.",
-        _on("linear", _bias_all_axes), lambda s: tuple(f"b{l}" for l in range(1, len(s)) if s[l] > 1)),
-    Bug("relu_mask_off_by_one",
-        "the last hidden layer takes its ReLU mask from the layer above (an off-by-one in the cache list)",
-        "Layer l lives at index l - 1 of the cache list; reading `caches[l]` gives the next layer's Z. "
-        "Its shape is (1, m), which numpy broadcasts against (n, m) without an error.",
-        "The output layer passes, the last hidden layer and everything below it fail. Check which Z "
-        "each mask is built from, and print shapes: a (1, m) mask at a hidden layer is the giveaway.",
-        _on("activation", _mask_off_by_one), _hidden_and_below),
-    Bug("relu_mask_from_A",
-        "the ReLU mask is built as (A >= 0) from the activation A instead of (Z > 0)",
-        "With Z, `>=` and `>` differ only at exactly 0, so it feels harmless; but A = relu(Z) is never "
-        "negative, so `A >= 0` is all ones and the mask does nothing.",
-        "The output layer passes; all hidden layers fail, with the worst entries at dead units (Z < 0), "
-        "where the correct gradient is exactly 0.",
-        _on("activation", _mask_from_A_geq), _hidden_and_below),
-    Bug("relu_instead_of_derivative",
-        "dZ = dA * A: multiplies by relu(Z) instead of relu'(Z) = (Z > 0)",
-        "relu and its derivative have the same zeros, and the cache holds A next to Z, so "
-        "`dA * A` looks right at a glance.",
-        "The output layer passes, hidden layers fail; the ratio analytic/numeric varies from entry to "
-        "entry (it is scaled by the activations), unlike a scale bug.",
-        _on("activation", _relu_as_derivative), _hidden_and_below),
-    Bug("sigmoid_derivative_twice",
-        "dZ3 = (A3 - Y) * A3 * (1 - A3): the sigmoid's derivative applied twice",
-        "A3 - Y is already the derivative with respect to Z3 (the sigmoid's derivative cancelled "
-        "against the cross-entropy's); multiplying by s'(Z3) again follows the chain rule one step too far.",
-        "Every block fails, because the error starts at the output and flows everywhere; the analytic "
-        "gradient is too small by a factor A3 (1 - A3) <= 1/4 per example.",
-        _on("output", _sigmoid_twice_output), _all_blocks),
-    Bug("output_error_reversed",
-        "dZ3 = Y - A3: the output error with the wrong sign",
-        "Y - A3 is the 'error' of the prediction, and it is also what gradient *ascent* on the "
-        "log-likelihood uses; the derivative of the cost to minimise is A3 - Y.",
-        "Every block fails with relative difference exactly 1 (the analytic gradient is the exact "
-        "negative of the numeric one). Training with it makes the cost go up.",
-        _on("output", _reversed_output), _all_blocks),
-    Bug("cross_entropy_sign",
-        "dA3 = -(Y / A3 + (1 - Y) / (1 - A3)): a + where the derivative of log(1 - A3) needs a -",
-        "The derivative of log(1 - A) is -1 / (1 - A); the inner minus sign is easy to lose when the "
-        "outer one is written first.",
-        "Every block fails; the output gradient no longer vanishes when the prediction is perfect. "
-        "Compare dZ3 with A3 - Y for one example.",
-        _on("output", _cross_entropy_sign_output), _all_blocks),
-    Bug("weight_grad_transposed",
-        "dW = (A_prev @ dZ.T).reshape(W.shape): the transposed gradient reshaped to fit",
-        "A_prev @ dZ.T has shape (n_prev, n), which gives a shape error; `.reshape(W.shape)` makes the "
-        "error go away but puts the numbers in the wrong places. (For a square W it is a plain transpose.)",
-        "Only weight matrices with more than one row and column fail (a (1, n) row vector reshaped "
-        "from (n, 1) is unchanged, so W3 passes). The block norms agree; the entries do not.",
-        _on("linear", _weight_transposed),
-        lambda s: tuple(f"W{l}" for l in range(1, len(s)) if s[l] > 1 and s[l - 1] > 1)),
-    Bug("db_before_relu",
-        "db of a hidden layer is summed from dA, before the ReLU mask, instead of from dZ",
-        "The bias gradient is written right after dA arrives, before the line that applies the mask, "
-        "so it uses the wrong variable.",
-        "Only the hidden biases fail; their worst entries are at units that are dead for some examples.",
-        _on("linear", _db_before_relu), lambda s: tuple(f"b{l}" for l in range(1, len(s) - 1))),
-    Bug("l2_gradient_dropped",
-        "the cost includes the L2 term lambd/(2m) sum ||W||^2 but the gradient leaves out lambd/m W",
-        "Regularization was added to the cost function in one place and forgotten in the backward pass "
-        "in another. Without a gradient check nothing fails: the network just is not regularized.",
-        "Every weight block fails and every bias block passes (biases are not in the penalty). Only "
-        "visible when the check uses the regularized cost (lambd > 0).",
-        _on("regularize", _no_l2), _all_weights, DEFAULT_LAMBD),
-    Bug("l2_half_factor",
-        "the L2 gradient is lambd/(2m) W instead of lambd/m W",
-        "The 1/2 in the cost is there to cancel the 2 from differentiating W^2; copying the cost's "
-        "factor into the gradient keeps it.",
-        "Every weight block fails, biases pass; the error grows with lambd and with |W|.",
-        _on("regularize", _l2_half), _all_weights, DEFAULT_LAMBD),
-    Bug("l2_on_biases",
-        "the L2 gradient lambd/m b is also added to the biases, which are not in the penalty",
-        "A loop `for key in parameters: grads['d' + key] += lambd / m * parameters[key]` regularizes "
-        "everything; the cost only penalises the weights.",
-        "Every bias block fails and every weight block passes; only visible with lambd > 0.",
-        _on("regularize", _l2_on_bias), _all_biases, DEFAULT_LAMBD),
+    Bug(name='classic_dW2_db1',
+        title='dW2 is doubled and db1 uses 4/m: the pair planted in the original assignment',
+        why=('A stray `* 2` left from an experiment and a mistyped `4./m` for `1./m`: both are one '
+             'character, both keep every shape right, and the network still trains (just worse).'),
+        spot=('The report ranks b1 (relative difference 0.6 = |4-1|/(4+1)) and W2 (1/3 = |2-1|/(2+1)) '
+              'first; every other block passes. A single block with a constant ratio is a scale bug.'),
+        edits={'+return': ('    grads["dW2"] = grads["dW2"] * 2  # "1./m * ... * 2": a stray factor',
+                    '    grads["db1"] = grads["db1"] * 4  # "4./m" instead of "1./m"')}),
+    Bug(name='missing_1_over_m',
+        title='dW and db are summed over the examples but never divided by m',
+        why=('The cost is a mean, but the gradient formula was copied from a one-example derivation, '
+             'where there is no m.'),
+        spot=('Every block fails with the same relative difference (m-1)/(m+1): the whole gradient is '
+              'm times too large. The analytic norms in the report are m times the numeric ones.'),
+        edits={'dW': '        dW = dZ @ A_prev.T  # summed over the examples, never divided by m',
+               'db': '        db = np.sum(dZ, axis=1, keepdims=True)  # never divided by m'}),
+    Bug(name='bias_sum_all_axes',
+        title='db = np.sum(dZ) / m: the sum forgot axis=1 and adds up all units too',
+        why=('`np.sum(dZ, axis=1, keepdims=True)` is long to type; without the axis the result is a '
+             '(1, 1) array that broadcasts silently into `b -= learning_rate * db`, so nothing ever '
+             'complains.'),
+        spot=('Only the hidden biases fail (at the output there is one unit, so the bug does nothing '
+              'there); every entry of the wrong db is the same number.'),
+        edits={'db': '        db = np.sum(dZ, keepdims=True) / m + np.zeros(b.shape)  # no axis=1: a (1, 1) sum, broadcast'}),
+    Bug(name='relu_mask_off_by_one',
+        title=('the last hidden layer takes its ReLU mask from the layer above (an off-by-one in the '
+               'cache list)'),
+        why=('Layer l lives at index l - 1 of the cache list; reading `caches[l]` gives the next '
+             "layer's Z. Its shape is (1, m), which numpy broadcasts against (n, m) without an error."),
+        spot=('The output layer passes, the last hidden layer and everything below it fail. Check '
+              'which Z each mask is built from, and print shapes: a (1, m) mask at a hidden layer is '
+              'the giveaway.'),
+        edits={'dZ': '            dZ = dA * (layers[l]["Z"] > 0 if l == L - 1 else Z > 0)  # layers[l] is layer l + 1'}),
+    Bug(name='relu_mask_from_A',
+        title='the ReLU mask is built as (A >= 0) from the activation A instead of (Z > 0)',
+        why=('With Z, `>=` and `>` differ only at exactly 0, so it feels harmless; but A = relu(Z) is '
+             'never negative, so `A >= 0` is all ones and the mask does nothing.'),
+        spot=('The output layer passes; all hidden layers fail, with the worst entries at dead units '
+              '(Z < 0), where the correct gradient is exactly 0.'),
+        edits={'dZ': '            dZ = dA * (A >= 0)  # A = relu(Z) is never negative: the mask lets everything through'}),
+    Bug(name='relu_instead_of_derivative',
+        title="dZ = dA * A: multiplies by relu(Z) instead of relu'(Z) = (Z > 0)",
+        why=('relu and its derivative have the same zeros, and the cache holds A next to Z, so `dA * '
+             'A` looks right at a glance.'),
+        spot=('The output layer passes, hidden layers fail; the ratio analytic/numeric varies from '
+              'entry to entry (it is scaled by the activations), unlike a scale bug.'),
+        edits={'dZ': "            dZ = dA * A  # relu(Z) where relu'(Z) = (Z > 0) belongs"}),
+    Bug(name='sigmoid_derivative_twice',
+        title="dZ3 = (A3 - Y) * A3 * (1 - A3): the sigmoid's derivative applied twice",
+        why=("A3 - Y is already the derivative with respect to Z3 (the sigmoid's derivative cancelled "
+             "against the cross-entropy's); multiplying by s'(Z3) again follows the chain rule one "
+             'step too far.'),
+        spot=('Every block fails, because the error starts at the output and flows everywhere; the '
+              'analytic gradient is too small by a factor A3 (1 - A3) <= 1/4 per example.'),
+        edits={'dZ_L': "    dZ = (A_L - Y) * A_L * (1 - A_L)  # A_L - Y already includes the sigmoid's derivative"}),
+    Bug(name='output_error_reversed',
+        title='dZ3 = Y - A3: the output error with the wrong sign',
+        why=("Y - A3 is the 'error' of the prediction, and it is also what gradient *ascent* on the "
+             'log-likelihood uses; the derivative of the cost to minimise is A3 - Y.'),
+        spot=('Every block fails with relative difference exactly 1 (the analytic gradient is the '
+              'exact negative of the numeric one). Training with it makes the cost go up.'),
+        edits={'dZ_L': '    dZ = Y - A_L  # the output error with the wrong sign'}),
+    Bug(name='cross_entropy_sign',
+        title=('dA3 = -(Y / A3 + (1 - Y) / (1 - A3)): a + where the derivative of log(1 - A3) needs a '
+               '-'),
+        why=('The derivative of log(1 - A) is -1 / (1 - A); the inner minus sign is easy to lose when '
+             'the outer one is written first.'),
+        spot=('Every block fails; the output gradient no longer vanishes when the prediction is '
+              'perfect. Compare dZ3 with A3 - Y for one example.'),
+        edits={'dZ_L': ('    dA_L = -(Y / A_L + (1 - Y) / (1 - A_L))  # should be -(Y / A_L - (1 - Y) / (1 - A_L))',
+                    '    dZ = dA_L * A_L * (1 - A_L)')}),
+    Bug(name='weight_grad_transposed',
+        title='dW = (A_prev @ dZ.T).reshape(W.shape): the transposed gradient reshaped to fit',
+        why=('A_prev @ dZ.T has shape (n_prev, n), which gives a shape error; `.reshape(W.shape)` '
+             'makes the error go away but puts the numbers in the wrong places. (For a square W it is '
+             'a plain transpose.)'),
+        spot=('Only weight matrices with more than one row and column fail (a (1, n) row vector '
+              'reshaped from (n, 1) is unchanged, so W3 passes). The block norms agree; the entries do'
+              ' not.'),
+        edits={'dW': '        dW = (A_prev @ dZ.T / m).reshape(W.shape)  # the transpose, "fixed" with reshape'}),
+    Bug(name='db_before_relu',
+        title='db of a hidden layer is summed from dA, before the ReLU mask, instead of from dZ',
+        why=('The bias gradient is written right after dA arrives, before the line that applies the '
+             'mask, so it uses the wrong variable.'),
+        spot=('Only the hidden biases fail; their worst entries are at units that are dead for some '
+              'examples.'),
+        edits={'db': '        db = np.sum(dA if l < L else dZ, axis=1, keepdims=True) / m  # dA: before the ReLU mask'}),
+    Bug(name='l2_gradient_dropped',
+        title=('the cost includes the L2 term lambd/(2m) sum ||W||^2 but the gradient leaves out '
+               'lambd/m W'),
+        why=('Regularization was added to the cost function in one place and forgotten in the backward'
+             ' pass in another. Without a gradient check nothing fails: the network just is not '
+             'regularized.'),
+        spot=('Every weight block fails and every bias block passes (biases are not in the penalty). '
+              'Only visible when the check uses the regularized cost (lambd > 0).'),
+        edits={'l2': '        # the cost has lambd / (2 m) ||W||^2, but its gradient lambd / m * W is missing here'},
+        lambd=DEFAULT_LAMBD),
+    Bug(name='l2_half_factor',
+        title='the L2 gradient is lambd/(2m) W instead of lambd/m W',
+        why=('The 1/2 in the cost is there to cancel the 2 from differentiating W^2; copying the '
+             "cost's factor into the gradient keeps it."),
+        spot='Every weight block fails, biases pass; the error grows with lambd and with |W|.',
+        edits={'l2': "        dW = dW + lambd / (2 * m) * W  # kept the cost's 1/2"},
+        lambd=DEFAULT_LAMBD),
+    Bug(name='l2_on_biases',
+        title='the L2 gradient lambd/m b is also added to the biases, which are not in the penalty',
+        why=("A loop `for key in parameters: grads['d' + key] += lambd / m * parameters[key]` "
+             'regularizes everything; the cost only penalises the weights.'),
+        spot='Every bias block fails and every weight block passes; only visible with lambd > 0.',
+        edits={'l2': ('        if lambd:',
+                    '            dW = dW + lambd / m * W',
+                    '        db = db + lambd / m * b  # decays the biases, which are not in the penalty')},
+        lambd=DEFAULT_LAMBD),
 ]
 
 #: name -> Bug, in teaching order.
@@ -468,6 +262,10 @@ def scale_bug(block, k):
     Returns
     -------
     Bug, usable with ``inject`` alone or combined with catalogue names.
+
+    Raises
+    ------
+    BugError for a block that is not a parameter name, or a factor that is not a finite number other than 1.
     """
     if not isinstance(block, str) or not block[:1] in ("W", "b") or not block[1:].isdigit():
         raise BugError(f"block must name a parameter such as 'W2' or 'b1', got {block!r}")
@@ -477,21 +275,11 @@ def scale_bug(block, k):
         raise BugError(f"k must be a number, got {k!r}") from None
     if not np.isfinite(k) or k == 1.0:
         raise BugError(f"k must be a finite number other than 1 (k = 1 changes nothing), got {k!r}")
-    key = "d" + block
-    name = f"scale_{block}_by_{k:g}"
-
-    def wrap(finish):
-        def buggy(gradients):
-            gradients = dict(finish(gradients))
-            gradients[key] = _block(gradients, key, name) * k
-            return gradients
-        return buggy
-
-    return Bug(name, f"d{block} is multiplied by {k:g}",
-               "A leftover factor (a learning rate, a 2 from a derivative, an m) on one line.",
-               f"Only {block} fails, with relative difference |k - 1| / (k + 1); read k back as "
-               f"(1 + r) / (1 - r) when the analytic norm is the larger one.",
-               _on("finish", wrap), lambda s: (block,))
+    return Bug(name=f"scale_{block}_by_{k:g}", title=f"d{block} is multiplied by {k:g}",
+               why="A leftover factor (a learning rate, a 2 from a derivative, an m) on one line.",
+               spot=f"Only {block} fails, with relative difference |k - 1| / (k + 1); read k back as "
+                    f"(1 + r) / (1 - r) when the analytic norm is the larger one.",
+               edits={"+return": f'    grads["d{block}"] = grads["d{block}"] * {k!r}  # a leftover factor'})
 
 
 def _resolve(bugs):
@@ -522,8 +310,80 @@ def _resolve(bugs):
     return tuple(out)
 
 
+def _lines(text):
+    return list(text) if isinstance(text, tuple) else [text]
+
+
+def source(bugs=(), name=None):
+    """The source of the backward pass with the bug(s) planted: ``BACKWARD`` with their edits applied.
+
+    Parameters
+    ----------
+    bugs : str, Bug, or list of them (as for ``inject``)
+    name : str or None, the function's name (default: as ``inject`` names it)
+
+    Returns
+    -------
+    str, a function definition (it uses ``np`` and ``layer_cache``)
+
+    Raises
+    ------
+    BugError for an unknown bug, or two bugs that edit the same line.
+    """
+    resolved = _resolve(bugs)
+    edited = {}
+    for bug in resolved:
+        for key in bug.edits:
+            if key in edited and not key.startswith("+"):
+                raise BugError(f"bugs {edited[key]!r} and {bug.name!r} both rewrite the line computing "
+                               f"{key!r}; combine bugs that edit different lines")
+            edited.setdefault(key, bug.name)
+    lines = []
+    for key, line in BACKWARD:
+        for bug in resolved:
+            lines += _lines(bug.edits.get("+" + key, ()))
+        replaced = [bug.edits[key] for bug in resolved if key in bug.edits]
+        lines += _lines(replaced[0]) if replaced else [line]
+    text = "\n".join(lines) + "\n"
+    return text.replace("{name}", name or _function_name(resolved), 1)
+
+
+def _function_name(resolved):
+    label = "_and_".join(b.name for b in resolved)
+    return f"backward_with_{label}".replace(".", "_").replace("-", "minus") if resolved else "correct"
+
+
+_COMPILED = itertools.count()
+
+
+def _compile(resolved):
+    """The function ``source(resolved)`` defines, with its source registered for ``inspect`` and ``??``."""
+    text = source(resolved)
+    filename = f"<course_utils.bugs: backward {next(_COMPILED)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    namespace = {"np": np, "layer_cache": layer_cache}
+    exec(compile(text, filename, "exec"), namespace)
+    function = namespace[_function_name(resolved)]
+
+    def backward(X, Y, cache):
+        try:
+            return function(X, Y, cache)
+        except KeyError as missing:  # an edit names a block this network does not have
+            owner = next((b.name for b in resolved if any(str(missing.args[0]) in str(e) for e in b.edits.values())),
+                         "the bug")
+            raise BugError(f"bug '{owner}' changes {missing.args[0]}, but this network only has "
+                           f"{len(layer_cache(X, Y, cache)[0])} layers; use a network with more layers or another bug") from None
+
+    backward.__name__ = backward.__qualname__ = function.__name__
+    backward.__doc__ = ("Backward pass of the L-layer network with planted bug(s): "
+                        + (", ".join(b.name for b in resolved) or "none") + ". Its code: bugs.source(...).")
+    backward.__wrapped__ = function  # inspect.getsource(backward) shows the edited code
+    backward.bugs = resolved
+    return backward
+
+
 def inject(bugs):
-    """A backward function with the given bug(s) planted.
+    """A backward function with the given bug(s) planted: the compiled ``source(bugs)``.
 
     Parameters
     ----------
@@ -533,32 +393,26 @@ def inject(bugs):
     Returns
     -------
     backward : callable ``backward(X, Y, cache) -> gradients`` with the signature of
-        ``backward_propagation_n`` and ``mlp_backward``: X (n_0, m), Y (1, m), cache from
-        ``mlp_forward``; gradients dict dW1 (n_1, n_0), db1 (n_1, 1), ..., dWL, dbL. The planted bugs
+        ``backward_propagation_n`` and ``mlp_backward``: X (n_0, m), Y (1, m), cache from either
+        forward pass; gradients dict dW1 (n_1, n_0), db1 (n_1, 1), ..., dWL, dbL. The planted bugs
         are in its attribute ``bugs`` (tuple of Bug).
 
     Raises
     ------
-    BugError naming the valid bugs when a name is unknown.
+    BugError naming the valid bugs when a name is unknown, or when two bugs edit the same line.
     """
-    resolved = _resolve(bugs)
-    pieces = Pieces()
-    for bug in resolved:
-        pieces = bug.apply(pieces)
+    return _compile(_resolve(bugs))
 
-    def backward(X, Y, cache):
-        return backward_from_pieces(pieces, X, Y, cache)
 
-    label = "+".join(b.name for b in resolved) or "correct"
-    backward.__name__ = backward.__qualname__ = f"backward_with_{label.replace('+', '_and_')}" if resolved else "correct"
-    backward.__doc__ = ("Backward pass of the L-layer network with planted bug(s): "
-                        + (", ".join(b.name for b in resolved) or "none") + ".")
-    backward.bugs = resolved
-    return backward
+#: The correct backward pass, compiled from ``BACKWARD`` like every buggy one (``mlp_backward``'s numbers).
+correct = inject([])
 
 
 def touched_blocks(bugs, parameters):
-    """Blocks whose gradient the bug(s) make wrong on a network with these parameters.
+    """Blocks whose gradient the bug(s) make wrong on a network of these parameters' shapes.
+
+    Found by running the bug(s) and the correct pass on four random networks of the same shapes (with
+    the bugs' L2 strength) and comparing block by block.
 
     Parameters
     ----------
@@ -568,13 +422,22 @@ def touched_blocks(bugs, parameters):
     Returns
     -------
     list of str, in the parameters' order (e.g. ["b1", "W2"])
+
+    Raises
+    ------
+    BugError (unknown bug, or a bug that needs more layers); ParameterError for a dict that is not a network.
     """
     resolved = _resolve(bugs)
-    W = [np.shape(parameters[f"W{l}"]) for l in range(1, count_layers(parameters) + 1)]
-    sizes = [W[0][1]] + [w[0] for w in W]
-    touched = set()
-    for bug in resolved:
-        touched.update(bug.touches(sizes))
+    L = count_layers(parameters)
+    sizes = [np.shape(parameters["W1"])[1]] + [np.shape(parameters[f"W{l}"])[0] for l in range(1, L + 1)]
+    backward, touched = inject(resolved), set()
+    for seed in range(4):  # a few random networks, so that no block looks right by accident (dead units)
+        rng = np.random.default_rng(seed)
+        random = initialize_mlp(sizes, rng)
+        X, Y = rng.standard_normal((sizes[0], 64)), np.tile([[1.0, 0.0]], 32)
+        _, cache = mlp_forward(X, Y, random, lambd=bugs_lambd(resolved))
+        right, wrong = correct(X, Y, cache), backward(X, Y, cache)
+        touched.update(name for name in parameters if not np.array_equal(right["d" + name], wrong["d" + name]))
     return [name for name in parameters if name in touched]
 
 

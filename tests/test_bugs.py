@@ -23,6 +23,8 @@ from course_utils.bugs import (
     touched_blocks,
     written_out,
     written_out_bugs,
+    source,
+    BACKWARD,
 )
 from course_utils.models import forward_propagation_n, initialize_mlp, mlp_backward, mlp_forward
 from course_utils.testcases import gradient_check_n_test_case
@@ -100,14 +102,28 @@ def test_bug_changes_exactly_the_blocks_it_claims(name):
                 np.testing.assert_array_equal(got[key], want[key], err_msg=f"{name} should not change {key}")
 
 
-def test_injected_backward_does_not_modify_the_cache():
+@pytest.mark.parametrize("name", bug_names())
+def test_injected_backward_does_not_modify_the_cache(name):
     X, Y, parameters = gradient_check_n_test_case()
     _, cache = mlp_forward(X, Y, parameters, lambd=DEFAULT_LAMBD)
     before = [{k: v.copy() for k, v in layer.items()} for layer in cache["layers"]]
-    inject(bug_names())(X, Y, cache)
+    inject(name)(X, Y, cache)
     for layer, saved in zip(cache["layers"], before):
         for k in saved:
             np.testing.assert_array_equal(layer[k], saved[k])
+
+
+def test_what_inject_runs_is_the_edited_source_students_read():
+    """inspect (and ``??`` in a notebook) shows the compiled, edited lines; bugs editing one line refuse to combine."""
+    import inspect
+    shown = inspect.getsource(inject("relu_mask_from_A"))
+    assert "dZ = dA * (A >= 0)" in shown and "dZ = dA * (Z > 0)" not in shown
+    assert shown == source("relu_mask_from_A")
+    assert 'grads["dW2"] = grads["dW2"] * 2' in source(["classic_dW2_db1", "l2_on_biases"])
+    with pytest.raises(BugError, match="both rewrite"):
+        inject(["relu_mask_from_A", "relu_instead_of_derivative"])
+    assert all(set(bug.edits) <= {key for key, _ in BACKWARD} | {"+" + key for key, _ in BACKWARD}
+               for bug in CATALOGUE.values())
 
 
 # ---------------------------------------------------------------------------------------------------

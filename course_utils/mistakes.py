@@ -194,6 +194,14 @@ _GRADIENT_CHECK = (
        "backward_propagation is called at theta - epsilon (theta was reassigned before the call)",
        "backward_propagation was called at a nudged theta; keep theta unchanged (use theta_plus and "
        "theta_minus) and call it at theta itself."),
+    _m(_GC, "theta_passed_unperturbed", "theta_plus computed but theta passed to forward_propagation",
+       "forward_propagation is evaluated at theta and theta - epsilon; gradapprox is half the slope",
+       "Your J_plus was computed at theta itself (theta_plus was never used), so gradapprox is half the "
+       "slope; pass theta_plus to forward_propagation."),
+    _m(_GC, "old_signature", "the original assignment's signature, without print_msg, printing always",
+       "a call with print_msg raises TypeError; a call without it prints a verdict",
+       "Your function has no print_msg parameter (the original assignment's version); keep the signature "
+       "gradient_check(x, theta, epsilon=1e-7, print_msg=False) and print only when print_msg is True."),
     _m(_GC, "returned_array", "returns a numpy array of shape (1,)",
        "returns array([d]) instead of a float",
        "Your function returned a numpy array; return a number, e.g. float(difference) with "
@@ -203,8 +211,8 @@ _GRADIENT_CHECK = (
 _GRADIENT_CHECK_N = (
     _m(_GCN, "forgot_copy", "theta_plus = parameters_values (no copy)",
        "each entry is evaluated at +epsilon and at 0 instead of -epsilon; gradapprox is about half the slope",
-       "`theta_plus = parameters_values` does not copy, so theta_minus started from the nudged vector "
-       "and J_minus was taken at theta; start each side from np.copy(parameters_values)."),
+       "Your J_minus[i] was taken at theta itself, never at theta - epsilon: without a copy, theta_minus "
+       "starts from the vector already nudged by +epsilon. Start each side from np.copy(parameters_values)."),
     _m(_GCN, "copied_once", "copies made once, before the loop",
        "entry i is evaluated with every earlier entry still nudged (+epsilon on one side, -epsilon on "
        "the other); invisible at 1e-7, large at 1e-4",
@@ -274,6 +282,18 @@ _GRADIENT_CHECK_N = (
        "after the call the caller's parameters dictionary holds different numbers",
        "Your check changed the caller's parameters; nudge copies of theta (np.copy) and never write "
        "into the parameters dictionary."),
+    _m(_GCN, "old_signature", "the original assignment's signature, without print_msg, printing always",
+       "a call with print_msg raises TypeError; a call without it prints a verdict",
+       "Your function has no print_msg parameter (the original assignment's version); keep the signature "
+       "gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, print_msg=False)."),
+    _m(_GCN, "old_helper_calls", "vector_to_dictionary(theta) with one argument, as in the original assignment",
+       "the call raises TypeError: vector_to_dictionary is missing its second argument",
+       "The course's vector_to_dictionary needs the parameters too, to know the shapes: "
+       "vector_to_dictionary(theta_plus, parameters)."),
+    _m(_GCN, "shape_broadcast", "gradapprox of shape (n,) compared with grad of shape (n, 1)",
+       "grad - gradapprox broadcasts to an (n, n) matrix: a right gradient gives a difference near 1",
+       "Your gradapprox has shape (n,) while grad has shape (n, 1), so grad - gradapprox became an n x n "
+       "matrix; give both the same shape, e.g. gradapprox.reshape(-1, 1)."),
     _m(_GCN, "returned_gradapprox", "returns the gradapprox vector",
        "returns an array of shape (n, 1) instead of a float",
        "Your function returned the gradapprox vector; return the relative difference as a float."),

@@ -267,8 +267,10 @@ def probe_gradient_check_backward_call(function):
     x, theta, epsilon = 3.0, 2.0, 1e-3
     spy = Spy(lambda xx, tt: xx)
     with replaced_globals(function, forward_propagation=_linear, backward_propagation=spy):
-        run(function, x, theta, epsilon, False)
+        result = run(function, x, theta, epsilon, False)
     if not spy.calls:
+        if result.error is not None:
+            return f"gradient_check raised {type(result.error).__name__} before calling backward_propagation"
         return "backward_propagation was never called"
     moved = [(float(c[0]), float(c[1])) for c in spy.calls if (float(c[0]), float(c[1])) != (x, theta)]
     if moved:
@@ -283,6 +285,8 @@ def probe_gradient_check_quiet(function):
         with replaced_globals(function, forward_propagation=_linear,
                               backward_propagation=lambda xx, tt, k=k: k * xx):
             result = run(function, 3.0, 4.0, 1e-7, False)
+        if result.error is not None:
+            return f"gradient_check(3.0, 4.0, 1e-07, False) raised {type(result.error).__name__}: {result.error}"
         if result.stdout.strip():
             return f"gradient_check printed {result.stdout.strip()[:60]!r} with print_msg=False"
     return None
@@ -510,6 +514,9 @@ def probe_gradient_check_n_quiet(function):
     right = network_gradients(X, Y, parameters)
     for grads in (right, {k: 2 * v for k, v in right.items()}):
         result = _call_nd(function, parameters, grads, X, Y, 1e-7, False)
+        if result.error is not None:
+            return (f"gradient_check_n(parameters, gradients, X, Y, 1e-07, False) raised "
+                    f"{type(result.error).__name__}: {str(result.error)[:90]}")
         if result.stdout.strip():
             return f"gradient_check_n printed {result.stdout.strip()[:60]!r} with print_msg=False"
     return None
@@ -754,10 +761,14 @@ SAME_BEHAVIOUR = (
 CONFUSIONS = {
     "probe_fixed_values": (SAME_BEHAVIOUR[0],),
     "probe_k_from_report": (SAME_BEHAVIOUR[1],),
-    "probe_gradient_check_values": (_ids("gradient_check", "minus_twice", "plus_twice"),),
-    "probe_gradient_check_points": (_ids("gradient_check", "forward_difference", "one_sided_half"),),
+    "probe_gradient_check_values": (
+        _ids("gradient_check", "minus_twice", "plus_twice"),
+        _ids("gradient_check", "one_sided_half", "theta_passed_unperturbed")),
+    "probe_gradient_check_points": (
+        _ids("gradient_check", "backward_difference", "theta_passed_unperturbed"),
+        _ids("gradient_check", "forward_difference", "one_sided_half")),
     "probe_gradient_check_curved": (
-        _ids("gradient_check", "divided_by_epsilon", "one_sided_half"),
+        _ids("gradient_check", "divided_by_epsilon", "one_sided_half", "theta_passed_unperturbed"),
         _ids("gradient_check", "divided_then_multiplied", "minus_twice", "missing_parentheses", "plus_twice",
              "sign_error")),
     "probe_gradient_check_n_epsilon": (
@@ -770,7 +781,9 @@ CONFUSIONS = {
 #: The mistakes each return-value probe does not see at all (only the other probes do).
 UNSEEN = {
     "probe_gradient_check_values": _ids("gradient_check", "backward_difference", "forward_difference",
-                                        "grad_at_perturbed_theta", "ignored_epsilon", "prints_when_quiet"),
+                                        "grad_at_perturbed_theta", "ignored_epsilon", "old_signature",
+                                        "prints_when_quiet"),
     "probe_gradient_check_n_values": _ids("gradient_check_n", "forward_difference", "ignored_epsilon",
-                                          "parameters_left_changed", "prints_when_quiet", "unrestored_perturbation"),
+                                          "old_signature", "parameters_left_changed", "prints_when_quiet",
+                                          "unrestored_perturbation"),
 }

@@ -156,6 +156,29 @@ _WRONG_01 = {
             grad = backward_propagation(x, theta)
             difference = float(np.linalg.norm(grad - gradapprox) / (np.linalg.norm(grad) + np.linalg.norm(gradapprox)))
             """),),
+    "gradient_check.theta_passed_unperturbed": (
+        _gc("""
+            theta_plus = theta + epsilon
+            theta_minus = theta - epsilon
+            J_plus = forward_propagation(x, theta)
+            J_minus = forward_propagation(x, theta_minus)
+            gradapprox = (J_plus - J_minus) / (2 * epsilon)
+            grad = backward_propagation(x, theta)
+            difference = float(np.linalg.norm(grad - gradapprox) / (np.linalg.norm(grad) + np.linalg.norm(gradapprox)))
+            """),),
+    "gradient_check.old_signature": (
+        """def gradient_check(x, theta, epsilon=1e-7):
+    thetaplus = theta + epsilon
+    thetaminus = theta - epsilon
+    gradapprox = (forward_propagation(x, thetaplus) - forward_propagation(x, thetaminus)) / (2 * epsilon)
+    grad = backward_propagation(x, theta)
+    difference = np.linalg.norm(grad - gradapprox) / (np.linalg.norm(grad) + np.linalg.norm(gradapprox))
+    if difference < 1e-7:
+        print("the gradient is correct")
+    else:
+        print("the gradient is wrong")
+    return difference
+""",),
     "gradient_check.returned_array": (
         _gc("""
             gradapprox = np.array([(forward_propagation(x, theta + epsilon) - forward_propagation(x, theta - epsilon)) / (2 * epsilon)])
@@ -343,6 +366,29 @@ _WRONG_02 = {
             J_minus[i], _ = forward_propagation_n(X, Y, parameters)
             gradapprox[i] = (J_plus[i] - J_minus[i]) / (2 * epsilon)
             i += 1
+"""),),
+    "gradient_check_n.old_signature": (
+        _gcn(("epsilon=1e-7, print_msg=False):", "epsilon=1e-7):"), verdict=r'''    if difference > 2e-7:
+        print("There is a mistake in the backward propagation! difference = " + str(difference))
+    else:
+        print("Your backward propagation works perfectly fine! difference = " + str(difference))
+    return difference
+'''),),
+    "gradient_check_n.old_helper_calls": (
+        _gcn(("vector_to_dictionary(theta_plus, parameters)", "vector_to_dictionary(theta_plus)"),
+             ("vector_to_dictionary(theta_minus, parameters)", "vector_to_dictionary(theta_minus)")),),
+    "gradient_check_n.shape_broadcast": (
+        _gcn(loop="""
+    gradapprox = []
+    for i in range(num_parameters):
+        theta_plus = np.copy(parameters_values)
+        theta_plus[i] += epsilon
+        theta_minus = np.copy(parameters_values)
+        theta_minus[i] -= epsilon
+        J_plus, _ = forward_propagation_n(X, Y, vector_to_dictionary(theta_plus, parameters))
+        J_minus, _ = forward_propagation_n(X, Y, vector_to_dictionary(theta_minus, parameters))
+        gradapprox.append((J_plus - J_minus) / (2 * epsilon))
+    gradapprox = np.array(gradapprox)
 """),),
     "gradient_check_n.returned_gradapprox": (
         _gcn(("difference = float(numerator / denominator)",

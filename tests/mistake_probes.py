@@ -603,8 +603,10 @@ def probe_fixed_values(function):
     return _joined(seen)
 
 
+#: Library functions that compute a 3-layer backward pass (or build one); the fixed exercise may call none.
 _LIBRARY_BACKWARDS = (("course_utils.bugs", "correct"), ("course_utils.bugs", "backward_from_pieces"),
-                      ("course_utils.models", "backward_propagation_n"), ("course_utils.models", "mlp_backward"))
+                      ("course_utils.bugs", "inject"), ("course_utils.models", "backward_propagation_n"),
+                      ("course_utils.models", "mlp_backward"))
 
 
 def probe_fixed_library(function):

@@ -575,7 +575,8 @@ _WRONG_03F = {
         "def backward_propagation_fixed(X, Y, cache):\n    gradients = backward_propagation_n(X, Y, cache)\n"
         "    return gradients\n",
         "def backward_propagation_fixed(X, Y, cache):\n    from course_utils.bugs import correct as fixed\n"
-        "    return fixed(X, Y, cache)\n"),
+        "    return fixed(X, Y, cache)\n",
+        "def backward_propagation_fixed(X, Y, cache):\n    no_bugs = inject([])\n    return no_bugs(X, Y, cache)\n"),
     "backward_propagation_fixed.relu_mask_from_activation": (
         _fixed(("np.int64(Z2 > 0)", "np.int64(A2 >= 0)"), ("np.int64(Z1 > 0)", "np.int64(A1 >= 0)")),
         _fixed(("np.int64(Z1 > 0)", "np.int64(A1 >= 0)"))),

@@ -392,9 +392,11 @@ def test_probes_restore_the_notebook_names_and_the_library():
     before = {k: function.__globals__[k] for k in ("forward_propagation", "backward_propagation")}
     probes.observe("gradient_check", function)
     assert {k: function.__globals__[k] for k in before} == before
-    library = (course_utils.bugs.correct, course_utils.models.backward_propagation_n)
-    probes.observe("backward_propagation_fixed", students.load_key("backward_propagation_fixed.calls_library"))
-    assert (course_utils.bugs.correct, course_utils.models.backward_propagation_n) == library
+    library = (course_utils.bugs.correct, course_utils.bugs.inject, course_utils.models.backward_propagation_n)
+    for index in range(len(students.WRONG["backward_propagation_fixed.calls_library"])):
+        probes.observe("backward_propagation_fixed",
+                       students.load_key("backward_propagation_fixed.calls_library", index))
+    assert (course_utils.bugs.correct, course_utils.bugs.inject, course_utils.models.backward_propagation_n) == library
 
 
 def test_run_captures_stdout_and_exceptions():

@@ -565,5 +565,128 @@ def _run_student_code(request, references, call_globals, calls, tracker, send):
             send(event="call", index=index, ok=False, error=_error(exc), used_library=[])
 
 
+# ---------------------------------------------------------------------------------------------------
+# Fork server: the imports are paid once per grader, each run is a fork (``--zygote MODULES FD``)
+# ---------------------------------------------------------------------------------------------------
+
+CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
+MS_PRIVATE, PR_SET_PDEATHSIG = 1 << 18, 1
+
+
+def _exit_like(status):
+    """End this process the way the waited-for child ended (same exit code, or the same signal)."""
+    if os.WIFSIGNALED(status):
+        sig = os.WTERMSIG(status)
+        signal.signal(sig, signal.SIG_DFL)
+        os.kill(os.getpid(), sig)
+    os._exit(os.waitstatus_to_exitcode(status) if not os.WIFSIGNALED(status) else 1)
+
+
+def _run_main():
+    try:
+        main()
+    except BaseException:  # the worker's own failure: its traceback goes to the grader's stderr pipe
+        traceback.print_exc()
+        os._exit(1)
+    os._exit(0)
+
+
+def _fresh_randomness():
+    import random  # local: only forked runs need it
+    random.seed()
+    np.random.seed()
+
+
+def _zygote_child(request, fds):
+    """In the forked child: take the run's pipes, enter new namespaces (then fork again: the grandchild is
+    the namespace's init and dies with this process), and run the worker."""
+    reply, stdin_r, stdout_w, stderr_w, output_w = fds
+    os.setsid()
+    for fd, target in ((stdin_r, 0), (stdout_w, 1), (stderr_w, 2), (output_w, 3)):
+        os.dup2(fd, target)
+    os.closerange(4, resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    os.environ.clear()
+    os.environ.update(request["env"])
+    _fresh_randomness()
+    if not request.get("namespaces"):
+        _run_main()
+    libc = _libc()
+    _check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID), "unshare")
+    pid = os.fork()  # (a mount call before this first fork makes it fail with ENOMEM)
+    if pid == 0:
+        _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+        _libc_mount()(None, "/", None, MS_REC | MS_PRIVATE)  # nothing mounted here reaches the host
+        _run_main()
+    for fd in (0, 1, 2, 3):
+        os.close(fd)
+    _, status = os.waitpid(pid, 0)
+    _exit_like(status)
+
+
+def _zygote_serve(sock):
+    """Serve fork requests on ``sock`` until the grader closes it; report each child's wait status."""
+    import selectors  # local: only the fork server needs them
+    import socket
+    children = {}
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ)
+    while True:
+        for pid in list(children):
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                reply = children.pop(pid)
+                try:
+                    reply.send(json.dumps({"status": status}).encode())
+                except OSError:
+                    pass
+                reply.close()
+        if not selector.select(timeout=0.01):
+            continue
+        message, fds, _, _ = socket.recv_fds(sock, 65536, 5)
+        if not message:
+            return
+        if len(fds) != 5:
+            for fd in fds:
+                os.close(fd)
+            continue
+        request = json.loads(message)
+        _preload(request.get("preload", []))  # trusted names (the grader's references, the masters' setup)
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            _zygote_child(request, fds)
+        reply = socket.socket(fileno=fds[0])
+        for fd in fds[1:]:
+            os.close(fd)
+        pidfd = os.pidfd_open(pid)  # the grader kills through it: never a reused pid
+        try:
+            socket.send_fds(reply, [json.dumps({"pid": pid}).encode()], [pidfd])
+        except OSError:
+            pass
+        os.close(pidfd)
+        children[pid] = reply
+
+
+def _preload(names):
+    """Import each module of ``names`` not imported yet (a failure only means it is not preloaded)."""
+    for name in names:
+        if isinstance(name, str) and name and name not in sys.modules:
+            try:
+                importlib.import_module(name)
+            except BaseException:  # imported (or failing) again in the child, as without a fork server
+                pass
+
+
+def zygote(modules, fd):
+    """Import ``modules`` (comma-separated), then serve fork requests on socket ``fd``."""
+    import socket  # local: only the fork server needs it
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _preload(modules.split(","))
+    _zygote_serve(socket.socket(fileno=int(fd)))
+    os._exit(0)
+
+
 if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--zygote":
+        zygote(sys.argv[2], sys.argv[3])
     main()

@@ -178,17 +178,48 @@ def _error_text(error):
     return f"it raised {kind}{where}: {message}"
 
 
-def _request(spec, exercise, cell, setup_sources, cases):
-    """The worker request for one exercise: setup cells, the student's cell, the hidden calls."""
+def _imported_modules(source):
+    """Top-level module names of the ``import`` / ``from ... import`` lines of a (trusted) cell."""
+    names = []
+    for line in source.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "from" and not words[1].startswith("."):
+            names.append(words[1])
+        elif words[:1] == ["import"]:
+            for part in line.strip()[len("import"):].split(","):
+                name = part.split()[0] if part.split() else ""
+                if name.replace(".", "").isidentifier():
+                    names.append(name)
+    return names
+
+
+def _refs(value):
+    """"module:attr" references inside an encoded call argument (the grader's own data)."""
+    if isinstance(value, dict):
+        found = [value[k] for k in ("__ref__",) if isinstance(value.get(k), str)]
+        if isinstance(value.get("__call__"), dict) and isinstance(value["__call__"].get("ref"), str):
+            found.append(value["__call__"]["ref"])
+        return found + [r for v in value.values() for r in _refs(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _refs(v)]
+    return []
+
+
+def _request(spec, exercise, cell, setup_sources, cases, trusted_setup=False):
+    """The worker request for one exercise: setup cells, the student's cell, the hidden calls, and the
+    modules a fork server may import beforehand (only from the grader's data and the masters)."""
     references = {e.function: e.reference for e in spec.exercises if e is not exercise and e.reference}
     references.update(exercise.helpers)
     cells = [{"label": label, "source": strip_magics(src)} for label, src in setup_sources]
     cells.append({"label": exercise.grade_id, "source": strip_magics(cell.source)})
+    calls = [{"args": [encode(a) for a in case.args], "kwargs": {k: encode(v) for k, v in case.kwargs.items()},
+              "globals": case.globals, "return_args": case.return_args} for case in cases]
+    refs = list(references.values()) + _refs(calls) + [g.get("ref", "") for c in cases for g in c.globals.values()]
+    preload = {r.partition(":")[0] for r in refs if isinstance(r, str) and r}
+    if trusted_setup:
+        preload.update(m for _, src in setup_sources for m in _imported_modules(src))
     return {"cells": cells, "function": exercise.function, "references": references,
-            "forbidden": list(exercise.forbidden),
-            "calls": [{"args": [encode(a) for a in case.args],
-                       "kwargs": {k: encode(v) for k, v in case.kwargs.items()},
-                       "globals": case.globals, "return_args": case.return_args} for case in cases]}
+            "forbidden": list(exercise.forbidden), "calls": calls, "preload": sorted(preload)}
 
 
 def _cell_lines(events, exercise):
@@ -252,7 +283,7 @@ def _summary_lines(exercise, total, outcomes, failures, passed):
     return lines
 
 
-def _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng):
+def _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng, trusted_setup=False):
     """Grade one exercise; return (score, output text)."""
     cell, note = _exercise_cell(submission, exercise)
     notes = [note] if note else []
@@ -265,7 +296,7 @@ def _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng):
         return 0.0, "\n".join(notes + [f"Passed 0 of {len(cases)} hidden tests: {exercise.function} is not "
                                         f"implemented yet (the cell is unchanged from the released notebook: "
                                         f"it still raises NotImplementedError)."])
-    result = sandbox.run(_request(spec, exercise, cell, setup_sources, cases))
+    result = sandbox.run(_request(spec, exercise, cell, setup_sources, cases, trusted_setup))
     events = result.events
     lines = _cell_lines(events, exercise)
     function_event = next((e for e in events if e.get("event") == "function"), None)
@@ -464,11 +495,12 @@ def _grade_spec(submission, spec, note, options, sandbox, start):
     rng = np.random.default_rng(seed)
     masters = options.masters if options.masters is not None else (DEFAULT_MASTERS if DEFAULT_MASTERS.is_dir() else None)
     setup_sources = _master_setup(spec.notebook_id, masters)
+    trusted = setup_sources is not None
     if setup_sources is None:
         setup_sources = [(c.grade_id or f"setup-{c.index}", c.source) for c in submission.setup_cells()]
     tests, score = [], 0.0
     for exercise in spec.exercises:
-        points, output = _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng)
+        points, output = _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng, trusted)
         score += points
         tests.append(_test(f"{exercise.title} [{exercise.grade_id}]", points, exercise.points, output))
     summary = [f"{spec.notebook_id} ({spec.title}): {score:g} / {spec.max_score:g} points."]

@@ -12,11 +12,16 @@ are single linear passes (no regular expression runs on student text).
 import json
 import os
 import stat
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
+# jsonschema (under nbformat) imports the optional IRI checker rfc3987-syntax when it is installed, which
+# compiles a grammar at import (seconds); the notebook schema never uses that format, so it is not loaded.
+sys.modules.setdefault("rfc3987_syntax", None)
+
+import nbformat  # noqa: E402
 
 __all__ = ["MAX_BYTES", "MAX_CELLS", "MAX_CODE_CHARS", "MAX_ID_CHARS", "Cell", "Submission", "SubmissionError",
            "load_submission", "strip_magics", "defined_functions", "shorten", "printable"]

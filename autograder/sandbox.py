@@ -64,6 +64,8 @@ KNOWN_EVENTS = frozenset({"ready", "cell", "function", "call", "done"})
 MAX_STDERR_BYTES = 64 * 1024
 MAX_STUDENT_OUTPUT = 4_000
 UNSHARE_FLAGS = ["--net", "--pid", "--ipc", "--mount", "--fork", "--kill-child"]
+_BASE_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "MPLBACKEND": "Agg",
+             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 @dataclass
@@ -358,14 +360,19 @@ class Sandbox:
             config = {"workdir": workdir, "new_root": new_root, "uid": uid, "gid": uid,
                       "limits": self.limits.as_dict(cgroup=group is not None), "expose": self.expose,
                       "namespaces": self.isolated, "cgroup_procs": group.procs_files if group else []}
+            env = dict(_BASE_ENV, HOME=workdir, MPLCONFIGDIR=os.path.join(workdir, ".matplotlib"),
+                       TMPDIR=workdir)
+            server = _ForkServer.get(self.python, self.as_root)
             read_out, write_out = os.pipe()
-            env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": workdir, "LANG": "C.UTF-8",
-                   "MPLBACKEND": "Agg", "MPLCONFIGDIR": os.path.join(workdir, ".matplotlib"),
-                   "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                   "TMPDIR": workdir}
-            payload = json.dumps(dict(request, sandbox=dict(config, output_fd=write_out))).encode()
-            result = _communicate(self._command(), payload, env, self.limits.wall_seconds,
-                                  (read_out, write_out))  # closes write_out
+            if server is not None:
+                start = functools.partial(_fork_start, server, env, self.isolated, write_out,
+                                          functools.partial(_popen_start, self._command(), env, write_out),
+                                          request.get("preload", ()))
+            else:
+                start = functools.partial(_popen_start, self._command(), env, write_out)
+            payload = {True: json.dumps(dict(request, sandbox=dict(config, output_fd=3))).encode(),
+                       False: json.dumps(dict(request, sandbox=dict(config, output_fd=write_out))).encode()}
+            result = _communicate(start, payload, self.limits.wall_seconds, read_out, write_out)
             result.leftover_processes = _clean_up(group, uid, self.isolated)
             peak = group.memory_peak() if group is not None else None
             result.memory_peak_mb = peak / 2**20 if peak is not None else None
@@ -381,6 +388,124 @@ class Sandbox:
             for folder in (workdir, new_root):
                 if folder:
                     shutil.rmtree(folder, ignore_errors=True)
+
+
+class _ForkServer:
+    """A long-lived process (``_worker.py --zygote``) that imports numpy and, as runs ask for them, the
+    trusted modules they need (the grader's references and the masters' setup imports: never a name taken
+    from a submission); each run is a fork of it, so it does not pay for those imports again. Each child
+    is isolated exactly as a freshly started worker (namespaces entered in the child, then the same
+    ``setup_sandbox``). ``AUTOGRADER_FORKSERVER=0`` turns it off (every run starts a new process)."""
+
+    _lock = threading.Lock()
+    _servers = {}
+
+    def __init__(self, python, as_root):
+        import socket  # local: only the fork server needs it
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        config_dir = tempfile.mkdtemp(prefix="autograder-mpl-")
+        os.chmod(config_dir, 0o755)
+        env = dict(_BASE_ENV, HOME=config_dir, MPLCONFIGDIR=config_dir, TMPDIR=config_dir)
+        worker = _staged_worker() if as_root else str(WORKER)
+        self.process = subprocess.Popen([python, "-I", "-B", worker, "--zygote", "numpy",
+                                         str(child.fileno())], pass_fds=(child.fileno(),), env=env,
+                                        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL, start_new_session=True)
+        child.close()
+        self.sock, self.send_lock = parent, threading.Lock()
+        atexit.register(self.close)
+        atexit.register(shutil.rmtree, config_dir, True)
+
+    @classmethod
+    def get(cls, python, as_root):
+        """The fork server for ``python`` (started on first use, restarted if it died), or None."""
+        if os.environ.get("AUTOGRADER_FORKSERVER", "1") == "0":
+            return None
+        with cls._lock:
+            server = cls._servers.get(python)
+            if server is None or server.process.poll() is not None:
+                try:
+                    server = cls._servers[python] = cls(python, as_root)
+                except OSError:
+                    return None
+            return server
+
+    def close(self):
+        """Stop the server (its running children are the grader's to kill)."""
+        try:
+            self.sock.close()
+            self.process.kill()
+            self.process.wait(timeout=5)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+
+    def spawn(self, env, namespaces, child_fds, preload=()):
+        """Fork a worker holding ``child_fds`` (stdin, stdout, stderr, output), after importing the trusted
+        modules ``preload`` in the server; return (pid, reply socket, pidfd), or None on failure."""
+        import socket  # local: only the fork server needs it
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            with self.send_lock:
+                request = {"env": env, "namespaces": namespaces, "preload": list(preload)}
+                socket.send_fds(self.sock, [json.dumps(request).encode()],
+                                [theirs.fileno()] + list(child_fds))
+            theirs.close()
+            mine.settimeout(60)
+            message, fds, _, _ = socket.recv_fds(mine, 4096, 1)
+            pid = json.loads(message)["pid"]
+        except (OSError, ValueError, KeyError):
+            mine.close()
+            return None
+        return pid, mine, (fds[0] if fds else None)
+
+
+class _ForkedWorker:
+    """A worker forked by the fork server, with what ``_communicate`` uses of a Popen object."""
+
+    def __init__(self, pid, reply, pidfd, pipes):
+        self.pid, self.reply, self.pidfd = pid, reply, pidfd
+        self.stdin, self.stdout, self.stderr = pipes
+        self.returncode = None
+        reply.setblocking(False)
+
+    def poll(self):
+        """The exit status (negative: killed by that signal), as the fork server reports it; or None."""
+        if self.returncode is None:
+            try:
+                data = self.reply.recv(4096)
+            except BlockingIOError:
+                return None
+            except OSError:
+                data = b""
+            try:
+                self.returncode = os.waitstatus_to_exitcode(json.loads(data)["status"])
+            except (ValueError, KeyError):
+                self.returncode = -signal.SIGKILL  # the fork server is gone: its child died with it
+            self._close_pidfd()
+        return self.returncode
+
+    def kill(self):
+        """SIGKILL the worker through its pidfd (never a reused pid)."""
+        if self.pidfd is not None and self.returncode is None:
+            try:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            except OSError:
+                pass
+
+    def wait(self, timeout):
+        """Wait for the status (polling the server's report); raise TimeoutExpired after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired("worker", timeout)
+            time.sleep(0.005)
+        self.reply.close()
+        return self.returncode
+
+    def _close_pidfd(self):
+        if self.pidfd is not None:
+            _close(self.pidfd)
+            self.pidfd = None
 
 
 def _close(fd):
@@ -589,6 +714,14 @@ def _namespace_init(pid):
 def _kill_tree(process):
     """SIGKILL the PID namespace's init (every process of the namespace dies with it), then the worker's
     process group; leftovers that left the group are killed through the cgroup or the uid afterwards."""
+    if isinstance(process, _ForkedWorker):  # its namespace's init dies with it (PR_SET_PDEATHSIG)
+        if process.poll() is None:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except OSError:
+                pass
+        process.kill()
+        return
     targets = [lambda p=p: os.kill(p, signal.SIGKILL) for p in _namespace_init(process.pid)]
     targets += [lambda: os.killpg(process.pid, signal.SIGKILL), process.kill]
     for target in targets:
@@ -649,24 +782,55 @@ class _Reader:
                 self.buffers[fd] += chunk[:room]
 
 
-def _communicate(command, payload, env, wall_seconds, output_pipe):
-    """Start the worker, feed it ``payload``, read its events, diagnostics and output (each bounded),
+def _popen_start(command, env, write_out):
+    """(process, forked=False): a new worker process; its student output goes to ``write_out``."""
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env, start_new_session=True, close_fds=True,
+                               pass_fds=(write_out,))
+    return process, False
+
+
+def _fork_start(server, env, namespaces, write_out, fallback, preload=()):
+    """(process, forked=True): a worker forked by the fork server (or ``fallback()`` if it fails)."""
+    pipes = [os.pipe() for _ in range(3)]  # stdin, stdout, stderr
+    child_ends = [pipes[0][0], pipes[1][1], pipes[2][1], write_out]
+    try:
+        spawned = server.spawn(env, namespaces, child_ends, preload)
+    finally:
+        for fd in child_ends[:3]:
+            os.close(fd)
+    if spawned is None:
+        for fd in (pipes[0][1], pipes[1][0], pipes[2][0]):
+            os.close(fd)
+        return fallback()
+    streams = (os.fdopen(pipes[0][1], "wb", buffering=0), os.fdopen(pipes[1][0], "rb", buffering=0),
+               os.fdopen(pipes[2][0], "rb", buffering=0))
+    return _ForkedWorker(*spawned, streams), True
+
+
+def _communicate(start, payloads, wall_seconds, read_out, write_out):
+    """Start the worker, feed it its payload, read its events, diagnostics and output (each bounded),
     enforce the deadline.
+
+    Parameters
+    ----------
+    start : callable () -> (process, forked): starts the worker
+    payloads : {forked: bytes}, the request as each kind of worker needs it
+    wall_seconds : float
+    read_out, write_out : the student-output pipe (``write_out`` is closed here once the worker holds it)
 
     Returns
     -------
     WorkerResult (protections and leftovers filled in by the caller)
     """
-    start = time.monotonic()
-    read_out, write_out = output_pipe
+    start_time = time.monotonic()
     try:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, env=env, start_new_session=True, close_fds=True,
-                                   pass_fds=(write_out,))
+        process, forked = start()
     except OSError as exc:
         return WorkerResult([], "no-start", None, 0.0, stderr=f"could not start the worker: {exc}")
     finally:
         os.close(write_out)  # only the worker holds the write end now: end of output = its exit
+    start, payload = start_time, payloads[forked]
     reader = _Reader(process, read_out)
     reader.to_send = memoryview(payload)
     deadline, status, exited_at = start + wall_seconds, None, None
@@ -681,12 +845,14 @@ def _communicate(command, payload, env, wall_seconds, output_pipe):
             break  # every pipe closed, or a leftover grandchild keeps one open: stop reading
         reader.poll(0.05)
     reader.selector.close()
-    if process.poll() is None:
-        _kill_tree(process)
-    try:
-        process.wait(timeout=5)
+    try:  # its pipes are closed: its exit status follows (a crash must read as a crash, not our kill)
+        process.wait(timeout=2)
     except subprocess.TimeoutExpired:
-        pass
+        _kill_tree(process)
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
     for stream in (process.stdin, process.stdout, process.stderr):
         try:
             stream.close()

@@ -851,3 +851,31 @@ def test_huge_grade_id_and_cell_label_are_cut(tmp_path):
     results = grade_notebook(write_notebook(nb, tmp_path / "x.ipynb"),
                              fast_options(specs=one_exercise_spec(), wall=ROOMY))
     assert len(json.dumps(results)) < 20_000
+
+
+@pytest.fixture(params=["fork-server", "fresh-process"])
+def start_mode(request, monkeypatch):
+    """Each way a worker is started: forked from the fork server, or as a new process."""
+    monkeypatch.setenv("AUTOGRADER_FORKSERVER", "1" if request.param == "fork-server" else "0")
+    return request.param
+
+
+@pytest.mark.parametrize("isolate", MODES)
+def test_both_start_paths_isolate_alike(tmp_path, start_mode, isolate):
+    """Forked or freshly started, a worker runs as a sandbox uid with no new privileges, sees its own root
+    (with namespaces), reports a crash as a crash and a timeout as a timeout, and leaves nothing behind."""
+    probe = ("import os\nprint('uid', os.getuid())\n"
+             "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('NoNewPrivs')])\n"
+             f"print('project holds', sorted(os.listdir({str(ROOT)!r})))\n" + GOOD)
+    result, _ = _sandbox_run(probe, isolate=isolate)
+    assert result.status == "finished" and "['1']" in result.student_output
+    assert UID_BASE <= int(result.student_output.split("uid ", 1)[1].split()[0]) < UID_BASE + UID_COUNT
+    if isolate is None:  # only what the worker needs of the project is there (Python env, library)
+        shown = result.student_output.split("project holds ", 1)[1].splitlines()[0]
+        assert "autograder" not in shown and "notebooks" not in shown and "tests" not in shown
+    crash, _ = _sandbox_run("import ctypes\ndef forward_propagation(x, theta):\n    return ctypes.string_at(0)\n",
+                            isolate=isolate)
+    assert crash.returncode == -11 and crash.leftover_processes == []
+    loop, _ = _sandbox_run("def forward_propagation(x, theta):\n    while True:\n        pass\n",
+                           isolate=isolate, wall=2.0)
+    assert loop.status == "timeout" and loop.leftover_processes == []

@@ -247,7 +247,12 @@ CATALOGUE = {bug.name: bug for bug in _BUGS}
 
 
 def bug_names():
-    """Names of the catalogued bugs, in teaching order (list of str; ``"correct"`` is not among them)."""
+    """Names of the catalogued bugs, in teaching order (list of str; ``"correct"`` is not among them).
+
+    Returns
+    -------
+    list of str
+    """
     return list(CATALOGUE)
 
 
@@ -442,7 +447,16 @@ def touched_blocks(bugs, parameters):
 
 
 def bugs_lambd(bugs):
-    """The L2 strength a check needs to show the bug(s): the largest ``lambd`` among them (float)."""
+    """The L2 strength a check needs to show the bug(s): the largest ``lambd`` among them (float).
+
+    Parameters
+    ----------
+    bugs : str, Bug, or list of them (as for ``inject``)
+
+    Raises
+    ------
+    BugError for an unknown bug.
+    """
     return max((b.lambd for b in _resolve(bugs)), default=0.0)
 
 
@@ -462,6 +476,10 @@ def check_backward(backward, X=None, Y=None, parameters=None, lambd=0.0, **check
     Returns
     -------
     GradCheckReport
+
+    Raises
+    ------
+    ParameterError for partial inputs; BugError when backward is not a function.
     """
     if X is None and Y is None and parameters is None:
         X, Y, parameters = gradient_check_n_test_case()
@@ -552,7 +570,12 @@ _SOURCE_BUGS = {
 
 
 def written_out_bugs():
-    """Names of the bugs ``written_out`` can put into the 3-layer code (list of str, teaching order)."""
+    """Names of the bugs ``written_out`` can put into the 3-layer code (list of str, teaching order).
+
+    Returns
+    -------
+    list of str
+    """
     return [name for name in CATALOGUE if name in _SOURCE_BUGS]
 
 
@@ -572,6 +595,10 @@ def written_out(bugs=(), name="backward_propagation_n"):
     Returns
     -------
     str, a function definition
+
+    Raises
+    ------
+    BugError for a bug that is not written out, two bugs that rewrite one line, or a bad name.
     """
     resolved = _resolve(bugs)
     if not name.isidentifier():

@@ -172,12 +172,38 @@ def _test_1d(name, target):
 
 
 def forward_propagation_test(target):
-    """Check ``forward_propagation(x, theta)`` = theta * x on several inputs; print one line on success."""
+    """Check ``forward_propagation(x, theta)`` = theta * x on several inputs; print one line on success.
+
+    Parameters
+    ----------
+    target : callable, the student's forward_propagation(x, theta)
+
+    Returns
+    -------
+    None: prints one line starting with a check mark on success
+
+    Raises
+    ------
+    ExerciseFailure saying what looks wrong (with a hint for the usual mistakes).
+    """
     _test_1d("forward_propagation", target)
 
 
 def backward_propagation_test(target):
-    """Check ``backward_propagation(x, theta)`` = dJ/dtheta = x; print one line on success."""
+    """Check ``backward_propagation(x, theta)`` = dJ/dtheta = x; print one line on success.
+
+    Parameters
+    ----------
+    target : callable, the student's backward_propagation(x, theta)
+
+    Returns
+    -------
+    None: prints one line starting with a check mark on success
+
+    Raises
+    ------
+    ExerciseFailure saying what looks wrong (with a hint for the usual mistakes).
+    """
     _test_1d("backward_propagation", target)
 
 
@@ -250,6 +276,18 @@ def gradient_check_test(target):
     The student's function is run with the reference ``forward_propagation`` and with
     ``backward_propagation`` replaced by a deliberately wrong derivative (3 * x) as well as the right one
     (x), so that a check that always reports a small difference cannot pass.
+
+    Parameters
+    ----------
+    target : callable, the student's gradient_check
+
+    Returns
+    -------
+    None: prints one line starting with a check mark on success
+
+    Raises
+    ------
+    ExerciseFailure saying what looks wrong (with a hint for the usual mistakes).
     """
     name = "gradient_check"
     epsilon = 1e-7
@@ -359,6 +397,18 @@ def gradient_check_n_test(target):
     Runs it on the course's test case and on random networks, with correct gradients (the difference
     must be small) and with wrong ones (it must match the reference difference), using the reference
     ``forward_propagation_n`` and the course's vector helpers.
+
+    Parameters
+    ----------
+    target : callable, the student's gradient_check_n
+
+    Returns
+    -------
+    None: prints one line starting with a check mark on success
+
+    Raises
+    ------
+    ExerciseFailure saying what looks wrong (with a hint for the usual mistakes).
     """
     name = "gradient_check_n"
     epsilon = 1e-7
@@ -441,6 +491,18 @@ def bug_hunt_test(target):
     It must pass ``check_gradients`` (default settings) on the course's test case and on two random
     3-layer networks. On failure the message names the wrong blocks with their relative differences and,
     when the student's gradient is exactly what a catalogued bug produces, that bug's explanation.
+
+    Parameters
+    ----------
+    target : callable, the student's backward_propagation_fixed(X, Y, cache)
+
+    Returns
+    -------
+    None: prints one line starting with a check mark on success
+
+    Raises
+    ------
+    ExerciseFailure saying what looks wrong (with a hint for the usual mistakes).
     """
     name = getattr(target, "__name__", "backward_propagation_fixed")
     cases = _bug_hunt_cases()
@@ -524,6 +586,18 @@ def optimal_epsilon_test(target):
     round-off. A usual mistake (square root instead of cube root, float64's u for float32, a forgotten
     scale, ``resolution`` instead of ``eps``) is named. The float64 centered answer is then compared
     with the measured error curve of sin(x) at x = 1: it must sit within a factor 10 of the best step.
+
+    Parameters
+    ----------
+    target : callable, the student's optimal_epsilon(dtype, method, scale)
+
+    Returns
+    -------
+    None: prints one line starting with a check mark on success
+
+    Raises
+    ------
+    ExerciseFailure saying what looks wrong (with a hint for the usual mistakes).
     """
     name = "optimal_epsilon"
     for dtype, method, scale in _CASES_EPS:

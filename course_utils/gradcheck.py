@@ -81,6 +81,10 @@ def default_epsilon(theta, method="centered", dtype=None):
     Returns
     -------
     eps : ndarray, shape (n,)
+
+    Raises
+    ------
+    GradCheckError for an unknown method.
     """
     theta = np.asarray(theta).reshape(-1)
     if method == "centered" and dtype is None and theta.dtype == np.float64:  # the common case, fewer calls

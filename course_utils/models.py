@@ -352,6 +352,10 @@ def initialize_mlp(layer_sizes, rng, scale="he"):
     -------
     parameters : dict W1 (n_1, n_0), b1 (n_1, 1), ..., with small random biases so that no gradient is
         exactly zero by construction
+
+    Raises
+    ------
+    ParameterError when layer_sizes is not [n_0, ..., 1] with positive sizes.
     """
     rng = np.random.default_rng(rng)
     sizes = [int(n) for n in layer_sizes]

@@ -177,6 +177,10 @@ def vector_to_dictionary(theta, layout):
     Returns
     -------
     parameters : dict name -> ndarray of the layout's shape (new arrays, not views of theta)
+
+    Raises
+    ------
+    ParameterError when theta is not a vector of the layout's size.
     """
     layout = _as_layout(layout)
     theta = np.asarray(theta)

@@ -47,6 +47,10 @@ def report_heatmap_data(report):
         "relative_difference" : float, the block's relative difference
         "passed" : bool
       in the parameters' order.
+
+    Raises
+    ------
+    TypeError when report is not a GradCheckReport; ValueError when it is not from mode "full".
     """
     entry_errors = getattr(report, "entry_errors", None)
     layout = getattr(report, "layout", None)
@@ -88,6 +92,11 @@ def plot_report(report, cmap="viridis", title=None):
     matplotlib.figure.Figure (not registered with pyplot: display it, or save it; nothing to close).
         Axes: one heatmap per block (titled with the block name), the colour bar (label "relative
         error", a line at the threshold), and the bar chart (gid "block-bars").
+
+    Raises
+    ------
+    TypeError / ValueError (from ``report_heatmap_data``) for a report that is not a full check;
+    ValueError for an unknown colour map.
     """
     data = report_heatmap_data(report)
     if cmap not in colormaps:
@@ -369,6 +378,10 @@ def plot_error_vs_epsilon(model="net", method="centered", dtype="float64", eps=1
     Returns
     -------
     matplotlib.figure.Figure with one Axes per panel (not registered with pyplot; nothing to close)
+
+    Raises
+    ------
+    StepSizeError for an unknown model, method or dtype, or a step that is not a positive number.
     """
     cache = SweepCache() if cache is None else cache
     if data is None:

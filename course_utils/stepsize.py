@@ -59,7 +59,16 @@ class StepSizeError(ValueError):
 # ---------------------------------------------------------------------------------------------------
 
 def check_method(method):
-    """Return ``method`` if it is one of METHODS, else raise StepSizeError."""
+    """Return ``method`` if it is one of METHODS, else raise StepSizeError.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    StepSizeError naming the valid methods.
+    """
     if method not in METHODS:
         raise StepSizeError(f"method must be one of {METHODS}, got {method!r}")
     return method
@@ -71,6 +80,10 @@ def check_dtype(dtype):
     Returns
     -------
     numpy.dtype, float64 or float32
+
+    Raises
+    ------
+    StepSizeError naming the valid dtypes.
     """
     try:
         dt = np.dtype(dtype)
@@ -91,6 +104,10 @@ def check_epsilons(eps):
     Returns
     -------
     ndarray, shape (k,)
+
+    Raises
+    ------
+    StepSizeError for steps that are not positive finite numbers.
     """
     arr = np.asarray(eps, dtype=np.float64).reshape(-1)
     if arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
@@ -216,7 +233,16 @@ MODELS = ("net", "net_stable", "linear", "sin", "exp", "relu")
 
 
 def get_model(model):
-    """The SweepModel named ``model`` (one of MODELS), or ``model`` itself if it is already one."""
+    """The SweepModel named ``model`` (one of MODELS), or ``model`` itself if it is already one.
+
+    Returns
+    -------
+    SweepModel
+
+    Raises
+    ------
+    StepSizeError naming the models.
+    """
     if isinstance(model, SweepModel):
         return model
     builders = _model_builders()
@@ -295,6 +321,11 @@ def finite_differences(model, method, dtype, eps, directions):
     -------
     numeric : ndarray, shape (k, d), float64
     n_evaluations : int
+
+    Raises
+    ------
+    StepSizeError for directions of the wrong shape, bad steps, or a cost that is not complex-analytic
+    when the complex step asks for it.
     """
     model = get_model(model)
     check_method(method)
@@ -342,6 +373,10 @@ def sweep(model, method="centered", dtype="float64", eps=None, mode="entries", s
     Returns
     -------
     Sweep
+
+    Raises
+    ------
+    StepSizeError for an unknown model, method, dtype or mode, or bad steps.
     """
     m = get_model(model)
     method = check_method(method)
@@ -483,6 +518,10 @@ def fit_error_model(s, reference=None):
     Returns
     -------
     ErrorModel
+
+    Raises
+    ------
+    StepSizeError when the reference sweep is of another model, method or mode.
     """
     if reference is not None:
         if (reference.model, reference.method, reference.mode) != (s.model, s.method, s.mode):
@@ -564,6 +603,10 @@ def fit_slope(eps, error, lo, hi):
     Returns
     -------
     float, the slope (2 for centered truncation, 1 for forward, -1 for round-off)
+
+    Raises
+    ------
+    StepSizeError when too few usable points lie in [lo, hi].
     """
     eps, error = np.asarray(eps, dtype=np.float64), np.asarray(error, dtype=np.float64)
     keep = (eps >= lo) & (eps <= hi) & (error > 0) & np.isfinite(error)

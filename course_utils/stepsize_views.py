@@ -63,14 +63,14 @@ def curve_data(model="net", method="centered", dtype="float64", eps=1e-7, cache=
         "current_eps", "current_error" : floats; "regime" : str
         "threshold" : float, the classic 1e-7
         "title", "xlabel", "ylabel", "verdict" : str
+
+    Raises
+    ------
+    StepSizeError for an unknown model, method or dtype, a step that is not one positive number,
+    or a cache that is not a SweepCache.
     """
     method, dt = check_method(method), check_dtype(dtype)
-    current = float(check_epsilons(eps)[0])
-    if np.size(eps) != 1:
-        raise StepSizeError(f"eps must be one step (a float), got {np.size(eps)} values")
-    cache = SweepCache() if cache is None else cache
-    if not isinstance(cache, SweepCache):
-        raise StepSizeError(f"cache must be a SweepCache, got {type(cache).__name__}")
+    current, cache = _current_and_cache(eps, cache)
     m = get_model(model)
     s = cache.get(model, method, dt, mode)
     em = cache.error_model(model, method, dt, mode)
@@ -94,6 +94,17 @@ def curve_data(model="net", method="centered", dtype="float64", eps=1e-7, cache=
     }
     data["verdict"] = verdict_line(data, complex_analytic=m.complex_analytic)
     return data
+
+
+def _current_and_cache(eps, cache):
+    """The current step (float) and the sweep cache (a new one for None), validated."""
+    current = float(check_epsilons(eps)[0])
+    if np.size(eps) != 1:
+        raise StepSizeError(f"eps must be one step (a float), got {np.size(eps)} values")
+    cache = SweepCache() if cache is None else cache
+    if not isinstance(cache, SweepCache):
+        raise StepSizeError(f"cache must be a SweepCache, got {type(cache).__name__}")
+    return current, cache
 
 
 def _model_lines(s, em):
@@ -149,6 +160,15 @@ def verdict_line(data, complex_analytic=True):
 
 
 def power_of_ten(x):
-    """A number as a short power of ten for labels: 1e-07 -> "1e-7", 3e-05 -> "3e-5"."""
+    """A number as a short power of ten for labels: 1e-07 -> "1e-7", 3e-05 -> "3e-5".
+
+    Parameters
+    ----------
+    x : float, positive
+
+    Returns
+    -------
+    str
+    """
     mantissa, exponent = f"{x:.0e}".split("e")
     return f"{mantissa}e{int(exponent)}"

@@ -125,7 +125,7 @@ def bug_hunt_widget(X=None, Y=None, parameters=None, epsilon=None, height="640px
     Returns
     -------
     ipywidgets.VBox; its attribute ``view`` is the latest ``bug_hunt_view`` result and ``select(...)``
-    sets the selection from code (a name or a list of names).
+    sets the selection from code (a name or a list of names; ValueError for an unknown name).
     """
     options = ["correct"] + bug_names()
     picker, combo, explanation, report_box, heatmap, box = _bug_hunt_controls(options, height)
@@ -192,6 +192,10 @@ def explorer_state(eps=1e-7, method="centered", dtype="float64", model="net", ca
     dict: the figure data of ``course_utils.stepsize.curve_data`` (measured curve, truncation and
         round-off lines, their sum, predicted best step, current step and its error, kink region, title,
         axis labels) including "verdict", the one-line judgement shown under the plot.
+
+    Raises
+    ------
+    StepSizeError for an unknown model, method or dtype, or a step that is not a positive number.
     """
     eps_value = float(eps) if isinstance(eps, (int, float)) and not isinstance(eps, bool) else None
     if eps_value is None or not (eps_value > 0):

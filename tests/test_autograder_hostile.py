@@ -431,6 +431,7 @@ def _sandbox_run(source, isolate=None, wall=ROOMY, **limits):
         result = sandbox.run({"cells": [{"label": "x", "source": source}], "function": "forward_propagation",
                               "references": {}, "forbidden": [], "calls": [{"args": [1.0, 2.0]}]})
     finally:
+        sandbox.used_root = sandbox.temp_root  # the run's temporary folder, removed by close()
         sandbox.close()
     return result, sandbox
 
@@ -470,7 +471,8 @@ def test_fifo_in_place_of_the_output_file_neither_blocks_nor_leaves_folders(tmp_
     result, sandbox = _sandbox_run(source, isolate=isolate)
     assert result.status == "finished"
     assert any(e.get("event") == "call" and e.get("value") == 2.0 for e in result.events)
-    assert sandbox.temp_root is None and result.leftover_processes == []
+    assert sandbox.used_root and not os.path.exists(sandbox.used_root)
+    assert result.leftover_processes == []
 
 
 @pytest.mark.parametrize("isolate", MODES)

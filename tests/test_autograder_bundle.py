@@ -174,3 +174,25 @@ def test_gradescope_without_namespaces_cannot_read_or_write_the_grader():
         assert not (root / "source" / "pwned").exists()
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_links_and_unreadable_files_in_an_upload_are_their_own_tests(tmp_path):
+    """A link in an upload (even to a master) is never followed: it is a 0-point test saying so, and the
+    notebook next to it is graded normally."""
+    from autograder.gradescope import grade_upload
+    from autograder.specs import notebook_specs
+    specs = notebook_specs()
+    upload = tmp_path / "submission"
+    upload.mkdir()
+    (upload / "answer_key.ipynb").symlink_to(MASTERS / f"{NB02}.ipynb")
+    (upload / "broken.ipynb").write_bytes(b"{ not json")
+    submission_01(upload, "mine.ipynb")
+    options = fast_options(wall=20.0)
+    options.notebooks = [NB01, NB02]
+    results = grade_upload(upload, options, specs)
+    assert_gradescope_schema(results)
+    tests = {t["name"]: t for t in results["tests"]}
+    assert "symbolic link" in tests["answer_key.ipynb: not graded"]["output"]
+    assert "JSON is broken" in tests["broken.ipynb: not graded"]["output"]
+    assert results["score"] == 4.0  # notebook 01 in full; 02 only through a link: not found
+    assert all(t["score"] == 0.0 for n, t in tests.items() if n.startswith(f"{NB02}:"))

@@ -298,7 +298,8 @@ class Sandbox:
             f" (the Python installation in {sys.base_prefix} is not readable by other users, so student code "
             f"could import only modules loaded before it started)")
         return ("Student code ran in a separate process as an unprivileged user with no new privileges, "
-                "without namespaces (`unshare` is unavailable): the grader's files were unreadable to it, "
+                f"without namespaces ({'turned off' if unshare_available() else '`unshare` is unavailable'}): "
+                "the grader's files were unreadable to it, "
                 f"but the network and the machine's world-readable files were not hidden{note}; {base}.")
 
     def _temp_root(self):

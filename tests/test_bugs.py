@@ -343,3 +343,10 @@ def test_bug_hunt_test_explains_stubs_and_wrong_return_values():
                           (misses_db3, "missing")):
         with pytest.raises(ExerciseFailure, match=words):
             bug_hunt_test(target)
+
+
+@pytest.mark.parametrize("k", [1e6, -2.5, 0.5, 1e-7])
+def test_scale_bugs_with_any_factor_compile_to_a_named_function(k):
+    backward = inject(scale_bug("W2", k))
+    assert backward.__name__.isidentifier()
+    assert check_bugs(scale_bug("W2", k)).failing_blocks() == ["W2"]

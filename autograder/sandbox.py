@@ -271,6 +271,7 @@ class Sandbox:
         self.temp_root = None
         self.grader_files_private = protect_grader_files() if self.as_root else False
         self.cgroup_used = None
+        _ForkServer.get(self.python, self.as_root)  # started now: its imports overlap the grader's own work
 
     def describe(self):
         """One sentence saying how student code is run (copied into every results file).

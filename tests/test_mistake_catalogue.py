@@ -1,15 +1,13 @@
-"""The catalogue of student mistakes (course_utils.mistakes), the student code making each mistake
-(tests/student_mistakes.py) and the probes that see it (tests/mistake_probes.py).
+"""The catalogue of student mistakes (course_utils.mistakes) and the student code making each mistake
+(tests/student_mistakes.py); the judges that see them are tested in tests/test_judges.py.
 
 What the tests prove:
 
 * the catalogue is well formed: unique, stable-looking ids prefixed by their exercise, every exercise
   covered, every mistake the issue names present, lookups that fail loudly;
 * every catalogued mistake has student code, and every piece of student code belongs to the catalogue;
-* every correct variant gives the right answer against references written *here*, on random inputs,
-  and no probe raises a false alarm on it;
-* every wrong implementation is seen by at least one probe (the evidence a judge needs);
-* the probes' documented blind spots (CONFUSIONS, UNSEEN, SAME_BEHAVIOUR) are exactly what they are.
+* every correct variant gives the right answer against references written *here*, on random inputs;
+* mistakes that behave alike share their hint, and the issue's look-alike pairs get different verdicts.
 """
 
 import dataclasses
@@ -86,8 +84,6 @@ RELEASED_IDS = {
         "method_ignored", "centered_not_recognised", "float64_eps_always", "no_scale", "resolution", "tiny",
         "u_itself", "divided_by_scale", "scale_inside_root"),
 }
-
-WRONG_IMPLEMENTATIONS = [(key, i) for key, sources in students.WRONG.items() for i in range(len(sources))]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -321,11 +317,6 @@ def test_correct_variant_matches_an_independent_reference(key):
     CHECKS[exercise](students.load_key(key), np.random.default_rng(zlib.crc32(key.encode())))
 
 
-@pytest.mark.parametrize("key", sorted(students.CORRECT))
-def test_no_probe_raises_a_false_alarm_on_a_correct_variant(key):
-    assert probes.findings(students.exercise_of(key), students.load_key(key)) == []
-
-
 def test_the_references_agree_with_the_masters_solution_on_the_course_case():
     """The test's own network and the probes' network compute the same cost and gradients."""
     X, Y, parameters = probes._course_case()
@@ -337,27 +328,8 @@ def test_the_references_agree_with_the_masters_solution_on_the_course_case():
 
 
 # ---------------------------------------------------------------------------------------------------
-# Every wrong implementation is seen, and the probes' blind spots are documented truthfully
+# Mistakes that look alike
 # ---------------------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("key,index", WRONG_IMPLEMENTATIONS, ids=[f"{k}[{i}]" for k, i in WRONG_IMPLEMENTATIONS])
-def test_every_wrong_implementation_is_seen_by_a_probe(key, index):
-    seen = probes.findings(students.exercise_of(key), students.load_key(key, index))
-    assert seen, f"no probe sees {key}[{index}]"
-    assert all(isinstance(s, str) and s for s in seen)
-
-
-@pytest.fixture(scope="module")
-def observed():
-    """mistake id -> observations of its first implementation."""
-    return {key: probes.observe(students.exercise_of(key), students.load_key(key)) for key in students.WRONG}
-
-
-def test_the_documented_confusions_are_exactly_the_probes_blind_spots(observed):
-    found = probes.confusions(observed)
-    assert found.pop("all probes", ()) == probes.SAME_BEHAVIOUR
-    assert found == probes.CONFUSIONS
-
 
 def test_mistakes_that_behave_alike_share_their_hint():
     """No hint may blame a mistake the student did not make: where the numbers cannot tell two mistakes
@@ -366,37 +338,21 @@ def test_mistakes_that_behave_alike_share_their_hint():
         assert len({mistake(i).hint for i in group}) == 1, group
 
 
-def test_the_documented_unseen_mistakes_are_exactly_those_value_probes_miss(observed):
-    for probe, ids in probes.UNSEEN.items():
-        assert probes.unseen(observed, probe) == ids, probe
+def test_the_issues_pairs_are_told_apart():
+    """Pairs the issue says today's tests confuse get different verdicts from the judges."""
+    from course_utils import judges
 
-
-def test_the_issues_pairs_are_told_apart(observed):
-    """Pairs the issue says today's tests confuse: the probes' observations differ."""
+    def verdict(key):
+        return judges.judge(students.exercise_of(key), students.load_key(key))
     for a, b in (("gradient_check.sign_error", "gradient_check.plus_twice"),
                  ("gradient_check.forward_difference", "gradient_check.backward_difference"),
                  ("gradient_check_n.forgot_copy", "gradient_check_n.divided_by_epsilon"),
                  ("gradient_check_n.unrestored_perturbation", "gradient_check_n.parameters_left_changed"),
                  ("gradient_check.missing_parentheses", "gradient_check.divided_then_multiplied")):
-        assert observed[a] != observed[b], (a, b)
-    assert "derivative = -1*x at x=1, theta=0: gradient_check returned 0, expected 1" in \
-        observed["gradient_check.difference_of_norms"]["probe_gradient_check_values"].replace("dJ/dtheta", "derivative")
-    assert "db3 x3 (= m)" in observed["backward_propagation_fixed.db3_missing_1_over_m"]["probe_fixed_values"]
-
-
-def test_probes_restore_the_notebook_names_and_the_library():
-    import course_utils.bugs
-    import course_utils.models
-
-    function = students.load_key("gradient_check.correct_1")
-    before = {k: function.__globals__[k] for k in ("forward_propagation", "backward_propagation")}
-    probes.observe("gradient_check", function)
-    assert {k: function.__globals__[k] for k in before} == before
-    library = (course_utils.bugs.correct, course_utils.bugs.inject, course_utils.models.backward_propagation_n)
-    for index in range(len(students.WRONG["backward_propagation_fixed.calls_library"])):
-        probes.observe("backward_propagation_fixed",
-                       students.load_key("backward_propagation_fixed.calls_library", index))
-    assert (course_utils.bugs.correct, course_utils.bugs.inject, course_utils.models.backward_propagation_n) == library
+        assert verdict(a).mistake_ids == (a,) and verdict(b).mistake_ids == (b,), (a, b)
+    seen = verdict("gradient_check.difference_of_norms").seen  # a negative derivative looks right to it
+    assert seen.startswith("with dJ/dtheta = -1*x: gradient_check(") and seen.endswith("expected 1"), seen
+    assert "db3 x3 (= m)" in verdict("backward_propagation_fixed.db3_missing_1_over_m").seen
 
 
 def test_run_captures_stdout_and_exceptions():

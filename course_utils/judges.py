@@ -33,15 +33,23 @@ each a public function, so that the three graders can split them where they must
 
 One judge, three callers
 ------------------------
-* **public test** (``course_utils.checks``): ``judge(exercise, function, cases="public")``; print
-  ``verdict.message`` when it passed, else raise with it.
-* **autograder**: the sandboxed worker builds ``cases(exercise, "hidden", np.random.default_rng(seed))``
-  *before* the student's cells run, calls ``collect(exercise, function, those_cases)`` after them and
-  sends the observations back through the wire (they are plain data); the grader process rebuilds the
-  same cases from the same seed and calls ``decide(exercise, cases, observations)``. The decision never
-  runs student code and never trusts the worker's arithmetic.
-* **nbgrader** hidden-test cells (in the masters): ``judge(exercise, function, cases="hidden",
-  rng=np.random.default_rng(seed))`` and ``assert verdict.passed, verdict.message``.
+* **public test** (``course_utils.checks``): ``verdict = judge(exercise, function)`` (public cases);
+  print ``verdict.message`` when ``verdict.passed``, else raise ``ExerciseFailure(verdict.message)``.
+  Expected values are shown for public cases only.
+* **autograder**: ``collect`` must run where the student's function lives (the instruments go into its
+  globals), so the sandboxed worker builds ``cases(exercise, "hidden", seed)`` *before* the student's
+  cells run, calls ``collect(exercise, function, those_cases)`` after them, and sends the observations
+  back through the wire: one dict per case with ``kind``, ``value``, ``stdout``, ``error``, plus
+  ``signature``, ``forward_at``, ``backward_at`` (gradient_check); ``signature``, ``points``,
+  ``changed``, ``one_arg_v2d``, ``bare_cost_ok`` (gradient_check_n); ``library_calls``
+  (backward_propagation_fixed); all plain data. The grader process rebuilds the same cases from the
+  same seed and calls ``decide(exercise, cases, observations)``: the decision runs no student code and
+  none of the worker's arithmetic; observations it cannot read raise ``JudgeError`` (score 0).
+* **nbgrader** hidden-test cells (in the masters): ``verdict = judge(exercise, function,
+  cases="hidden", rng=seed)`` then ``assert verdict.passed, verdict.message``.
+
+The three see the same public cases (hidden = public + randomised), so a mistake the public test names is
+the mistake both graders name; ``verdict.mistake_ids`` are the stable ids a class report counts.
 
 The mistakes are those of ``course_utils.mistakes`` (stable ids); a judge's hint is the catalogue's.
 """
@@ -137,6 +145,8 @@ class _Finding:
 
 def _plain(value, depth=0):
     """(kind, plain value): a description of a returned value that travels as plain data."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "biuf":
+        value = value.item()  # a 0-d array holds one number: read it as that number
     if isinstance(value, (bool, np.bool_)):
         return "bool", bool(value)
     if isinstance(value, numbers.Real):

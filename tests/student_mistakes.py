@@ -224,6 +224,15 @@ _CORRECT_01 = {
         if print_msg:
             print("J =", J)
         """, verdict=_VERDICT_1D.replace("difference < 1e-7", "difference <= 1e-7")),
+    "gradient_check.correct_5": _gc("""
+        thetaplus = theta + epsilon
+        thetaminus = theta - epsilon
+        J_plus = forward_propagation(x=x, theta=thetaplus)  # keyword arguments, in any order
+        J_minus = forward_propagation(theta=thetaminus, x=x)
+        gradapprox = (J_plus - J_minus) / (2 * epsilon)
+        grad = backward_propagation(x=x, theta=theta)
+        difference = float(np.abs(grad - gradapprox) / (np.abs(grad) + np.abs(gradapprox)))
+        """, verdict=_VERDICT_1D.replace("difference < 1e-7", "1e-7 > difference")),
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -456,6 +465,20 @@ _CORRECT_02 = {
          "    grad = gradients_to_vector(gradients, parameters).ravel()\n"),
         ("np.zeros((num_parameters, 1))", "np.zeros(num_parameters)"),  # all three arrays
         ("float(numerator / denominator)", "numerator / denominator  # a numpy float64")),
+    "gradient_check_n.correct_7": _gcn(loop="""
+    J, _ = forward_propagation_n(X=X, Y=Y, parameters=parameters)  # the cost at theta itself, printed below
+
+    def nudged(i, step):
+        theta = np.copy(parameters_values)
+        theta[i, 0] += step
+        return vector_to_dictionary(theta, parameters)
+
+    J_plus = np.array([[forward_propagation_n(X=X, Y=Y, parameters=nudged(i, epsilon))[0]] for i in range(num_parameters)])
+    J_minus = np.array([[forward_propagation_n(X, Y, nudged(i, -epsilon))[0]] for i in range(num_parameters)])
+    gradapprox = (J_plus - J_minus) / (2 * epsilon)
+    if print_msg:
+        print("J at theta:", J)
+"""),
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -628,6 +651,8 @@ _CORRECT_03F = {
         ('"db3": db3}',
          '"db3": db3}\n    return {key: np.asarray(value, dtype=float) for key, value in gradients.items()}'),
         ("np.multiply(dA2, np.int64(Z2 > 0))", "np.where(Z2 > 0, dA2, 0.0)")),
+    "backward_propagation_fixed.correct_5": _fixed(("np.multiply(dA2, np.int64(Z2 > 0))", "dA2 * np.heaviside(Z2, 0.0)"),
+                                                   ("np.multiply(dA1, np.int64(Z1 > 0))", "dA1 * np.heaviside(Z1, 0.0)")),
 }
 
 # ---------------------------------------------------------------------------------------------------
@@ -691,6 +716,10 @@ _CORRECT_04 = {
     "optimal_epsilon.correct_4": ('def optimal_epsilon(dtype, method="centered", scale=1.0):\n'
                                   '    u = np.finfo(dtype).eps\n'
                                   '    return np.float64(u) ** (1 / 3 if method != "forward" else 0.5) * scale\n'),
+    "optimal_epsilon.correct_5": _eps("""
+        root = {"centered": np.cbrt, "forward": np.sqrt}[method]
+        eps = root(np.finfo(dtype).eps) * scale
+        """),
 }
 
 #: mistake id -> tuple of cell sources that make that mistake.

@@ -251,8 +251,8 @@ def _check_gradient_check(function, rng):
     for _ in range(6):
         x, theta, epsilon = rng.uniform(0.5, 3), rng.uniform(-2, 2), 10 ** rng.uniform(-5, -2)
         k = rng.choice([1.0, rng.uniform(-3, 3)])
-        forward = lambda xx, tt: np.sin(tt) * xx  # noqa: E731 (a curved cost)
-        backward = lambda xx, tt, k=k: k * np.cos(tt) * xx  # noqa: E731
+        forward = lambda x, theta: np.sin(theta) * x  # noqa: E731 (a curved cost; the notebook's parameter names)
+        backward = lambda x, theta, k=k: k * np.cos(theta) * x  # noqa: E731
         with probes.replaced_globals(function, forward_propagation=forward, backward_propagation=backward):
             got = function(x, theta, epsilon, False)
         approx = (np.sin(theta + epsilon) * x - np.sin(theta - epsilon) * x) / (2 * epsilon)

@@ -289,3 +289,45 @@ def _imported_modules(source):
             yield from (a.name for a in node.names)
         elif isinstance(node, ast.ImportFrom):
             yield node.module or ""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Mistakes outside the catalogue: failed, and no catalogued mistake is blamed
+# ---------------------------------------------------------------------------------------------------
+
+UNCATALOGUED = {
+    "gradient_check": students._gc("""
+        gradapprox = (forward_propagation(x, theta + 2 * epsilon) - forward_propagation(x, theta - 2 * epsilon)) / (4 * epsilon)
+        grad = backward_propagation(x, theta)
+        difference = float(abs(grad - gradapprox) / (abs(grad) + abs(gradapprox))) * 2
+        """),
+    "gradient_check_n": students._gcn(("range(num_parameters)", "range(1, num_parameters)")),
+    "gradient_check_n#half_step": students._gcn(("+ epsilon\n", "+ epsilon / 2\n"), ("- epsilon\n", "- epsilon / 2\n"),
+                                                ("(2 * epsilon)", "epsilon")),
+    "backward_propagation_fixed": students._fixed(("dW3 = 1. / m * np.dot(dZ3, A2.T)", "dW3 = 1. / m * np.dot(A2, dZ3.T)")),
+    "optimal_epsilon": students._eps_master(u="np.finfo(float).eps", eps="u ** power"),
+    "k_from_report": students._k("k = round((1 + r) / (1 - r) if block.analytic_norm >= block.numeric_norm "
+                                 "else (1 - r) / (1 + r), 1)"),
+    "forward_propagation": students._fp("return theta * x + 1"),
+    "backward_propagation": students._bp("return 2 * x"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNCATALOGUED))
+def test_a_mistake_outside_the_catalogue_fails_without_blaming_a_catalogued_one(name):
+    exercise = name.split("#")[0]
+    function = students.load(UNCATALOGUED[name], exercise)
+    for verdict in (judges.judge(exercise, function), judges.judge(exercise, function, cases="hidden", rng=3)):
+        assert not verdict.passed and verdict.mistake_ids == (), (verdict.mistake_ids, verdict.seen)
+        assert verdict.hint not in {m.hint for m in MISTAKES} and verdict.seen, verdict.hint
+
+
+def test_the_library_pieces_can_be_handed_in():
+    from course_utils import models
+    calls = []
+
+    def forward(X, Y, parameters):
+        calls.append(1)
+        return models.forward_propagation_n(X, Y, parameters)
+    function = students.load_key("gradient_check_n.correct_1")
+    assert judges.judge("gradient_check_n", function, library={"forward_propagation_n": forward}).passed and calls

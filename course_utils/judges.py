@@ -237,11 +237,12 @@ def _signature(function):
         return ()
 
 
-def _same(got, predicted, rtol=1e-4, small=1e-7):
-    """A returned number matches a prediction: equal to ``rtol``, both below ``small``, or both blown up."""
+def _same(got, predicted, rtol=1e-4, small=1e-7, huge=math.inf):
+    """A returned number matches a prediction: equal to ``rtol``, both below ``small`` in size, or both
+    blown up (non-finite, or above ``huge``: a division by a difference that is zero up to round-off)."""
     if not isinstance(got, float) or predicted is None:
         return False
-    big = [not math.isfinite(v) or abs(v) > 1e3 for v in (got, predicted)]
+    big = [not math.isfinite(v) or abs(v) > huge for v in (got, predicted)]
     if all(big):
         return True
     if any(big):
@@ -579,7 +580,7 @@ def _gc_values(cases, observations):
     """Which formula explains every number returned on the linear cases."""
     linear = [(c, o["value"]) for c, o in zip(cases, observations) if c.setup["cost"] == "linear"]
     predictions = [_gc_predictions(c) for c, _ in linear]
-    matched = [m for m in predictions[0] if all(any(_same(got, p) for p in pr[m])
+    matched = [m for m in predictions[0] if all(any(_same(got, p, huge=1e3) for p in pr[m])
                                                 for (_, got), pr in zip(linear, predictions))]
     if None in matched:
         return None

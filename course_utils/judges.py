@@ -521,8 +521,9 @@ def _gc_points(cases, observations):
         found = _gc_one_sided(case, obs, seen, plus, zero)
         if found:
             return found
-        one_sided = one_sided or _Finding((), seen, "Evaluate the cost on both sides: J_plus at theta + epsilon and "
-                                                    "J_minus at theta - epsilon, then (J_plus - J_minus) / (2 * epsilon).")
+        one_sided = one_sided or _Finding((), seen, "Evaluate the cost on both sides: J_plus at theta + epsilon "
+                                                    "and J_minus at theta - epsilon, then (J_plus - J_minus) / "
+                                                    "(2 * epsilon).")
     return one_sided
 
 
@@ -565,7 +566,8 @@ def _gc_backward(cases, observations):
         if obs["error"]:
             continue
         if not obs["backward_at"]:
-            return _catalogued(["gradient_check.self_comparison"], f"{case.label}: backward_propagation was never called")
+            return _catalogued(["gradient_check.self_comparison"],
+                               f"{case.label}: backward_propagation was never called")
         x, theta = case.args[:2]
         moved = [p for p in obs["backward_at"] if p != (x, theta)]
         if moved:
@@ -597,7 +599,9 @@ def _expected(case, expected):
     """", expected ..." for a public case (a hidden case's expected value is never shown)."""
     if not case.public:
         return ""
-    return ", expected below 1e-07" if case.setup.get("k") == 1.0 and expected < 1e-7 else f", expected {_fmt(expected)}"
+    if case.setup.get("k") == 1.0 and expected < 1e-7:
+        return ", expected below 1e-07"
+    return f", expected {_fmt(expected)}"
 
 
 def _gc_curved(cases, observations):
@@ -896,7 +900,8 @@ def _gcn_values(cases, observations):
         return None
     case, value, expected = next((c, g, pr[None][0]) for g, c, pr in zip(got, cases, predictions)
                                  if not fits(None, g, c, pr))
-    shown = "" if not case.public else ", expected below 1e-06" if case.setup["right"] else f", expected {_fmt(expected)}"
+    shown = "" if not case.public else \
+        ", expected below 1e-06" if case.setup["right"] else f", expected {_fmt(expected)}"
     seen = f"{case.label} returned {_fmt(value)}{shown}"
     if len(matched) == 1:
         return _catalogued([f"gradient_check_n.{matched[0]}"], seen)
@@ -976,7 +981,8 @@ def _decide_k(cases, observations):
     matched = [m for m in predictions[0] if all(_same(g, p[m], 1e-5, 0.0) for g, p in zip(got, predictions))]
     if None in matched:
         return []
-    case, value, k = next((c, g, p[None]) for c, g, p in zip(cases, got, predictions) if not _same(g, p[None], 1e-5, 0.0))
+    case, value, k = next((c, g, p[None]) for c, g, p in zip(cases, got, predictions)
+                          if not _same(g, p[None], 1e-5, 0.0))
     seen = f"{case.label} returned {_fmt(value)}" + (f", expected {_fmt(k)}" if case.public else "")
     if len(matched) == 1:
         ids = next((g for g in GROUPS if f"k_from_report.{matched[0]}" in g), [f"k_from_report.{matched[0]}"])
@@ -1372,7 +1378,8 @@ def _normalised(observations, n, keys):
     observations = [dict(o) for o in observations]
     missing = [k for o in observations for k in ("kind", "value", "stdout", "error") + tuple(keys) if k not in o]
     if len(observations) != n or missing:
-        raise JudgeError(f"observations do not fit the cases ({len(observations)} for {n} cases; missing {missing[:3]})")
+        raise JudgeError(f"observations do not fit the cases ({len(observations)} for {n} cases; "
+                         f"missing {missing[:3]})")
     for o in observations:
         o["stdout"] = str(o["stdout"])
         o["error"] = (str(o["error"][0]), str(o["error"][1])) if o["error"] else None

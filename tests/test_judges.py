@@ -224,7 +224,8 @@ def test_the_notebook_names_and_the_library_are_restored():
 def test_the_message_says_which_functions_were_used():
     verdict = judges.judge("gradient_check", students.load_key("gradient_check.sign_error"))
     assert "not yours" in verdict.used and "forward_propagation" in verdict.used and verdict.used in verdict.message
-    assert "forward_propagation_n" in judges.judge("gradient_check_n", students.load_key("gradient_check_n.correct_1")).used
+    used = judges.judge("gradient_check_n", students.load_key("gradient_check_n.correct_1")).used
+    assert "forward_propagation_n" in used
 
 
 def test_bad_calls_raise_judge_errors():
@@ -297,14 +298,16 @@ def _imported_modules(source):
 
 UNCATALOGUED = {
     "gradient_check": students._gc("""
-        gradapprox = (forward_propagation(x, theta + 2 * epsilon) - forward_propagation(x, theta - 2 * epsilon)) / (4 * epsilon)
+        J_plus, J_minus = forward_propagation(x, theta + 2 * epsilon), forward_propagation(x, theta - 2 * epsilon)
+        gradapprox = (J_plus - J_minus) / (4 * epsilon)
         grad = backward_propagation(x, theta)
         difference = float(abs(grad - gradapprox) / (abs(grad) + abs(gradapprox))) * 2
         """),
     "gradient_check_n": students._gcn(("range(num_parameters)", "range(1, num_parameters)")),
     "gradient_check_n#half_step": students._gcn(("+ epsilon\n", "+ epsilon / 2\n"), ("- epsilon\n", "- epsilon / 2\n"),
                                                 ("(2 * epsilon)", "epsilon")),
-    "backward_propagation_fixed": students._fixed(("dW3 = 1. / m * np.dot(dZ3, A2.T)", "dW3 = 1. / m * np.dot(A2, dZ3.T)")),
+    "backward_propagation_fixed": students._fixed(("dW3 = 1. / m * np.dot(dZ3, A2.T)",
+                                                   "dW3 = 1. / m * np.dot(A2, dZ3.T)")),
     "optimal_epsilon": students._eps_master(u="np.finfo(float).eps", eps="u ** power"),
     "k_from_report": students._k("k = round((1 + r) / (1 - r) if block.analytic_norm >= block.numeric_norm "
                                  "else (1 - r) / (1 + r), 1)"),

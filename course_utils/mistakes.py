@@ -7,7 +7,7 @@ reads (one or two sentences: what was seen, what to change).
 
 The seven exercises and their signatures:
 
-* notebook 01: ``forward_propagation(x, theta)`` (J = theta * x), ``backward_propagation(x, theta)``
+* notebook 01: ``forward_propagation(x, theta)`` (J(theta) = theta * x), ``backward_propagation(x, theta)``
   (dJ/dtheta = x), ``gradient_check(x, theta, epsilon=1e-7, print_msg=False)``;
 * notebook 02: ``gradient_check_n(parameters, gradients, X, Y, epsilon=1e-7, print_msg=False)``;
 * notebook 03: ``k_from_report(report, name)``, ``backward_propagation_fixed(X, Y, cache)``;
@@ -64,7 +64,7 @@ _GCN, _K, _FIX, _EPS = "gradient_check_n", "k_from_report", "backward_propagatio
 _FORWARD = (
     _m(_FP, "added", "theta + x instead of theta * x",
        "returns theta + x: 6.0 for x = 2, theta = 4",
-       "Your cost adds x and theta; the model multiplies them: J = theta * x."),
+       "Your cost adds x and theta; the model multiplies them: J(theta) = theta * x."),
     _m(_FP, "returned_x", "returns the input x",
        "returns x whatever theta is",
        "Your cost does not change with theta: it returns x. Return the product theta * x."),
@@ -73,10 +73,10 @@ _FORWARD = (
        "Your cost does not change with x: it returns theta. Return the product theta * x."),
     _m(_FP, "squared_input", "theta * x * x",
        "returns theta * x**2: 16.0 for x = 2, theta = 4 (expected 8.0)",
-       "Your cost multiplies by x twice (theta * x * x); the model is J = theta * x, with x once."),
+       "Your cost multiplies by x twice (theta * x * x); the model is J(theta) = theta * x, with x once."),
     _m(_FP, "squared_cost", "a squared-error cost (theta * x)**2 / 2",
        "returns (theta * x)**2 / 2, a habit from regression",
-       "Your cost squares theta * x; this model has no square: J = theta * x."),
+       "Your cost squares theta * x; this model has no square: J(theta) = theta * x."),
     _m(_FP, "no_return", "J computed but never returned",
        "returns None and prints nothing",
        "Your function returns None: it computes J but has no `return J` at the end."),
@@ -85,7 +85,7 @@ _FORWARD = (
        "Your function prints J but returns None: replace the print with `return J`."),
     _m(_FP, "returned_tuple", "returns (J, cache) like forward_propagation_n",
        "returns a tuple whose first item is the right cost",
-       "Your function returns a tuple; this 1-D forward pass returns the cost alone, J = theta * x "
+       "Your function returns a tuple; this 1-D forward pass returns the cost alone, J(theta) = theta * x "
        "(only notebook 2's forward_propagation_n also returns a cache)."),
 )
 
@@ -95,16 +95,16 @@ _BACKWARD = (
        "You returned theta; the derivative of theta * x with respect to theta is x."),
     _m(_BP, "returned_cost", "returns the cost theta * x",
        "returns theta * x, the forward pass's value",
-       "You returned the cost J = theta * x itself; backward propagation returns its derivative, dJ/dtheta = x."),
+       "You returned the cost J(theta) = theta * x itself; backward propagation returns its derivative, dJ/dtheta = x."),
     _m(_BP, "returned_zero", "returns 0",
        "returns 0 for every input",
-       "You returned 0 for every input; J = theta * x changes with theta at the rate x, so return x."),
+       "You returned 0 for every input; J(theta) = theta * x changes with theta at the rate x, so return x."),
     _m(_BP, "returned_one", "returns 1 (the derivative of theta)",
        "returns 1 for every input",
        "You returned 1, the derivative of theta alone; the derivative of theta * x is x."),
     _m(_BP, "negated", "returns -x",
        "returns the exact negative of the derivative",
-       "Your derivative has the wrong sign: it returns -x, while J = theta * x grows with theta at the rate +x."),
+       "Your derivative has the wrong sign: it returns -x, while J(theta) = theta * x grows with theta at the rate +x."),
     _m(_BP, "divided_by_theta", "J / theta instead of x",
        "right for theta != 0, but crashes (ZeroDivisionError) or returns nan/inf at theta = 0",
        "You computed the derivative as J / theta, which breaks at theta = 0; the derivative of "
@@ -188,8 +188,8 @@ _GRADIENT_CHECK = (
        "decides with the threshold."),
     _m(_GC, "self_comparison", "gradapprox compared with itself",
        "backward_propagation is never called; the difference is 0 even for a wrong derivative",
-       "Your check never called backward_propagation, so it compares gradapprox with itself; set "
-       "grad = backward_propagation(x, theta)."),
+       "Your check never called backward_propagation, so it compares gradapprox with itself; take grad "
+       "from backward_propagation(x, theta)."),
     _m(_GC, "grad_at_perturbed_theta", "grad computed after theta was changed in place",
        "backward_propagation is called at theta - epsilon (theta was reassigned before the call)",
        "backward_propagation was called at a nudged theta; keep theta unchanged (use theta_plus and "

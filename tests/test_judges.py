@@ -21,6 +21,7 @@ import inspect
 import json
 import math
 import pathlib
+import re
 
 import numpy as np
 import pytest
@@ -323,6 +324,7 @@ def test_a_mistake_outside_the_catalogue_fails_without_blaming_a_catalogued_one(
     for verdict in (judges.judge(exercise, function), judges.judge(exercise, function, cases="hidden", rng=3)):
         assert not verdict.passed and verdict.mistake_ids == (), (verdict.mistake_ids, verdict.seen)
         assert verdict.hint not in {m.hint for m in MISTAKES} and verdict.seen, verdict.hint
+        assert 1 <= len(re.findall(r"[.!?](?:\s+[A-Z`(]|$)", verdict.hint)) <= 2, verdict.hint
 
 
 def test_the_library_pieces_can_be_handed_in():

@@ -38,7 +38,7 @@ from course_utils.activations import relu
 from course_utils.checker_engine import BatchedCost
 from course_utils.gradcheck import check_gradients
 from course_utils.layers import cross_entropy_costs
-from course_utils.models import check_network_inputs, mlp_costs, mlp_forward
+from course_utils.models import mlp_costs, mlp_forward
 from course_utils.parameters import ParameterError, layout_of
 
 __all__ = ["MLPBatchedCost", "check_mlp_gradients"]
@@ -79,11 +79,11 @@ class MLPBatchedCost(BatchedCost):
 
     def __init__(self, X, Y, parameters, lambd=0.0, stable_cost=False, max_bytes=DEFAULT_MAX_BYTES,
                  dense_max=DENSE_MAX_PARAMETERS, linear=True):
-        X, Y, L = check_network_inputs(X, Y, parameters)  # X (n_0, m), Y (1, m)
-        if any(np.iscomplexobj(v) for v in parameters.values()) or np.iscomplexobj(X):
-            raise ParameterError("MLPBatchedCost works with real parameters; use the plain check for method='complex'")
         cost, cache = mlp_forward(X, Y, parameters, lambd=lambd, stable_cost=stable_cost)  # the network's own pass
         self._layers = cache["layers"]  # layer l at index l - 1: A_prev, W, b, Z, A (what the evaluations reuse)
+        X, Y, L = self._layers[0]["A_prev"], cache["Y"], len(self._layers)  # validated: X (n_0, m), Y (1, m)
+        if np.iscomplexobj(X) or any(np.iscomplexobj(layer["W"]) or np.iscomplexobj(layer["b"]) for layer in self._layers):
+            raise ParameterError("MLPBatchedCost works with real parameters; use the plain check for method='complex'")
         self.X, self.Y, self.L, self.m = X, Y, L, X.shape[1]
         self.lambd, self.stable = float(lambd), bool(stable_cost)
         self.max_bytes, self.dense_max, self.linear = int(max_bytes), int(dense_max), bool(linear)

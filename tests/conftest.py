@@ -3,7 +3,8 @@
 `make test` runs ``pytest -n 2 --dist loadgroup``: tests go to whichever worker is free, except two
 groups that each stay on one worker because they share something a second process would disturb:
 
-* ``browser`` (tests/browser): one JupyterLab server and one Chromium for the whole group;
+* ``browser-<file>`` (tests/browser): each browser test file stays on one worker, which starts one
+  JupyterLab server and one Chromium for all the browser tests it runs;
 * ``autograder`` (tests/test_autograder*.py): grading checks that nothing is left running under the
   sandbox's user ids, which a second grader running at the same time would falsify.
 """
@@ -12,14 +13,17 @@ from pathlib import Path
 
 import pytest
 
-GROUPS = {"browser": lambda path: "browser" in path.parts,
-          "autograder": lambda path: path.name.startswith("test_autograder")}
+def group_of(path):
+    """The xdist group of a test file, or None for a test that may run on any worker."""
+    if "browser" in path.parts and path.name.startswith("test_"):
+        return f"browser-{path.stem}"
+    if path.name.startswith("test_autograder"):
+        return "autograder"
+    return None
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        path = Path(str(item.path))
-        for group, belongs in GROUPS.items():
-            if belongs(path):
-                item.add_marker(pytest.mark.xdist_group(group))
-                break
+        group = group_of(Path(str(item.path)))
+        if group is not None:
+            item.add_marker(pytest.mark.xdist_group(group))

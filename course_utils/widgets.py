@@ -18,7 +18,8 @@ from course_utils.stepsize import MODELS, SweepCache, StepSizeError, check_dtype
 from course_utils.stepsize_views import curve_data
 from course_utils.testcases import gradient_check_n_test_case
 
-__all__ = ["EpsilonExplorer", "bug_hunt_view", "bug_hunt_widget", "epsilon_explorer", "explorer_state"]
+__all__ = ["EXPLORER_EXPONENTS", "EXPLORER_METHODS", "EpsilonExplorer", "bug_hunt_view", "bug_hunt_widget", "epsilon_explorer",
+           "explorer_state"]
 
 
 # ---------------------------------------------------------------------------------------------------

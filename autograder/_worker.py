@@ -7,30 +7,37 @@ Protocol
 --------
 stdin (read once, before any student code runs): one JSON request::
 
-    {"cells": [{"label": str, "source": str}, ...],        # run in order in one namespace
+    {"cells": [{"label": str, "source": str, "graded": bool?}, ...],  # run in order in one namespace
      "function": str,                                       # the graded function's name
-     "references": {global name: "module:attr"},            # set after the cells ran
+     "references": {global name: "module:attr"},            # set before the cells and before each case
      "forbidden": ["module:attr", ...],                     # library versions of this exercise
-     "calls": [{"args": [wire], "kwargs": {name: wire},
-                "globals": {name: {"ref": "module:attr", "scale": float}},
-                "return_args": bool}, ...],
+     "judge": {"exercise": str, "seed": int},               # course_utils.judges: the hidden cases
      "sandbox": {"workdir": str, "uid": int|null, "gid": int|null, "hide": [str], "expose": [str],
                  "writable_roots": [str], "limits": {...}}}
+
+Before any student code runs, the worker builds ``judges.cases(exercise, "hidden", seed)``. The graded
+cell (``"graded": true``) runs up to the last top-level statement that binds the graded function; the
+statements after it (the cell's demo lines) run one by one, and their failures are reported as "demo"
+events, never as the cell's error (they often need names made in other cells of the notebook). Then
+``judges.collect`` calls the function on each case, with the instruments the judge hands it.
 
 fd 1 (the event channel; student output never goes there): one JSON object per line::
 
     {"event": "ready", "protections": {...}}
     {"event": "cell", "label": str, "ok": bool, "error": {...}?}
+    {"event": "demo", "label": str, "error": {...}, "context": bool}   # context: a name of the notebook missing
     {"event": "function", "ok": bool, "kind": str}
-    {"event": "call", "index": int, "ok": bool, "value": wire?, "args_after": [wire]?,
-     "error": {...}?, "used_library": [str]}
+    {"event": "observation", "index": int, "ok": bool, "data": wire?,  # the judge's observation of case index
+     "error": {...}?, "too_large": bool?, "used_library": [str]}
     {"event": "done"}
 
-Everything sent back is plain data (JSON, arrays as nested lists). The grader treats it as untrusted:
-student code runs in this process and could write anything to fd 1; the grader only ever compares
-what it reads with values it computed itself.
+Everything sent back is plain data (JSON; arrays as base64 bytes). The grader treats it as untrusted:
+student code runs in this process and could write anything to fd 1; the grader decodes it with bounds,
+and ``judges.decide`` (in the grader) reaches the verdict from it with values it computed itself.
 """
 
+import ast
+import base64
 import builtins
 import ctypes
 import ctypes.util
@@ -42,6 +49,7 @@ import resource
 import signal
 import sys
 import traceback
+import types
 
 import numpy as np
 
@@ -52,22 +60,18 @@ MAX_TEXT = 2_000
 MAX_EVENT_LINE = 1_000_000
 MAX_EVENT_CONTAINERS = 10_000
 
-__all__ = ["main", "setup_sandbox", "enter_own_root", "encode", "decode"]
+__all__ = ["main", "setup_sandbox", "enter_own_root", "encode", "split_cell"]
 
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC = 1, 2, 4, 8, 32, 4096, 16384
 
 
 # ---------------------------------------------------------------------------------------------------
-# Wire format (mirrors autograder.wire, kept here so the worker needs nothing from the grader)
+# Wire format (what autograder.wire decodes, kept here so the worker needs nothing from the grader)
 # ---------------------------------------------------------------------------------------------------
 
 def _float_out(x):
     x = float(x)
     return x if math.isfinite(x) else {"__float__": repr(x)}
-
-
-def _float_in(v):
-    return float(v["__float__"]) if isinstance(v, dict) else float(v)
 
 
 def encode(value, depth=0):
@@ -77,10 +81,13 @@ def encode(value, depth=0):
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, np.ndarray):
-        if value.dtype.kind in "biuf" and value.size <= MAX_ARRAY_ENTRIES:
-            flat = [_float_out(v) if value.dtype.kind == "f" else (bool(v) if value.dtype.kind == "b" else int(v))
-                    for v in value.reshape(-1).tolist()]
-            return {"__ndarray__": {"dtype": str(value.dtype), "shape": list(value.shape), "data": flat}}
+        if value.dtype.kind in "iuf" and value.size <= MAX_ARRAY_ENTRIES:
+            little = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+            return {"__ndarray__": {"dtype": value.dtype.name, "shape": list(value.shape),
+                                    "b64": base64.b64encode(little.tobytes()).decode("ascii")}}
+        if value.dtype.kind == "b" and value.size <= MAX_ARRAY_ENTRIES:
+            return {"__ndarray__": {"dtype": "bool", "shape": list(value.shape),
+                                    "data": [bool(v) for v in value.reshape(-1).tolist()]}}
         return {"__object__": {"type": f"ndarray of dtype {value.dtype} and shape {value.shape}", "repr": ""}}
     if isinstance(value, np.generic):
         if value.dtype.kind in "biuf":
@@ -103,39 +110,6 @@ def encode(value, depth=0):
     except BaseException:  # a student object whose __repr__ fails
         text = "(repr failed)"
     return {"__object__": {"type": type(value).__name__, "repr": text}}
-
-
-def decode(obj):
-    """Value from the grader's wire form (the grader only sends numbers, strings, arrays, dicts, lists)."""
-    if isinstance(obj, list):
-        raise ValueError("bare lists are not part of the wire format")
-    if not isinstance(obj, dict):
-        return obj
-    if "__float__" in obj:
-        return _float_in(obj)
-    if "__ndarray__" in obj:
-        spec = obj["__ndarray__"]
-        data = [_float_in(v) if isinstance(v, dict) else v for v in spec["data"]]
-        return np.array(data, dtype=spec["dtype"]).reshape(spec["shape"])
-    if "__npscalar__" in obj:
-        spec = obj["__npscalar__"]
-        return np.dtype(spec["dtype"]).type(_float_in(spec["value"]) if isinstance(spec["value"], dict)
-                                            else spec["value"])
-    if "__str__" in obj:
-        return obj["__str__"]
-    if "__list__" in obj:
-        return [decode(v) for v in obj["__list__"]]
-    if "__tuple__" in obj:
-        return tuple(decode(v) for v in obj["__tuple__"])
-    if "__dict__" in obj:
-        return {decode(k): decode(v) for k, v in obj["__dict__"]}
-    if "__ref__" in obj:  # a library object, e.g. numpy:float64
-        return _resolve(obj["__ref__"])
-    if "__call__" in obj:  # an input built by the library, before any student code runs
-        spec = obj["__call__"]
-        return _resolve(spec["ref"])(*[decode(a) for a in spec.get("args", [])],
-                                     **{k: decode(v) for k, v in spec.get("kwargs", {}).items()})
-    raise ValueError(f"unknown wire object {sorted(obj)}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -443,14 +417,9 @@ class _CappedOutput:
         return self._fd
 
 
-def _scaled(function, scale):
-    def scaled(*args, **kwargs):
-        return scale * function(*args, **kwargs)
-    return scaled
-
-
 def _event_sender(fd):
-    """send(**event): one JSON line on the event channel (bounded: an oversized value is described)."""
+    """send(**event): one JSON line on the event channel (bounded: an oversized observation is replaced
+    by a note saying so, which the grader scores 0)."""
     events = os.fdopen(fd, "w", buffering=1, encoding="utf-8")
     dumps = json.dumps
 
@@ -458,9 +427,8 @@ def _event_sender(fd):
         try:
             line = dumps(event)
             if len(line) > MAX_EVENT_LINE or line.count("{") + line.count("[") > MAX_EVENT_CONTAINERS:
-                event = {k: v for k, v in event.items() if k not in ("value", "args_after")}
-                event["value"] = {"__object__": {"type": "value", "repr": "(too large for the grader to read)"}}
-                line = dumps(event)
+                event = {k: v for k, v in event.items() if k in ("event", "index", "label", "used_library")}
+                line = dumps(dict(event, ok=False, too_large=True))
             events.write(line + "\n")
             events.flush()
         except (OSError, ValueError, RecursionError):
@@ -468,19 +436,12 @@ def _event_sender(fd):
     return send
 
 
-def _prepare_calls(request):
-    """(references, call_globals, calls): everything resolved before any student code can run."""
-    references = {name: _resolve(dotted) for name, dotted in request.get("references", {}).items()}
-    call_globals = []
-    for call in request["calls"]:
-        replaced = {}
-        for name, spec in call.get("globals", {}).items():
-            fn = _resolve(spec["ref"])
-            replaced[name] = _scaled(fn, spec["scale"]) if spec.get("scale", 1.0) != 1.0 else fn
-        call_globals.append(replaced)
-    calls = [([decode(a) for a in call["args"]], {k: decode(v) for k, v in call.get("kwargs", {}).items()},
-              bool(call.get("return_args"))) for call in request["calls"]]
-    return references, call_globals, calls
+def _prepare_judge(request):
+    """(judges module, exercise, cases) of the request's judge, built before any student code runs."""
+    spec = request["judge"]
+    from course_utils import judges  # noqa: PLC0415 (the fork server has usually imported it already)
+    exercise = str(spec["exercise"])
+    return judges, exercise, judges.cases(exercise, "hidden", int(spec["seed"]))
 
 
 def _redirect_output(config):
@@ -497,11 +458,13 @@ def _redirect_output(config):
 
 
 def main():
-    """Read the request, sandbox this process, run the cells and the calls, stream events."""
+    """Read the request, build the hidden cases, sandbox this process, run the cells and the judge's
+    calls, stream events."""
     request = json.loads(sys.stdin.buffer.read())
     send = _event_sender(os.dup(1))
     config = request["sandbox"]
-    references, call_globals, calls = _prepare_calls(request)
+    references = {name: _resolve(dotted) for name, dotted in request.get("references", {}).items()}
+    judge = _prepare_judge(request)
     tracker = _Tracker(request.get("forbidden", []))
     devnull_ready = os.open(os.devnull, os.O_RDONLY)  # opened while /dev is the real one
     protections = setup_sandbox(config)
@@ -509,13 +472,82 @@ def main():
     os.close(devnull_ready)
     _redirect_output(config)
     send(event="ready", protections=protections)
-    _run_student_code(request, references, call_globals, calls, tracker, send)
+    _run_student_code(request, references, judge, tracker, send)
     send(event="done")
     os._exit(0)
 
 
-def _run_student_code(request, references, call_globals, calls, tracker, send):
-    """Run the cells in one namespace, then each call of the graded function; send their events."""
+def _binds(statement, name):
+    """True when a top-level statement (re)binds ``name``: a def or class, an assignment, an import."""
+    for node in ast.walk(statement):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == name:
+            return True
+        if isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Store):
+            return True
+        if isinstance(node, ast.alias) and (node.asname or node.name.split(".")[0]) == name:
+            return True
+    return False
+
+
+def split_cell(source, filename, function):
+    """(code up to the last statement that binds ``function``, [code of each later statement]).
+
+    The later statements are the cell's demo lines (``difference = gradient_check_n(parameters, ...)``),
+    run one by one after the definition. A cell that does not parse, or that never binds the name, is
+    one piece (compiled as a whole, so its SyntaxError is reported as before).
+    """
+    try:
+        tree = compile(source, filename, "exec", ast.PyCF_ONLY_AST)
+        last = max((i for i, s in enumerate(tree.body) if _binds(s, function)), default=None)
+    except BaseException:  # a syntax error, or a parser limit: compiled whole below (and reported)
+        last = None
+    if last is None or last == len(tree.body) - 1:
+        return compile(source, filename, "exec"), []
+    head = ast.Module(body=tree.body[:last + 1], type_ignores=[])
+    tail = [compile(ast.Module(body=[s], type_ignores=[]), filename, "exec") for s in tree.body[last + 1:]]
+    return compile(head, filename, "exec"), tail
+
+
+def _only_a_missing_name(exc, filename):
+    """A NameError raised by the cell's own top-level line (not inside a function): a name of the notebook
+    that the grader does not run (``parameters``, ``mystery_report``)."""
+    if not isinstance(exc, NameError) or isinstance(exc, UnboundLocalError):
+        return False
+    frames = list(traceback.walk_tb(exc.__traceback__))
+    return bool(frames) and frames[-1][0].f_code.co_filename == filename and \
+        frames[-1][0].f_code.co_name == "<module>"
+
+
+def _watched(function, tracker, errors):
+    """(callable, whole): ``function`` wrapped so that the tracker is on during its calls only and its first
+    exception is described (with the cell line) in ``errors``; the wrapper keeps the function's globals
+    and signature (the judge's instruments go into those globals). ``whole`` is True when ``function`` is
+    not a plain function: it is returned as is and the tracker stays on for the whole collection."""
+    if type(function) is not types.FunctionType:
+        return function, True
+    base, describe = BaseException, _error
+
+    def watched(*args, **kwargs):
+        tracker.active = True
+        try:
+            return function(*args, **kwargs)
+        except base as exc:
+            if not errors:
+                try:
+                    errors.append(describe(exc))
+                except base:  # builtins patched by the student's call: no description
+                    errors.append({"type": "Error", "message": "", "line": None, "cell": None})
+            raise
+        finally:
+            tracker.active = False
+    wrapper = types.FunctionType(watched.__code__, function.__globals__, function.__name__, None,
+                                 watched.__closure__)
+    wrapper.__wrapped__ = function  # inspect.signature reads the student's parameters through it
+    return wrapper, False
+
+
+def _run_student_code(request, references, judge, tracker, send):
+    """Run the cells in one namespace, then the judge's collection on each case; send their events."""
     pristine = dict(builtins.__dict__)
 
     def restore_builtins():
@@ -527,42 +559,55 @@ def _run_student_code(request, references, call_globals, calls, tracker, send):
     namespace = {"__name__": "__main__", "__builtins__": builtins, "display": print}
     namespace.update(references)  # the other exercises' functions, for demo code in the student's cell
     for cell in request["cells"]:
+        filename = f"<cell {cell['label']}>"
         try:
-            code = compile(cell["source"], f"<cell {cell['label']}>", "exec")
+            if cell.get("graded"):
+                code, demo = split_cell(cell["source"], filename, request["function"])
+            else:
+                code, demo = compile(cell["source"], filename, "exec"), []
             exec(code, namespace)
             restore_builtins()
             send(event="cell", label=cell["label"], ok=True)
         except BaseException as exc:  # SyntaxError, SystemExit, anything the student's cell raises
             restore_builtins()
             send(event="cell", label=cell["label"], ok=False, error=_error(exc))
+            continue
+        for statement in demo:  # each demo line on its own: one that needs another cell's name stops no other
+            try:
+                exec(statement, namespace)
+                restore_builtins()
+            except BaseException as exc:
+                restore_builtins()
+                send(event="demo", label=cell["label"], error=_error(exc),
+                     context=_only_a_missing_name(exc, filename))
     function = namespace.get(request["function"])
     if not callable(function):
         send(event="function", ok=False, kind=type(function).__name__ if function is not None else "missing")
         return
     send(event="function", ok=True, kind=type(function).__name__)
-    namespace.update(references)
-    for index, ((args, kwargs, return_args), replaced) in enumerate(zip(calls, call_globals)):
+    judges, exercise, cases = judge
+    for index, case in enumerate(cases):
         namespace.update(references)
-        namespace.update(replaced)
+        errors = []
+        watched, whole = _watched(function, tracker, errors)
         tracker.used = set()
-        tracker.active = True
+        tracker.active = whole
         try:
-            value = function(*args, **kwargs)
+            observation = judges.collect(exercise, watched, [case])[0]
             restore_builtins()
             tracker.active = False
-            event = {"event": "call", "index": index, "ok": True, "value": encode(value),
-                     "used_library": sorted(tracker.used)}
-            if return_args:
-                event["args_after"] = [encode(a) for a in args]
-        except BaseException as exc:
+            event = {"event": "observation", "index": index, "ok": True, "data": encode(observation)}
+            if errors:
+                event["error"] = errors[0]
+        except BaseException as exc:  # e.g. KeyboardInterrupt raised by the student's code
             restore_builtins()
             tracker.active = False
-            event = {"event": "call", "index": index, "ok": False, "error": _error(exc),
-                     "used_library": sorted(tracker.used)}
+            event = {"event": "observation", "index": index, "ok": False, "error": _error(exc)}
+        event["used_library"] = sorted(tracker.used)
         try:
             send(**event)
         except BaseException as exc:
-            send(event="call", index=index, ok=False, error=_error(exc), used_library=[])
+            send(event="observation", index=index, ok=False, error=_error(exc), used_library=sorted(tracker.used))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -651,6 +696,7 @@ def _zygote_serve(sock):
             continue
         request = json.loads(message)
         _preload(request.get("preload", []))  # trusted names (the grader's references, the masters' setup)
+        _warm(request.get("warm", []))  # the grader's exercise names
         pid = os.fork()
         if pid == 0:
             sock.close()
@@ -675,6 +721,24 @@ def _preload(names):
                 importlib.import_module(name)
             except BaseException:  # imported (or failing) again in the child, as without a fork server
                 pass
+
+
+_WARMED = set()
+
+
+def _warm(exercises):
+    """Run each judge once on its public cases with a function that returns None, so that what the
+    judge memoises (e.g. the checker's reports of notebook 03) is inherited by every forked worker."""
+    for exercise in exercises:
+        if not isinstance(exercise, str) or exercise in _WARMED:
+            continue
+        _WARMED.add(exercise)
+        try:
+            from course_utils import judges  # noqa: PLC0415 (only the fork server warms)
+            nothing = eval("lambda *args, **kwargs: None", {"__builtins__": builtins})  # its own globals
+            judges.collect(exercise, nothing, judges.cases(exercise, "public"))
+        except BaseException:  # warming is an optimisation only
+            pass
 
 
 def zygote(modules, fd):

@@ -14,12 +14,12 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
+from course_utils import judges
 
 from autograder.notebook import MAX_ID_CHARS, SubmissionError, load_submission, printable, shorten, strip_magics
 from autograder.sandbox import MAX_EVENT_BYTES, Limits, Sandbox, _default_hide
 from autograder.specs import notebook_specs
-from autograder.wire import WireError, decode, encode
+from autograder.wire import WireError, decode
 
 __all__ = ["Options", "grade_notebook", "summary_line", "write_results", "foreign_notebook_results"]
 
@@ -63,10 +63,12 @@ class Options:
         return Sandbox(self.limits, isolate=self.isolate, hide=_default_hide() + private)
 
 
-def _test(name, score, max_score, output):
+def _test(name, score, max_score, output, mistake_ids=()):
+    """One Gradescope test entry; ``mistake_ids`` (our key, ignored by Gradescope) are the stable ids of
+    the catalogued mistakes the judge saw (``course_utils.mistakes``; empty when passed or not judged)."""
     return {"name": name, "score": float(score), "max_score": float(max_score),
             "status": "passed" if score >= max_score and max_score > 0 else "failed",
-            "output": output, "visibility": "visible"}
+            "output": output, "visibility": "visible", "mistake_ids": list(mistake_ids)}
 
 
 def _results(score, tests, output, seconds, extra=None):
@@ -193,37 +195,34 @@ def _imported_modules(source):
     return names
 
 
-def _refs(value):
-    """"module:attr" references inside an encoded call argument (the grader's own data)."""
-    if isinstance(value, dict):
-        found = [value[k] for k in ("__ref__",) if isinstance(value.get(k), str)]
-        if isinstance(value.get("__call__"), dict) and isinstance(value["__call__"].get("ref"), str):
-            found.append(value["__call__"]["ref"])
-        return found + [r for v in value.values() for r in _refs(v)]
-    if isinstance(value, list):
-        return [r for v in value for r in _refs(v)]
-    return []
+#: Modules the judges import when they build cases or collect (preloaded by the fork server).
+_JUDGE_MODULES = ("course_utils.judges", "course_utils.models", "course_utils.parameters",
+                  "course_utils.testcases", "course_utils.bugs", "course_utils.gradcheck")
+#: The judges' memos are plain dicts: one decision at a time in a grader process (batch runs threads).
+_JUDGE_LOCK = threading.Lock()
+#: Longest verdict message copied into the feedback (characters).
+MAX_VERDICT_CHARS = 4000
 
 
-def _request(spec, exercise, cell, setup_sources, cases, trusted_setup=False):
-    """The worker request for one exercise: setup cells, the student's cell, the hidden calls, and the
-    modules a fork server may import beforehand (only from the grader's data and the masters)."""
+def _request(spec, exercise, cell, setup_sources, seed, trusted_setup=False):
+    """The worker request for one exercise: setup cells, the student's cell, the judge and its seed, and
+    the modules a fork server may import beforehand (only from the grader's data and the masters)."""
     references = {e.function: e.reference for e in spec.exercises if e is not exercise and e.reference}
     references.update(exercise.helpers)
     cells = [{"label": label, "source": strip_magics(src)} for label, src in setup_sources]
-    cells.append({"label": exercise.grade_id, "source": strip_magics(cell.source)})
-    calls = [{"args": [encode(a) for a in case.args], "kwargs": {k: encode(v) for k, v in case.kwargs.items()},
-              "globals": case.globals, "return_args": case.return_args} for case in cases]
-    refs = list(references.values()) + _refs(calls) + [g.get("ref", "") for c in cases for g in c.globals.values()]
-    preload = {r.partition(":")[0] for r in refs if isinstance(r, str) and r}
+    cells.append({"label": exercise.grade_id, "source": strip_magics(cell.source), "graded": True})
+    refs = list(references.values()) + list(exercise.forbidden)
+    preload = {r.partition(":")[0] for r in refs if isinstance(r, str) and r} | set(_JUDGE_MODULES)
     if trusted_setup:
         preload.update(m for _, src in setup_sources for m in _imported_modules(src))
     return {"cells": cells, "function": exercise.function, "references": references,
-            "forbidden": list(exercise.forbidden), "calls": calls, "preload": sorted(preload)}
+            "forbidden": list(exercise.forbidden), "judge": {"exercise": exercise.judge_name, "seed": int(seed)},
+            "preload": sorted(preload), "warm": [exercise.judge_name]}
 
 
 def _cell_lines(events, exercise):
-    """Feedback lines for the cells that raised (the student's cell, or a setup cell)."""
+    """Feedback lines for the cells that raised (the student's cell, or a setup cell), and for demo lines
+    after the function that failed for another reason than a name of the notebook missing here."""
     lines = []
     defined = any(e.get("event") == "function" and e.get("ok") for e in events)
     for event in (e for e in events if e.get("event") == "cell" and not e.get("ok")):
@@ -236,115 +235,125 @@ def _cell_lines(events, exercise):
             lines.append(f"Your cell stopped with an error: {_error_text(event.get('error'))}.")
         else:
             lines.append(f"The notebook's setup cell {shorten(label)} failed: {_error_text(event.get('error'))}.")
+    demo = next((e for e in events if e.get("event") == "demo" and e.get("context") is not True), None)
+    if demo is not None:
+        lines.append(f"Note (not graded): a line after {exercise.function} in its cell (its demo) stopped: "
+                     f"{_error_text(demo.get('error'))}. The function itself was graded.")
     return lines
 
 
-def _judge_calls(cases, calls, result, sandbox):
-    """(outcomes, failures, passed): each hidden case judged on the value its call event carries."""
-    outcomes, failures, passed = [], [], 0
+def _hidden_cases(exercise, seed):
+    """The judge's hidden cases for ``seed`` (the same ones the worker built)."""
+    with _JUDGE_LOCK:
+        return judges.cases(exercise.judge_name, "hidden", int(seed))
+
+
+def _observations(cases, events, result, sandbox):
+    """(observations, problem, used_library, crash): the decoded observation of every case, or the
+    student-facing problem that stops the judging (a case that never came back, a forged or oversized
+    one); ``crash`` is the first case's error the worker described (label, error dict), for feedback."""
+    found = [e for e in events if e.get("event") == "observation"]
+    used = sorted({str(n) for e in found if isinstance(e.get("used_library"), list)
+                   for n in e["used_library"] if isinstance(n, str)})
+    by_index = {}
+    for event in found:
+        index = event.get("index")
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(cases) \
+                or index in by_index:
+            return None, ("The grader received results it did not ask for (something wrote into its result "
+                          "channel), so this exercise scores 0."), used, None
+        by_index[index] = event
+    observations, crash = [], None
     for index, case in enumerate(cases):
-        event = calls.get(index)
+        event = by_index.get(index)
         if event is None:
-            failures.append(f"{case.description}: {_abnormal_end(result, sandbox, 'during this test')}")
-            break
+            return None, f"{case.label}: {_abnormal_end(result, sandbox, 'during this test')}.", used, crash
+        if event.get("too_large"):
+            return None, (f"{case.label}: your function's call produced more data than the grader reads (did "
+                          f"it evaluate the cost thousands of times, or print a lot?), so this exercise scores "
+                          f"0."), used, crash
+        if isinstance(event.get("error"), dict) and crash is None:
+            crash = (case.label, event["error"])
         if not event.get("ok"):
-            failures.append(f"{case.description}: {_error_text(event.get('error'))}.")
-            continue
+            return None, f"{case.label}: {_error_text(event.get('error'))}.", used, crash
         try:
-            value = decode(event.get("value"))
-            after = [decode(a) for a in event["args_after"]] if "args_after" in event else None
-        except (WireError, KeyError, TypeError, ValueError, RecursionError):
-            failures.append(f"{case.description}: it returned data the grader could not read.")
-            continue
-        try:
-            problem = case.judge(value, after)
-        except Exception as exc:  # a judge must never crash the grader on odd student values
-            problem = f"it returned a value the grader could not judge ({type(exc).__name__})"
-        outcomes.append((case, value))
-        if problem:
-            failures.append(f"{case.description}: {problem}")
-        else:
-            passed += 1
-    return outcomes, failures, passed
+            observations.append(decode(event.get("data")))
+        except (WireError, TypeError, ValueError, RecursionError):
+            return None, (f"{case.label}: the grader could not read what came back from your function (was "
+                          f"the grader's result channel or the course library changed?), so this exercise "
+                          f"scores 0."), used, crash
+    return observations, None, used, crash
 
 
-def _summary_lines(exercise, total, outcomes, failures, passed):
-    """"Passed all" or the grouped problems with the hint for the usual mistake."""
-    if passed == total:
-        return [f"Passed all {total} hidden tests."]
-    lines = [f"Passed {passed} of {total} hidden tests. The problems:"] + _group_failures(failures)
-    if exercise.diagnose and outcomes and len(outcomes) == total:
-        try:
-            hint = exercise.diagnose(outcomes)
-        except Exception:  # feedback only: never let a hint crash grading
-            hint = None
-        if hint:
-            lines.append(f"Hint: {hint}")
-    return lines
+def _verdict(exercise, cases, observations):
+    """(Verdict or None, problem): ``judges.decide`` on the decoded observations; anything it cannot read
+    (hostile data) is a problem scored 0, never an exception."""
+    try:
+        with _JUDGE_LOCK:
+            return judges.decide(exercise.judge_name, cases, observations), None
+    except judges.JudgeError as exc:
+        detail = shorten(str(exc), 200)
+        return None, (f"The grader could not read what your function's calls produced ({detail}); this happens "
+                      f"when code changes the grader's channel or the course library while it runs. This "
+                      f"exercise scores 0.")
+    except Exception as exc:  # a judge must never crash the grader on odd data
+        return None, (f"The grader could not judge what your function's calls produced ({type(exc).__name__}); "
+                      f"this exercise scores 0. Please tell your instructor.")
 
 
-def _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng, trusted_setup=False):
-    """Grade one exercise; return (score, output text)."""
+def _bounded(text, limit=MAX_VERDICT_CHARS):
+    text = str(text)
+    return text if len(text) <= limit else text[:limit] + " ... (cut)"
+
+
+def _run_exercise(spec, exercise, submission, setup_sources, sandbox, seed, trusted_setup=False):
+    """Grade one exercise; return (score, output text, mistake ids)."""
     cell, note = _exercise_cell(submission, exercise)
     notes = [note] if note else []
     if cell is None:
         return 0.0, (f"No cell with grade_id {exercise.grade_id!r} and no cell defining "
                      f"`def {exercise.function}(` was found: was the exercise cell deleted? Restore it "
-                     f"(copy it from a fresh copy of the notebook) and write your answer in it.")
-    cases = exercise.make_cases(rng)
+                     f"(copy it from a fresh copy of the notebook) and write your answer in it."), []
     if _is_untouched_stub(spec.notebook_id, exercise, cell):
-        return 0.0, "\n".join(notes + [f"Passed 0 of {len(cases)} hidden tests: {exercise.function} is not "
-                                        f"implemented yet (the cell is unchanged from the released notebook: "
-                                        f"it still raises NotImplementedError)."])
-    result = sandbox.run(_request(spec, exercise, cell, setup_sources, cases, trusted_setup))
+        return 0.0, "\n".join(notes + [f"{exercise.function} is not implemented yet (the cell is unchanged from "
+                                        f"the released notebook: it still raises NotImplementedError)."]), []
+    cases = _hidden_cases(exercise, seed)
+    result = sandbox.run(_request(spec, exercise, cell, setup_sources, seed, trusted_setup))
     events = result.events
     lines = _cell_lines(events, exercise)
     function_event = next((e for e in events if e.get("event") == "function"), None)
-    calls = {e.get("index"): e for e in events if e.get("event") == "call" and isinstance(e.get("index"), int)}
-    used_library = sorted({str(name) for e in calls.values() for name in (e.get("used_library") or [])
-                           if isinstance(name, str)})
-    outcomes, failures, passed = [], [], 0
+    verdict, used_library, head = None, [], []
     if function_event is None:
         lines.append(_abnormal_end(result, sandbox, "before your function could be tested"))
     elif not function_event.get("ok"):
         kind = function_event.get("kind")
         lines.append(f"After running your cell there is no function named `{exercise.function}`"
-                     + (f" (the name holds a {kind})" if kind not in (None, "missing") else "")
+                     + (f" (the name holds a {shorten(str(kind), 40)})" if kind not in (None, "missing") else "")
                      + ". Keep the `def` line of the exercise unchanged.")
     else:
-        outcomes, failures, passed = _judge_calls(cases, calls, result, sandbox)
-    total = len(cases)
-    score = float(exercise.points) if (total and passed == total and not used_library) else 0.0
+        observations, problem, used_library, crash = _observations(cases, events, result, sandbox)
+        if problem is None:
+            verdict, problem = _verdict(exercise, cases, observations)
+        if problem is not None:
+            head.append(problem)
+        else:
+            head.append(_bounded(verdict.message))
+        if crash is not None and not (verdict is not None and verdict.passed) \
+                and crash[1].get("type") != "NotImplementedError":
+            head.append(f"Where it crashed: in {crash[0]}, {_error_text(crash[1])}.")
+    passed = verdict is not None and verdict.passed
+    score = float(exercise.points) if passed and not used_library else 0.0
     if used_library:
-        names = ", ".join(n.replace(":", ".") for n in used_library)
+        names = ", ".join(shorten(n, 80).replace(":", ".") for n in used_library)
         lines.append(f"Your {exercise.function} calls {names}, the library's own version of this exercise, "
                      f"so it scores 0. Write the computation yourself.")
-    if function_event is not None and function_event.get("ok"):
-        summary = _summary_lines(exercise, total, outcomes, failures, passed)
-        lines = summary + lines if passed == total else lines + summary
     failed = sorted(f"{k} ({v})" for k, v in result.protections.items() if isinstance(v, str) and v.startswith("failed"))
     if failed:
         lines.append("Grader note: some sandbox protections could not be applied: " + "; ".join(failed))
     if result.student_output.strip():
         lines.append("What your code printed (not graded):\n" + _indent(result.student_output))
-    return score, "\n".join(notes + lines)
-
-
-def _group_failures(failures, limit=6):
-    """Failure lines, with tests that failed for the same reason reported once."""
-    by_problem = {}
-    for failure in failures:
-        description, _, problem = failure.partition(": ")
-        by_problem.setdefault(problem, []).append(description)
-    lines = []
-    for problem, descriptions in list(by_problem.items())[:limit]:
-        if len(descriptions) == 1:
-            lines.append(f"  - {descriptions[0]}: {problem}")
-        else:
-            lines.append(f"  - {descriptions[0]} (and {len(descriptions) - 1} more tests): {problem}")
-    if len(by_problem) > limit:
-        lines.append(f"  ... and {len(by_problem) - limit} more problems")
-    return lines
+    ids = list(verdict.mistake_ids) if verdict is not None and not verdict.passed else []
+    return score, "\n".join(notes + head + lines), ids
 
 
 def _indent(text):
@@ -492,7 +501,6 @@ def _grade(path, options, sandbox, start):
 def _grade_spec(submission, spec, note, options, sandbox, start):
     """Run every exercise of ``spec`` on ``submission`` and assemble the results."""
     seed = options.seed if options.seed is not None else secrets.randbits(63)
-    rng = np.random.default_rng(seed)
     masters = options.masters if options.masters is not None else (DEFAULT_MASTERS if DEFAULT_MASTERS.is_dir() else None)
     setup_sources = _master_setup(spec.notebook_id, masters)
     trusted = setup_sources is not None
@@ -500,9 +508,9 @@ def _grade_spec(submission, spec, note, options, sandbox, start):
         setup_sources = [(c.grade_id or f"setup-{c.index}", c.source) for c in submission.setup_cells()]
     tests, score = [], 0.0
     for exercise in spec.exercises:
-        points, output = _run_exercise(spec, exercise, submission, setup_sources, sandbox, rng, trusted)
+        points, output, ids = _run_exercise(spec, exercise, submission, setup_sources, sandbox, seed, trusted)
         score += points
-        tests.append(_test(f"{exercise.title} [{exercise.grade_id}]", points, exercise.points, output))
+        tests.append(_test(f"{exercise.title} [{exercise.grade_id}]", points, exercise.points, output, ids))
     summary = [f"{spec.notebook_id} ({spec.title}): {score:g} / {spec.max_score:g} points."]
     summary.extend(submission.notes)
     if note:

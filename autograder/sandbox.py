@@ -60,7 +60,7 @@ WRITABLE_ROOTS = ("/tmp", "/var/tmp", "/dev/shm")
 MAX_EVENT_BYTES = 4 * 1024 * 1024
 MAX_EVENT_LINE = 2 * 1024 * 1024
 MAX_EVENT_CONTAINERS = 20_000
-KNOWN_EVENTS = frozenset({"ready", "cell", "function", "call", "done"})
+KNOWN_EVENTS = frozenset({"ready", "cell", "demo", "function", "observation", "done"})
 MAX_STDERR_BYTES = 64 * 1024
 MAX_STUDENT_OUTPUT = 4_000
 UNSHARE_FLAGS = ["--net", "--pid", "--ipc", "--mount", "--fork", "--kill-child"]
@@ -333,7 +333,8 @@ class Sandbox:
 
         Parameters
         ----------
-        request : dict with "cells", "function", "references", "forbidden", "calls"
+        request : dict with "cells", "function", "references", "forbidden", "judge" (and optionally "preload",
+            "warm": trusted module names and exercise names for the fork server)
             (the "sandbox" section is filled in here)
 
         Returns
@@ -369,7 +370,7 @@ class Sandbox:
             if server is not None:
                 start = functools.partial(_fork_start, server, env, self.isolated, write_out,
                                           functools.partial(_popen_start, self._command(), env, write_out),
-                                          request.get("preload", ()))
+                                          (request.get("preload", ()), request.get("warm", ())))
             else:
                 start = functools.partial(_popen_start, self._command(), env, write_out)
             payload = {True: json.dumps(dict(request, sandbox=dict(config, output_fd=3))).encode(),
@@ -441,14 +442,17 @@ class _ForkServer:
         except (OSError, subprocess.TimeoutExpired):
             pass
 
-    def spawn(self, env, namespaces, child_fds, preload=()):
+    def spawn(self, env, namespaces, child_fds, preload=((), ())):
         """Fork a worker holding ``child_fds`` (stdin, stdout, stderr, output), after importing the trusted
-        modules ``preload`` in the server; return (pid, reply socket, pidfd), or None on failure."""
+        modules ``preload[0]`` in the server and running the judges of the exercises ``preload[1]`` once
+        on their public cases (what they memoise is inherited); return (pid, reply socket, pidfd), or None
+        on failure."""
         import socket  # local: only the fork server needs it
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             with self.send_lock:
-                request = {"env": env, "namespaces": namespaces, "preload": list(preload)}
+                request = {"env": env, "namespaces": namespaces, "preload": list(preload[0]),
+                           "warm": list(preload[1])}
                 socket.send_fds(self.sock, [json.dumps(request).encode()],
                                 [theirs.fileno()] + list(child_fds))
             theirs.close()
@@ -792,7 +796,7 @@ def _popen_start(command, env, write_out):
     return process, False
 
 
-def _fork_start(server, env, namespaces, write_out, fallback, preload=()):
+def _fork_start(server, env, namespaces, write_out, fallback, preload=((), ())):
     """(process, forked=True): a worker forked by the fork server (or ``fallback()`` if it fails)."""
     pipes = [os.pipe() for _ in range(3)]  # stdin, stdout, stderr
     child_ends = [pipes[0][0], pipes[1][1], pipes[2][1], write_out]

@@ -7,21 +7,26 @@ object arrives as an ``Opaque`` description (its type name and the start of its 
 Tags (a JSON object with one of these keys):
 
 * ``{"__float__": "nan"}``: a non-finite float ("nan", "inf", "-inf")
-* ``{"__ndarray__": {"dtype": "float64", "shape": [n, m], "data": [flat values]}}``
+* ``{"__ndarray__": {"dtype": "float64", "shape": [n, m], "data": [flat values]}}``, or with ``"b64"``
+  instead of ``"data"``: the entries' little-endian bytes in base64 (numbers only, not bool; what the
+  worker sends: half the size of JSON numbers and read without a Python loop)
 * ``{"__npscalar__": {"dtype": "float64", "value": v}}``
 * ``{"__str__": text, "length": n}`` (text possibly cut short; n is the full length)
 * ``{"__list__": [...]}``, ``{"__tuple__": [...]}``, ``{"__dict__": [[key, value], ...]}``
 * ``{"__object__": {"type": name, "repr": text}}`` (worker to grader only)
-* ``{"__ref__": "module:attr"}`` and ``{"__call__": {"ref": ..., "args": [...], "kwargs": {...}}}`` (grader
-  to worker only): inputs that are library objects, built in the worker before student code runs
+
+The worker sends back the judges' observations (``course_utils.judges.collect``) in this format; the grader
+decodes them here and hands them to ``judges.decide``, which validates the rest.
 """
 
+import base64
+import binascii
 import math
 from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SAFE_DTYPES", "MAX_ENTRIES", "WireError", "Opaque", "LibraryRef", "LibraryCall", "encode", "decode"]
+__all__ = ["SAFE_DTYPES", "MAX_ENTRIES", "WireError", "Opaque", "encode", "decode"]
 
 #: dtypes the grader accepts back from the worker.
 SAFE_DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -47,24 +52,6 @@ class Opaque:
     repr: str
 
 
-@dataclass(frozen=True)
-class LibraryRef:
-    """An input that is a library object, e.g. ``LibraryRef("numpy:float64")`` (resolved in the worker)."""
-
-    ref: str
-
-
-@dataclass(frozen=True)
-class LibraryCall:
-    """An input built in the worker by a library call before any student code runs, e.g. a
-    ``GradCheckReport`` that cannot travel as plain data: ``LibraryCall("course_utils.bugs:check_backward",
-    (LibraryCall("course_utils.bugs:inject", ...),))``."""
-
-    ref: str
-    args: tuple = ()
-    kwargs: tuple = ()
-
-
 def _float_out(x):
     x = float(x)
     return x if math.isfinite(x) else {"__float__": repr(x)}
@@ -87,11 +74,6 @@ def encode(value):
     """
     if value is None or isinstance(value, bool):
         return value
-    if isinstance(value, LibraryRef):
-        return {"__ref__": value.ref}
-    if isinstance(value, LibraryCall):
-        return {"__call__": {"ref": value.ref, "args": [encode(a) for a in value.args],
-                             "kwargs": {k: encode(v) for k, v in value.kwargs}}}
     if isinstance(value, np.ndarray):
         kind = value.dtype.kind
         if kind not in "biuf":
@@ -144,14 +126,35 @@ def _array_in(spec):
     if not isinstance(spec, dict) or spec.get("dtype") not in SAFE_DTYPES:
         raise WireError("array with an unsupported dtype")
     shape, data = spec.get("shape"), spec.get("data")
-    if not (isinstance(shape, list) and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0
-                                            for d in shape) and isinstance(data, list)):
-        raise WireError("array without a valid shape and data")
+    if not (isinstance(shape, list) and len(shape) <= 32
+            and all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape)):
+        raise WireError("array without a valid shape")
+    kind = np.dtype(spec["dtype"]).kind
+    if "b64" in spec and data is None:
+        return _array_from_bytes(spec["b64"], spec["dtype"], shape)
+    if not isinstance(data, list):
+        raise WireError("array without data")
     if math.prod(shape) != len(data) or len(data) > MAX_ENTRIES:
         raise WireError("array data does not match its shape")
-    kind = np.dtype(spec["dtype"]).kind
     values = [_number_in(v, kind) for v in data]
     return np.array(values, dtype=spec["dtype"]).reshape(shape)
+
+
+def _array_from_bytes(text, dtype, shape):
+    """A numeric array from base64 of its little-endian bytes (size checked before decoding)."""
+    dtype = np.dtype(dtype).newbyteorder("<")
+    count = math.prod(shape)
+    if dtype.kind not in "iuf" or not isinstance(text, str) or count > MAX_ENTRIES:
+        raise WireError("array bytes of an unsupported dtype or size")
+    if len(text) != 4 * ((count * dtype.itemsize + 2) // 3):
+        raise WireError("array bytes do not match its shape")
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        raise WireError("array bytes are not base64") from None
+    if len(raw) != count * dtype.itemsize:
+        raise WireError("array bytes do not match its shape")
+    return np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("="), copy=True).reshape(shape)
 
 
 def decode(obj, depth=0):

@@ -15,6 +15,8 @@ import nbformat
 import pytest
 
 from autograder.grading import grade_notebook
+from course_utils import judges
+from course_utils.mistakes import mistake
 from autograder.specs import notebook_specs
 from tests import student_solutions
 from tests.test_autograder_support import (
@@ -28,6 +30,8 @@ from tests.test_autograder_support import (
 ROOT = Path(__file__).resolve().parent.parent
 MASTERS = ROOT / "notebooks" / "source"
 GRADESCOPE_TEST_KEYS = {"name", "score", "max_score", "status", "output", "visibility"}
+#: Our own key in every test entry (Gradescope ignores unknown keys): catalogued mistake ids.
+OWN_TEST_KEYS = {"mistake_ids"}
 
 
 def _source(function, name):
@@ -58,6 +62,8 @@ def assert_gradescope_schema(results):
         assert GRADESCOPE_TEST_KEYS <= set(test)
         assert test["status"] in ("passed", "failed")
         assert 0 <= test["score"] <= test["max_score"]
+        assert isinstance(test["mistake_ids"], list) and all(isinstance(i, str) for i in test["mistake_ids"])
+        assert test["mistake_ids"] == [] or test["status"] == "failed"
     assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
     json.dumps(results, allow_nan=False)  # strictly valid JSON
 
@@ -112,40 +118,45 @@ def test_one_mistake_is_not_punished_twice(tmp_path):
         "def forward_propagation(x, theta):\n    return theta + x\n")), fast_options())
     tests = _tests(results)
     assert tests["forward_propagation"]["score"] == 0.0
-    assert "You added x and theta" in tests["forward_propagation"]["output"]
+    assert tests["forward_propagation"]["mistake_ids"] == ["forward_propagation.added"]
+    assert mistake("forward_propagation.added").hint in tests["forward_propagation"]["output"]
+    assert tests["gradient_check"]["mistake_ids"] == []
     assert tests["backward_propagation"]["score"] == 1.0
     assert tests["gradient_check"]["score"] == 2.0
     assert results["score"] == 3.0
 
 
-@pytest.mark.parametrize("mistake, hint", [
-    (student_solutions.gradient_check_divided_by_epsilon, "2 * epsilon"),
-    (student_solutions.gradient_check_plus_twice, "theta - epsilon"),
-    (student_solutions.gradient_check_no_denominator, "make it relative"),
+@pytest.mark.parametrize("student, mistake_id", [
+    (student_solutions.gradient_check_divided_by_epsilon, "gradient_check.divided_by_epsilon"),
+    (student_solutions.gradient_check_plus_twice, "gradient_check.plus_twice"),
+    (student_solutions.gradient_check_no_denominator, "gradient_check.no_denominator"),
 ])
-def test_usual_mistakes_in_gradient_check_score_zero_with_their_hint(tmp_path, mistake, hint):
-    """Each usual mistake loses the exercise and the feedback names it (hints predicted in the grader)."""
-    results = grade_notebook(submission_01(tmp_path, gradient_check=_source(mistake, "gradient_check")),
+def test_usual_mistakes_in_gradient_check_score_zero_with_their_hint(tmp_path, student, mistake_id):
+    """Each usual mistake loses the exercise; the results name it by its stable id, with its hint."""
+    results = grade_notebook(submission_01(tmp_path, gradient_check=_source(student, "gradient_check")),
                              fast_options())
     test = _tests(results)["gradient_check"]
     assert test["score"] == 0.0 and test["status"] == "failed"
-    assert hint in test["output"]
+    assert test["mistake_ids"] == [mistake_id]
+    assert mistake(mistake_id).hint in test["output"]
 
 
 def test_a_check_that_always_reports_a_tiny_difference_scores_zero(tmp_path):
-    """Hidden tests with a deliberately wrong derivative defeat a constant tiny answer."""
+    """Hidden tests with a deliberately wrong derivative (and recording costs) defeat a constant answer."""
     results = grade_notebook(submission_01(tmp_path, gradient_check=_source(
         student_solutions.gradient_check_always_tiny, "gradient_check")), fast_options())
     test = _tests(results)["gradient_check"]
     assert test["score"] == 0.0
-    assert "would miss that bug" in test["output"]
+    assert "forward_propagation was never called" in test["output"]
 
 
 def test_hard_coded_answer_scores_zero(tmp_path):
-    """Random hidden inputs defeat an answer copied from the notebook's example output."""
-    results = grade_notebook(submission_01(tmp_path, forward_propagation=(
-        "def forward_propagation(x, theta):\n    return 8.0\n")), fast_options())
-    assert _tests(results)["forward_propagation"]["score"] == 0.0
+    """Random hidden inputs defeat an answer copied from the notebook's example output, or one that knows
+    every public case by heart."""
+    for name, source in (("eight.ipynb", "def forward_propagation(x, theta):\n    return 8.0\n"),
+                         ("known.ipynb", HARD_CODED)):
+        results = grade_notebook(submission_01(tmp_path, name, forward_propagation=source), fast_options())
+        assert _tests(results)["forward_propagation"]["score"] == 0.0
 
 
 def test_calling_the_librarys_own_implementation_scores_zero(tmp_path):
@@ -163,11 +174,13 @@ def test_gradient_check_n_correct_and_mistakes(tmp_path):
     """Notebook 02: the correct loop scores 3; forgetting np.copy, or comparing gradapprox with itself, 0."""
     good = grade_notebook(_submission_02(tmp_path, student_solutions.gradient_check_n), fast_options(wall=15))
     assert good["score"] == 3.0, good["tests"][0]["output"]
-    for function, hint in [(student_solutions.gradient_check_n_forgot_copy, "np.copy"),
-                           (student_solutions.gradient_check_n_self, "tiny difference")]:
+    assert good["tests"][0]["mistake_ids"] == []
+    for function, mistake_id in [(student_solutions.gradient_check_n_forgot_copy, "gradient_check_n.forgot_copy"),
+                                 (student_solutions.gradient_check_n_self, "gradient_check_n.self_comparison")]:
         bad = grade_notebook(_submission_02(tmp_path, function, f"{function.__name__}.ipynb"), fast_options(wall=15))
         assert bad["score"] == 0.0
-        assert hint in bad["tests"][0]["output"]
+        assert bad["tests"][0]["mistake_ids"] == [mistake_id]
+        assert mistake(mistake_id).hint in bad["tests"][0]["output"]
 
 
 def test_check_gradients_from_the_library_is_refused_in_gradient_check_n(tmp_path):
@@ -182,27 +195,41 @@ def test_check_gradients_from_the_library_is_refused_in_gradient_check_n(tmp_pat
     assert "check_gradients" in results["tests"][0]["output"]
 
 
+#: A forward_propagation that knows the public cases' answers by heart and returns 0 elsewhere.
+HARD_CODED = ("def forward_propagation(x, theta):\n"
+              "    known = {(2.0, 4.0): 8.0, (-1.5, 2.0): -3.0, (0.25, -7.0): -1.75, (3.0, 0.0): 0.0, (-4.0, -0.5): 2.0}\n"
+              "    return known.get((x, theta), 0.0)\n")
+
+
+def _hidden_only(seed):
+    """The randomised cases (not the public ones) of forward_propagation for ``seed``."""
+    return [c for c in judges.cases("forward_propagation", "hidden", seed) if not c.public]
+
+
 def test_feedback_never_reveals_hidden_expected_values(tmp_path):
-    """A wrong answer's feedback shows the inputs and the student's value, not the expected value."""
-    results = grade_notebook(submission_01(tmp_path, forward_propagation=(
-        "def forward_propagation(x, theta):\n    return theta * x + 1.0\n")), fast_options(seed=5))
+    """Failing on a randomised case, the feedback shows its inputs and the student's value, not the
+    expected value (public cases' expected values are the notebook's own)."""
+    results = grade_notebook(submission_01(tmp_path, forward_propagation=HARD_CODED), fast_options(seed=5))
     output = _tests(results)["forward_propagation"]["output"]
-    from autograder.specs import _draw_1d  # the same draws the grader made for this seed
-    import numpy as np
-    x, theta = _draw_1d(np.random.default_rng(5), 6)[0]
-    assert f"{x:.4g}" in output
-    assert f"{theta * x:.6g}" not in output and f"{theta * x:.4g}" not in output
+    first = _hidden_only(5)[0]
+    x, theta = first.args
+    assert first.label in output and "returned 0" in output
+    assert "expected" not in output
+    for case in _hidden_only(5):
+        x, theta = case.args
+        assert f"{theta * x:.4g}" not in output.replace(first.label, "")
 
 
 def test_seed_makes_grading_reproducible_and_differs_between_seeds(tmp_path):
     """The same seed draws the same hidden inputs; another seed draws others."""
-    path = submission_01(tmp_path, forward_propagation="def forward_propagation(x, theta):\n    return x\n")
+    path = submission_01(tmp_path, forward_propagation=HARD_CODED)
     a = grade_notebook(path, fast_options(seed=11))
     b = grade_notebook(path, fast_options(seed=11))
     c = grade_notebook(path, fast_options(seed=12))
     out = lambda r: _tests(r)["forward_propagation"]["output"]
     assert out(a) == out(b)
     assert out(a) != out(c)
+    assert a["extra_data"]["seed"] == 11 and c["extra_data"]["seed"] == 12
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -339,23 +366,25 @@ def test_bug_hunt_exercises_catch_an_inverted_factor_and_a_remaining_bug(tmp_pat
     results = _graded(tmp_path, "03_bug_hunt", {"k_from_report": k_wrong, "backward_propagation_fixed": still_buggy})
     tests = {t["name"].rsplit("[", 1)[1].rstrip("]"): t for t in results["tests"]}
     assert results["score"] == 0.0
-    assert "1/k" in tests["k_from_report"]["output"]
-    assert "dW2 (off by a constant factor)" in tests["backward_propagation_fixed"]["output"]
+    assert tests["k_from_report"]["mistake_ids"] == ["k_from_report.always_smaller_case"]
+    assert mistake("k_from_report.always_smaller_case").hint in tests["k_from_report"]["output"]
+    assert "dW2 x2" in tests["backward_propagation_fixed"]["output"]
     good = _graded(tmp_path, "03_bug_hunt", {"backward_propagation_fixed": fixed}, "good.ipynb")
     assert {t["name"].rsplit("[", 1)[1].rstrip("]"): t["score"] for t in good["tests"]} == {
         "k_from_report": 0.0, "backward_propagation_fixed": 2.0}
 
 
-@pytest.mark.parametrize("body, hint", [
-    ("u = float(np.finfo(dtype).eps)\n    return float(u ** (1 / 2) * scale)", "power of the other method"),
+@pytest.mark.parametrize("body, mistake_id", [
+    ("u = float(np.finfo(dtype).eps)\n    return float(u ** (1 / 2) * scale)", "optimal_epsilon.centered_not_recognised"),
     ("u = float(np.finfo(dtype).eps)\n    p = 1 / 3 if method == 'centered' else 1 / 2\n    return float(u ** p)",
-     "ignored `scale`"),
+     "optimal_epsilon.no_scale"),
     ("u = float(np.finfo(np.float64).eps)\n    p = 1 / 3 if method == 'centered' else 1 / 2\n"
-     "    return float(u ** p * scale)", "np.finfo(dtype).eps"),
+     "    return float(u ** p * scale)", "optimal_epsilon.float64_eps_always"),
 ])
-def test_optimal_epsilon_mistakes(tmp_path, body, hint):
-    """04: the wrong power, a forgotten scale, float64's epsilon for float32: each named."""
+def test_optimal_epsilon_mistakes(tmp_path, body, mistake_id):
+    """04: the wrong power, a forgotten scale, float64's epsilon for float32: each named by its id."""
     source = f"def optimal_epsilon(dtype, method='centered', scale=1.0):\n    {body}\n"
     results = _graded(tmp_path, "04_choosing_epsilon", {"optimal_epsilon": source})
     assert results["score"] == 0.0
-    assert hint in results["tests"][0]["output"]
+    assert results["tests"][0]["mistake_ids"] == [mistake_id]
+    assert mistake(mistake_id).hint in results["tests"][0]["output"]

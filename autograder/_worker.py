@@ -12,6 +12,7 @@ stdin (read once, before any student code runs): one JSON request::
      "references": {global name: "module:attr"},            # set before the cells and before each case
      "forbidden": ["module:attr", ...],                     # library versions of this exercise
      "judge": {"exercise": str, "seed": int},               # course_utils.judges: the hidden cases
+                                                            # (optional: without it the cells only run)
      "sandbox": {"workdir": str, "uid": int|null, "gid": int|null, "hide": [str], "expose": [str],
                  "writable_roots": [str], "limits": {...}}}
 
@@ -437,8 +438,11 @@ def _event_sender(fd):
 
 
 def _prepare_judge(request):
-    """(judges module, exercise, cases) of the request's judge, built before any student code runs."""
-    spec = request["judge"]
+    """(judges module, exercise, cases) of the request's judge, built before any student code runs; None
+    without a judge (the cells only run)."""
+    spec = request.get("judge")
+    if spec is None:
+        return None
     from course_utils import judges  # noqa: PLC0415 (the fork server has usually imported it already)
     exercise = str(spec["exercise"])
     return judges, exercise, judges.cases(exercise, "hidden", int(spec["seed"]))
@@ -585,6 +589,8 @@ def _run_student_code(request, references, judge, tracker, send):
         send(event="function", ok=False, kind=type(function).__name__ if function is not None else "missing")
         return
     send(event="function", ok=True, kind=type(function).__name__)
+    if judge is None:
+        return
     judges, exercise, cases = judge
     for index, case in enumerate(cases):
         namespace.update(references)

@@ -330,7 +330,7 @@ def test_release_ships_no_hidden_tests_and_no_grader(tmp_path):
     assert len(secrets) > 10
     for path in released + committed:
         text = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
-        for marker in ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "autograder", "_gradient_check_cases"):
+        for marker in ("BEGIN HIDDEN TESTS", "BEGIN SOLUTION", "autograder", "def notebook_specs("):
             assert marker not in text, f"{path.name} contains {marker!r}"
         leaked = [line for line in secrets if line in text]
         assert leaked == [], f"{path.name} contains hidden or solution lines: {leaked[:3]}"

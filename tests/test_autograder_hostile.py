@@ -21,6 +21,7 @@ import pytest
 
 from autograder.grading import grade_notebook
 from autograder.batch import grade_directory, results_name
+from autograder.wire import decode
 from autograder.sandbox import UID_BASE, UID_COUNT, Limits, Sandbox, processes_of_uid, unshare_available
 from tests.test_autograder import assert_gradescope_schema
 from tests.test_autograder_support import (
@@ -53,7 +54,8 @@ def by_id(results):
 def test_the_synthetic_good_answer_passes(tmp_path):
     """Baseline for this suite: the same harness gives full marks to a correct answer."""
     results, output = grade_hostile(tmp_path, GOOD)
-    assert results["score"] == 1.0 and "Passed all" in output
+    assert results["score"] == 1.0 and "forward_propagation passed 11 cases" in output
+    assert results["tests"][0]["mistake_ids"] == []
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -106,7 +108,7 @@ def test_fork_bomb_is_contained_and_cleaned_up(tmp_path):
     sandbox = Sandbox(Limits(wall_seconds=2, cpu_seconds=2, memory_mb=512))
     try:
         result = sandbox.run({"cells": [{"label": "bomb", "source": source}], "function": "forward_propagation",
-                              "references": {}, "forbidden": [], "calls": [{"args": [1.0, 2.0]}]})
+                              "references": {}, "forbidden": [], "judge": JUDGE})
     finally:
         sandbox.close()
     assert result.status == "timeout"
@@ -166,7 +168,7 @@ def test_the_grader_files_and_masters_are_hidden(tmp_path):
     assert results["score"] == 1.0
     if unshare_available():  # what this machine allows (root + unshare)
         assert output.count("blocked") == len(paths)
-        assert "BEGIN SOLUTION" not in output and "def _gradient_check_cases" not in output
+        assert "BEGIN SOLUTION" not in output and HIDDEN_MARK not in output
     else:
         assert FALLBACK in results["output"]
 
@@ -243,7 +245,7 @@ def test_monkeypatching_numpy_and_builtins_changes_nothing(tmp_path):
               "def forward_propagation(x, theta):\n    return 0.0\n")
     results, output = grade_hostile(tmp_path, source)
     assert results["score"] == 0.0
-    assert "not the cost J" in output
+    assert "does not return the cost J" in output
 
 
 def test_printing_a_fake_success_message_earns_nothing(tmp_path):
@@ -253,7 +255,7 @@ def test_printing_a_fake_success_message_earns_nothing(tmp_path):
     results, output = grade_hostile(tmp_path, source)
     assert results["score"] == 0.0
     assert "returned None" in output
-    assert output.index("not graded") < output.index("All tests passed")
+    assert "All tests passed. Score: 1/1" in output.split("What your code printed (not graded):")[1]
 
 
 def test_forged_events_on_the_result_channel_are_judged_like_any_value(tmp_path):
@@ -276,9 +278,9 @@ def test_forged_events_on_the_result_channel_are_judged_like_any_value(tmp_path)
     ("float('nan')", "returned nan"),
     ("np.array([theta * x])", "numpy array of shape (1,)"),
     ("np.ones((2, 3))", "numpy array of shape (2, 3)"),
-    ("'theta * x'", "the string"),
+    ("'theta * x'", "returned a str"),
     ("None", "returned None"),
-    ("type('Evil', (), {'__repr__': lambda s: 1 / 0})()", "Evil object"),
+    ("type('Evil', (), {'__repr__': lambda s: 1 / 0})()", "returned a Evil"),
 ])
 def test_wrong_return_types(tmp_path, returned, words):
     """NaN, arrays, wrong shapes, strings, None and odd objects each get a message saying what came back."""
@@ -384,8 +386,10 @@ def test_unknown_notebook(tmp_path):
 
 
 def test_huge_stored_output_and_huge_printed_output(tmp_path):
-    """A 30 MB stored output is ignored; printing 200 MB is cut short; the answer is still graded."""
+    """A 30 MB stored output is ignored; printing 200 MB (in the cell, and in the function, whose output
+    the judge captures) is cut short; the answer is still graded."""
     nb = make_notebook("99_hostile", "import numpy as np\n", {"forward_propagation": (
+        "print('y' * 200_000_000)\n"
         "def forward_propagation(x, theta):\n    print('y' * 200_000_000)\n    return theta * x\n")})
     nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stdout", text="x" * 30_000_000)]
     path = write_notebook(nb, tmp_path / "huge.ipynb")
@@ -419,7 +423,9 @@ NEEDS_NAMESPACES = pytest.mark.skipif(not unshare_available(), reason="needs roo
 MODES = [pytest.param(None, id="namespaces", marks=NEEDS_NAMESPACES),
          pytest.param(False, id="no-namespaces", marks=ROOT_ONLY)]
 SPECS_PY = ROOT / "autograder" / "specs.py"
-HIDDEN_MARK = "def _gradient_check_cases"  # a line of the hidden tests (autograder/specs.py)
+HIDDEN_MARK = "def notebook_specs("  # a line of the grader's specs (autograder/specs.py)
+#: The judge a raw sandbox request asks for (the grader's request for forward_propagation).
+JUDGE = {"exercise": "forward_propagation", "seed": 0}
 ROOMY = 15.0  # seconds per exercise where a correct answer must pass (generous: start-up on a slow machine)
 
 
@@ -429,7 +435,7 @@ def _sandbox_run(source, isolate=None, wall=ROOMY, **limits):
                              **limits), isolate=isolate)
     try:
         result = sandbox.run({"cells": [{"label": "x", "source": source}], "function": "forward_propagation",
-                              "references": {}, "forbidden": [], "calls": [{"args": [1.0, 2.0]}]})
+                              "references": {}, "forbidden": [], "judge": JUDGE})
     finally:
         sandbox.used_root = sandbox.temp_root  # the run's temporary folder, removed by close()
         sandbox.close()
@@ -470,7 +476,8 @@ def test_fifo_in_place_of_the_output_file_neither_blocks_nor_leaves_folders(tmp_
     source = "import os\ntry:\n    os.remove('output.txt')\nexcept OSError:\n    pass\nos.mkfifo('output.txt')\n" + GOOD
     result, sandbox = _sandbox_run(source, isolate=isolate)
     assert result.status == "finished"
-    assert any(e.get("event") == "call" and e.get("value") == 2.0 for e in result.events)
+    first = next(e for e in result.events if e.get("event") == "observation" and e.get("index") == 0)
+    assert decode(first["data"])["value"] == 8.0  # forward_propagation(x=2, theta=4), the judge's first case
     assert sandbox.used_root and not os.path.exists(sandbox.used_root)
     assert result.leftover_processes == []
 

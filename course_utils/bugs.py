@@ -18,6 +18,7 @@ runs. Bugs combine when they edit different lines. ``written_out`` shows the sam
 Shapes: X (n_0, m), Y (1, m), W_l (n_l, n_{l-1}), b_l (n_l, 1).
 """
 
+import inspect
 import linecache
 import re
 from dataclasses import dataclass, field
@@ -25,7 +26,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from course_utils.gradcheck import check_gradients
-from course_utils.models import check_network_inputs, count_layers, forward_propagation_n, initialize_mlp, mlp_forward
+from course_utils.models import (
+    backward_propagation_n,
+    check_network_inputs,
+    count_layers,
+    forward_propagation_n,
+    initialize_mlp,
+    mlp_forward,
+)
 from course_utils.parameters import ParameterError
 from course_utils.testcases import gradient_check_n_test_case
 
@@ -524,51 +532,48 @@ def check_bugs(bugs, X=None, Y=None, parameters=None, lambd=None, **check_kwargs
 # Bugs written out as code: the course's 3-layer backward pass, line by line
 # ---------------------------------------------------------------------------------------------------
 
-#: The correct 3-layer backward pass (no L2 term), as (key, line) pairs; bugs rewrite lines by key.
-_SOURCE = [
-    ("head", "def {name}(X, Y, cache):"),
-    ("doc", '    """Gradients of the 3-layer network\'s cost (no L2 term). X (n_0, m), Y (1, m), cache from'),
-    ("doc2", '    forward_propagation_n; returns dW1 (n_1, n_0), db1 (n_1, 1), ..., dW3 (1, n_2), db3 (1, 1)."""'),
-    ("unpack", "    (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) = cache"),
-    ("m", "    m = X.shape[1]"),
-    ("blank1", ""),
-    ("dZ3", "    dZ3 = A3 - Y  # shape (1, m)"),
-    ("dW3", "    dW3 = 1. / m * np.dot(dZ3, A2.T)"),
-    ("db3", "    db3 = 1. / m * np.sum(dZ3, axis=1, keepdims=True)"),
-    ("blank2", ""),
-    ("dA2", "    dA2 = np.dot(W3.T, dZ3)  # shape (n_2, m)"),
-    ("dZ2", "    dZ2 = np.multiply(dA2, np.int64(Z2 > 0))"),
-    ("dW2", "    dW2 = 1. / m * np.dot(dZ2, A1.T)"),
-    ("db2", "    db2 = 1. / m * np.sum(dZ2, axis=1, keepdims=True)"),
-    ("blank3", ""),
-    ("dA1", "    dA1 = np.dot(W2.T, dZ2)  # shape (n_1, m)"),
-    ("dZ1", "    dZ1 = np.multiply(dA1, np.int64(Z1 > 0))"),
-    ("dW1", "    dW1 = 1. / m * np.dot(dZ1, X.T)"),
-    ("db1", "    db1 = 1. / m * np.sum(dZ1, axis=1, keepdims=True)"),
-    ("blank4", ""),
-    ("return", '    return {"dW1": dW1, "db1": db1, "dW2": dW2, "db2": db2, "dW3": dW3, "db3": db3}'),
-]
+def _taught_lines():
+    """The lines of ``models.backward_propagation_n``, the course's written-out backward pass, as (key, line)
+    pairs: "head" (the def line), "unpack", "m", "return", "blank<i>", and each gradient line keyed by the
+    name it assigns ("dZ3", "dW3", ...). Its docstring is replaced by one line; bugs rewrite lines by key,
+    so the code a bug plants is the code students read in ``backward_propagation_n??``."""
+    lines = inspect.getsource(backward_propagation_n).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip().startswith('"""'))
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].strip().endswith('"""'))
+    pairs = [("head", lines[0].replace("backward_propagation_n", "{name}")),
+             ("doc", '    """Gradients of the 3-layer network\'s cost (no L2 term), as in backward_propagation_n."""')]
+    for i, line in enumerate(lines[end + 1:]):
+        text = line.strip()
+        key = (f"blank{i}" if not text else "return" if text.startswith("return") else
+               "unpack" if text.startswith("(") else text.split("=")[0].strip())
+        pairs.append((key, line))
+    return pairs
 
-#: For each bug that can be written into the 3-layer code: key -> replacement line(s). Each rewrite
-#: reproduces exactly what ``inject(name)`` computes on a 3-layer network.
+
+#: For each bug that can be written into the 3-layer code: key -> replacement line(s), in the style of
+#: ``backward_propagation_n``. Each rewrite computes what ``inject(name)`` computes on a 3-layer network.
 _SOURCE_BUGS = {
-    "classic_dW2_db1": {"dW2": "    dW2 = 1. / m * np.dot(dZ2, A1.T) * 2",
-                        "db1": "    db1 = 4. / m * np.sum(dZ1, axis=1, keepdims=True)"},
-    "missing_1_over_m": {"dW3": "    dW3 = np.dot(dZ3, A2.T)", "db3": "    db3 = np.sum(dZ3, axis=1, keepdims=True)",
-                         "dW2": "    dW2 = np.dot(dZ2, A1.T)", "db2": "    db2 = np.sum(dZ2, axis=1, keepdims=True)",
-                         "dW1": "    dW1 = np.dot(dZ1, X.T)", "db1": "    db1 = np.sum(dZ1, axis=1, keepdims=True)"},
-    "relu_mask_off_by_one": {"dZ2": "    dZ2 = np.multiply(dA2, np.int64(Z3 > 0))"},
-    "relu_mask_from_A": {"dZ2": "    dZ2 = np.multiply(dA2, np.int64(A2 >= 0))",
-                         "dZ1": "    dZ1 = np.multiply(dA1, np.int64(A1 >= 0))"},
-    "relu_instead_of_derivative": {"dZ2": "    dZ2 = np.multiply(dA2, A2)", "dZ1": "    dZ1 = np.multiply(dA1, A1)"},
+    "classic_dW2_db1": {"dW2": "    dW2 = dZ2 @ A1.T / m * 2  # shape (n_2, n_1)",
+                        "db1": "    db1 = np.sum(dZ1, axis=1, keepdims=True) * 4 / m  # shape (n_1, 1)"},
+    "missing_1_over_m": {"dW3": "    dW3 = dZ3 @ A2.T  # shape (1, n_2)",
+                         "db3": "    db3 = np.sum(dZ3, axis=1, keepdims=True)  # shape (1, 1)",
+                         "dW2": "    dW2 = dZ2 @ A1.T  # shape (n_2, n_1)",
+                         "db2": "    db2 = np.sum(dZ2, axis=1, keepdims=True)  # shape (n_2, 1)",
+                         "dW1": "    dW1 = dZ1 @ X.T  # shape (n_1, n_0)",
+                         "db1": "    db1 = np.sum(dZ1, axis=1, keepdims=True)  # shape (n_1, 1)"},
+    "relu_mask_off_by_one": {"dZ2": "    dZ2 = dA2 * (Z3 > 0)  # the ReLU lets the gradient through where Z2 > 0"},
+    "relu_mask_from_A": {"dZ2": "    dZ2 = dA2 * (A2 >= 0)  # the ReLU lets the gradient through where Z2 > 0",
+                         "dZ1": "    dZ1 = dA1 * (A1 >= 0)"},
+    "relu_instead_of_derivative": {"dZ2": "    dZ2 = dA2 * A2  # the ReLU lets the gradient through where Z2 > 0",
+                                   "dZ1": "    dZ1 = dA1 * A1"},
     "sigmoid_derivative_twice": {"dZ3": "    dZ3 = (A3 - Y) * A3 * (1 - A3)  # shape (1, m)"},
     "output_error_reversed": {"dZ3": "    dZ3 = Y - A3  # shape (1, m)"},
     "cross_entropy_sign": {"dZ3": "    dA3 = -(Y / A3 + (1 - Y) / (1 - A3))\n    dZ3 = dA3 * A3 * (1 - A3)  # shape (1, m)"},
-    "weight_grad_transposed": {"dW3": "    dW3 = 1. / m * np.dot(A2, dZ3.T).reshape(W3.shape)",
-                               "dW2": "    dW2 = 1. / m * np.dot(A1, dZ2.T).reshape(W2.shape)",
-                               "dW1": "    dW1 = 1. / m * np.dot(X, dZ1.T).reshape(W1.shape)"},
-    "db_before_relu": {"db2": "    db2 = 1. / m * np.sum(dA2, axis=1, keepdims=True)",
-                       "db1": "    db1 = 1. / m * np.sum(dA1, axis=1, keepdims=True)"},
+    "weight_grad_transposed": {"dW3": "    dW3 = (A2 @ dZ3.T / m).reshape(W3.shape)  # shape (1, n_2)",
+                               "dW2": "    dW2 = (A1 @ dZ2.T / m).reshape(W2.shape)  # shape (n_2, n_1)",
+                               "dW1": "    dW1 = (X @ dZ1.T / m).reshape(W1.shape)  # shape (n_1, n_0)"},
+    "db_before_relu": {"db2": "    db2 = np.sum(dA2, axis=1, keepdims=True) / m  # shape (n_2, 1)",
+                       "db1": "    db1 = np.sum(dA1, axis=1, keepdims=True) / m  # shape (n_1, 1)"},
 }
 
 
@@ -585,8 +590,9 @@ def written_out_bugs():
 def written_out(bugs=(), name="backward_propagation_n"):
     """Source code of the 3-layer backward pass, written out line by line, with the bug(s) planted.
 
-    The code is the one students know (``dZ3 = A3 - Y``, ``dW3 = 1. / m * np.dot(dZ3, A2.T)``, ...); it
-    uses ``np`` and unpacks the tuple cache of ``forward_propagation_n``. Executed, it computes
+    The code is ``models.backward_propagation_n``, the one students read (``dZ3 = A3 - Y``,
+    ``dW3 = dZ3 @ A2.T / m``, ...), with the bugs' lines rewritten; it uses ``np`` and unpacks the tuple
+    cache of ``forward_propagation_n``. Executed, it computes
     exactly what ``inject(bugs)`` computes on a 3-layer network without L2.
 
     Parameters
@@ -616,7 +622,7 @@ def written_out(bugs=(), name="backward_propagation_n"):
                                f"combine bugs that touch different lines")
             rewritten[key] = bug.name
     lines = []
-    for key, line in _SOURCE:
+    for key, line in _taught_lines():
         for bug in resolved:
             line = _SOURCE_BUGS[bug.name].get(key, line)
         lines.append(line.format(name=name) if key == "head" else line)

@@ -67,9 +67,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from course_utils import models
+from course_utils.gradcheck import default_epsilon, numerical_gradient, relative_difference
 from course_utils.mistakes import EXERCISES, mistake
 
-__all__ = ["GROUPS", "Case", "JudgeError", "Verdict", "cases", "collect", "decide", "judge"]
+__all__ = ["COURSE_SEED", "GROUPS", "Case", "JudgeError", "Verdict", "cases", "collect", "decide", "judge"]
+
+#: The course's fixed seed of the hidden cases in the masters' nbgrader hidden-test cells
+#: (``judge(exercise, function, cases="hidden", rng=COURSE_SEED)``). The autograder draws a fresh seed per
+#: submission (``python -m autograder grade --seed COURSE_SEED`` gives nbgrader's cases).
+COURSE_SEED = 1515
 
 
 class JudgeError(ValueError):
@@ -251,11 +258,10 @@ def _same(got, predicted, rtol=1e-4, small=1e-7, huge=math.inf):
 
 
 def _rel(g, g_hat):
-    """The course's relative difference of two vectors (0 when both are 0; inf/nan never raised)."""
-    g, g_hat = np.ravel(np.asarray(g, dtype=float)), np.ravel(np.asarray(g_hat, dtype=float))
+    """The library's relative difference (``gradcheck.relative_difference``) of two vectors, flattened;
+    inf/nan never raised."""
     with np.errstate(all="ignore"):
-        denominator = np.linalg.norm(g) + np.linalg.norm(g_hat)
-        return 0.0 if denominator == 0 else float(np.linalg.norm(g - g_hat) / denominator)
+        return relative_difference(np.ravel(np.asarray(g, dtype=float)), np.ravel(np.asarray(g_hat, dtype=float)))
 
 
 def _describe(obs, call, what):
@@ -307,10 +313,10 @@ _CASES_1D = ((2.0, 4.0), (-1.5, 2.0), (0.25, -7.0), (3.0, 0.0), (-4.0, -0.5))
 
 #: exercise -> (what it returns, reference, {mistake id: prediction}).
 _PREDICTIONS_1D = {
-    "forward_propagation": ("the cost J(theta) = theta * x", lambda x, t: t * x, {
+    "forward_propagation": ("the cost J(theta) = theta * x", models.forward_propagation, {
         "added": lambda x, t: t + x, "returned_x": lambda x, t: x, "returned_theta": lambda x, t: t,
         "squared_input": lambda x, t: t * x * x, "squared_cost": lambda x, t: (t * x) ** 2 / 2}),
-    "backward_propagation": ("the derivative dJ/dtheta = x", lambda x, t: x, {
+    "backward_propagation": ("the derivative dJ/dtheta = x", models.backward_propagation, {
         "returned_theta": lambda x, t: t, "returned_cost": lambda x, t: t * x, "returned_zero": lambda x, t: 0.0,
         "returned_one": lambda x, t: 1.0, "negated": lambda x, t: -x}),
 }
@@ -442,9 +448,10 @@ def _gc_predictions(case):
     """mistake id (None: right) -> acceptable returned values for a linear case."""
     x, theta = case.args[:2]
     eps = case.args[2] if len(case.args) > 2 else 1e-7
-    g = case.setup["k"] * x
-    jp, jm = (theta + eps) * x, (theta - eps) * x
-    s = (jp - jm) / (2 * eps)
+    g = case.setup["k"] * models.backward_propagation(x, theta)
+    jp, jm = models.forward_propagation(x, theta + eps), models.forward_propagation(x, theta - eps)
+    s = float(numerical_gradient(lambda p: models.forward_propagation(x, p["theta"][0]),
+                                 {"theta": np.array([theta], dtype=float)}, eps)["dtheta"][0])
     with np.errstate(all="ignore"):
         a, b, d = np.float64(abs(g)), np.float64(abs(s)), np.float64(abs(g - s))
         return {None: (_rel(g, s),), "divided_by_epsilon": (_rel(g, (jp - jm) / eps),),
@@ -1161,8 +1168,8 @@ def _decide_fixed(cases, observations):
 # Notebook 04: optimal_epsilon
 # ---------------------------------------------------------------------------------------------------
 
-#: Unit round-off u = np.finfo(dtype).eps written as powers of two (52 and 23 fraction bits).
-_U = {"float64": 2.0 ** -52, "float32": 2.0 ** -23}
+#: The course's machine epsilon u = np.finfo(dtype).eps (2**-52 and 2**-23; the rounding bound is u / 2).
+_U = {name: float(np.finfo(name).eps) for name in ("float64", "float32")}
 #: (dtype name, given as a numpy type?, method, scale)
 _EPS_CASES = (("float64", True, "centered", 1.0), ("float32", False, "centered", 1.0),
               ("float64", True, "forward", 1.0), ("float32", False, "forward", 4.0),
@@ -1196,7 +1203,8 @@ def _eps_predictions(case):
     name, method, scale = case.args
     u, p = _U[name], 1 / 3 if method == "centered" else 1 / 2
     info = np.finfo(name)
-    return {None: u ** p * scale, "max_one_scale": u ** p * max(1.0, scale), "half_eps": (u / 2) ** p * scale,
+    right = float(default_epsilon(np.zeros(1), method, name)[0]) * scale  # the library's step at |theta| <= 1
+    return {None: right, "max_one_scale": u ** p * max(1.0, scale), "half_eps": (u / 2) ** p * scale,
             "power_precedence": u / (3 if method == "centered" else 2) * scale, "floor_division": scale,
             "roots_swapped": u ** (5 / 6 - p) * scale, "method_ignored": u ** (1 / 3) * scale,
             "centered_not_recognised": u ** 0.5 * scale, "float64_eps_always": _U["float64"] ** p * scale,

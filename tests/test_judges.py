@@ -265,7 +265,8 @@ def test_the_judges_references_agree_with_the_independent_ones():
     for case in judges.cases("optimal_epsilon", "hidden", 4):
         name, method, scale = case.args
         expected = float(np.finfo(name).eps) ** (1 / 3 if method == "centered" else 1 / 2) * scale
-        assert math.isclose(judges._eps_predictions(case)[None], expected, rel_tol=1e-12)
+        # the judge takes the library's default_epsilon, whose float32 root is computed in float32
+        assert math.isclose(judges._eps_predictions(case)[None], expected, rel_tol=1e-12 if name == "float64" else 1e-6)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -215,14 +215,17 @@ def test_optimal_epsilon_check_passes_a_right_answer(capsys):
     assert "passed" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("student, words", [
-    (_student(power_centered=1 / 2), "cube root"),
-    (_student(power_forward=1 / 3), "square root"),
-    (_student(u_of=lambda d: np.finfo(np.float64).eps), "float64's machine epsilon for float32"),
-    (_student(use_scale=False), "forgot the scale"),
-    (_student(u_of=lambda d: np.finfo(d).resolution), "resolution"),
+@pytest.mark.parametrize("student, mistake_id", [
+    (_student(power_centered=1 / 2), "optimal_epsilon.centered_not_recognised"),
+    (_student(power_forward=1 / 3), "optimal_epsilon.method_ignored"),
+    (_student(u_of=lambda d: np.finfo(np.float64).eps), "optimal_epsilon.float64_eps_always"),
+    (_student(use_scale=False), "optimal_epsilon.no_scale"),
+    (_student(u_of=lambda d: np.finfo(d).resolution), "optimal_epsilon.resolution"),
 ])
-def test_optimal_epsilon_check_names_the_usual_mistakes(student, words):
+def test_optimal_epsilon_check_names_the_usual_mistakes(student, mistake_id):
+    """The public test is the judge: it fails with the catalogue's hint for the mistake."""
     from course_utils.checks import ExerciseFailure, optimal_epsilon_test
-    with pytest.raises(ExerciseFailure, match=words):
+    from course_utils.mistakes import mistake
+    with pytest.raises(ExerciseFailure) as info:
         optimal_epsilon_test(student)
+    assert mistake(mistake_id).hint in str(info.value)

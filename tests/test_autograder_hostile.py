@@ -270,6 +270,26 @@ def test_forged_events_on_the_result_channel_are_judged_like_any_value(tmp_path)
     assert results["score"] == 0.0
 
 
+def test_forged_observations_score_zero(tmp_path):
+    """Observations written into the worker's channel by the student's code (claiming the right values for
+    every case) arrive next to the real ones: a case answered twice means forged data, scored 0."""
+    forged = {"__dict__": [[{"__str__": "kind", "length": 4}, {"__str__": "number", "length": 6}],
+                           [{"__str__": "value", "length": 5}, 8.0],
+                           [{"__str__": "stdout", "length": 6}, {"__str__": "", "length": 0}],
+                           [{"__str__": "error", "length": 5}, None]]}
+    source = ("import os, json\n"
+              "def forward_propagation(x, theta):\n"
+              "    for fd in range(3, 12):\n"
+              "        for i in range(11):\n"
+              "            line = json.dumps({'event': 'observation', 'index': i, 'ok': True,\n"
+              f"                               'data': {forged!r}, 'used_library': []}})\n"
+              "            try:\n                os.write(fd, (line + '\\n').encode())\n"
+              "            except OSError:\n                pass\n"
+              "    return 8.0\n")
+    results, output = grade_hostile(tmp_path, source)
+    assert results["score"] == 0.0 and "did not ask for" in output
+
+
 # ---------------------------------------------------------------------------------------------------
 # Wrong return values and errors
 # ---------------------------------------------------------------------------------------------------

@@ -159,6 +159,12 @@ def test_unreadable_observations_score_zero_with_a_message(tmp_path):
     assert "could not read" in test["output"]
 
 
+#: Sources of ``student_mistakes.WRONG`` that use a name their notebook never defines (03's setup does not
+#: import ``backward_propagation_n``): in the notebook, as in the grader, they raise NameError (score 0)
+#: before the mistake they stand for can be seen. (key, index) -> the name.
+NOT_IN_THE_NOTEBOOK = {("backward_propagation_fixed.calls_library", 1): "backward_propagation_n"}
+
+
 @pytest.mark.slow
 def test_every_implementation_graded_in_one_batch_agrees_with_the_public_judge(tmp_path):
     """Every WRONG and CORRECT implementation, each as its own submission in one batch (2 jobs): graded
@@ -172,12 +178,22 @@ def test_every_implementation_graded_in_one_batch_agrees_with_the_public_judge(t
         rows[path] = (key, index, source)
     graded = dict(grade_directory(folder, tmp_path / "out", fast_options(seed=7, wall=20), jobs=2))
     assert set(graded) == set(rows)
-    disagreements = []
-    for path, (key, index, source) in rows.items():
-        test = assert_graded_as(graded[path], key)
+    problems = []
+    for path, (key, index, source) in sorted(rows.items()):
         exercise = student_mistakes.exercise_of(key)
+        if (key, index) in NOT_IN_THE_NOTEBOOK:
+            test = _by_grade_id(graded[path])[_where(exercise)[1].grade_id]
+            name = NOT_IN_THE_NOTEBOOK[key, index]
+            if not (test["score"] == 0.0 and f"name '{name}' is not defined" in test["output"]):
+                problems.append((key, index, "expected a NameError", test["output"][:300]))
+            continue
+        try:
+            test = assert_graded_as(graded[path], key)
+        except AssertionError as exc:
+            problems.append((key, index, str(exc)[:400]))
+            continue
         public = judges.judge(exercise, student_mistakes.load(source, exercise))
         if public.passed != (test["score"] > 0) or list(public.mistake_ids) != test["mistake_ids"]:
-            disagreements.append((key, index, public.mistake_ids, test["mistake_ids"]))
-    assert disagreements == []
+            problems.append((key, index, "public judge disagrees", public.mistake_ids, test["mistake_ids"]))
+    assert problems == []
     assert json.loads((tmp_path / "out" / "s000.json").read_text())["tests"]

@@ -141,8 +141,9 @@ def build():
         tests("""
         forward_propagation_test(forward_propagation)
         ### BEGIN HIDDEN TESTS
-        assert np.isclose(forward_propagation(-1.5, 2.0), -3.0)
-        assert np.isclose(forward_propagation(0.0, 7.0), 0.0)
+        from course_utils.judges import COURSE_SEED, judge
+        _v = judge("forward_propagation", forward_propagation, cases="hidden", rng=COURSE_SEED)
+        assert _v.passed, _v.message
         ### END HIDDEN TESTS
         """, grade_id="forward_propagation_tests", points=1),
         md(r"""
@@ -181,7 +182,9 @@ def build():
         tests("""
         backward_propagation_test(backward_propagation)
         ### BEGIN HIDDEN TESTS
-        assert np.isclose(backward_propagation(-1.5, 2.0), -1.5)
+        from course_utils.judges import COURSE_SEED, judge
+        _v = judge("backward_propagation", backward_propagation, cases="hidden", rng=COURSE_SEED)
+        assert _v.passed, _v.message
         ### END HIDDEN TESTS
         """, grade_id="backward_propagation_tests", points=1),
         md(r"""
@@ -270,8 +273,9 @@ def build():
         tests("""
         gradient_check_test(gradient_check)
         ### BEGIN HIDDEN TESTS
-        assert isinstance(gradient_check(2.0, 5.0), float)
-        assert gradient_check(2.0, 5.0) < 1e-7
+        from course_utils.judges import COURSE_SEED, judge
+        _v = judge("gradient_check", gradient_check, cases="hidden", rng=COURSE_SEED)
+        assert _v.passed, _v.message
         ### END HIDDEN TESTS
         """, grade_id="gradient_check_tests", points=2),
         md(r"""

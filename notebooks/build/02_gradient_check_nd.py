@@ -221,13 +221,9 @@ def build():
         tests("""
         gradient_check_n_test(gradient_check_n)
         ### BEGIN HIDDEN TESTS
-        _X, _Y, _parameters = gradient_check_n_test_case()
-        _cost, _cache = forward_propagation_n(_X, _Y, _parameters)
-        _gradients = backward_propagation_n(_X, _Y, _cache)
-        assert isinstance(gradient_check_n(_parameters, _gradients, _X, _Y), float)
-        assert gradient_check_n(_parameters, _gradients, _X, _Y, epsilon=1e-4) < 1e-8
-        _buggy = dict(_gradients, dW3=3 * _gradients["dW3"])
-        assert gradient_check_n(_parameters, _buggy, _X, _Y) > 1e-3
+        from course_utils.judges import COURSE_SEED, judge
+        _v = judge("gradient_check_n", gradient_check_n, cases="hidden", rng=COURSE_SEED)
+        assert _v.passed, _v.message
         ### END HIDDEN TESTS
         """, grade_id="gradient_check_n_tests", points=3),
         md(r"""

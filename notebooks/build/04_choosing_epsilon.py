@@ -166,12 +166,18 @@ def build():
         ### Exercise 4: `optimal_epsilon`
 
         Write `optimal_epsilon(dtype, method="centered", scale=1.0)` that returns the rule-of-thumb step:
-        $u^{1/3} \cdot \text{scale}$ for `"centered"` and $u^{1/2} \cdot \text{scale}$ for `"forward"`,
-        where $u$ is the unit round-off of `dtype`. NumPy gives it as `np.finfo(dtype).eps`
-        (`dtype` may be `np.float64`, `np.float32` or their names as strings). Replace the two stub lines
-        with code that sets `eps`; the last line returns it as a `float`. The loop under the function
-        prints your steps for float64 and float32: you will check the float64 one against a measured
-        error curve just after the test, and the float32 one in section 5.
+        $u^{1/3} \cdot \text{scale}$ for `"centered"` and $u^{1/2} \cdot \text{scale}$ for `"forward"`.
+
+        * $u$ is the machine epsilon of `dtype`, as in section 2: `np.finfo(dtype).eps` ($2^{-52}$ for
+          float64, $2^{-23}$ for float32; one rounding errs by at most $u/2$). `dtype` may be `np.float64`,
+          `np.float32` or their names as strings.
+        * `scale` is the size of $\theta$ **as the caller passes it** (a caller who follows section 3
+          passes $\max(1, |\theta|)$). Multiply by it as given: do not take $\max(1, \text{scale})$
+          inside the function, so `scale=0.5` halves the step.
+
+        Replace the two stub lines with code that sets `eps`; the last line returns it as a `float`. The
+        loop under the function prints your steps for float64 and float32: you will check the float64 one
+        against a measured error curve just after the test, and the float32 one in section 5.
         """),
         exercise('''
         def optimal_epsilon(dtype, method="centered", scale=1.0):
@@ -179,13 +185,15 @@ def build():
 
             Parameters
             ----------
-            dtype : np.float64, np.float32 (or "float64", "float32")
+            dtype : np.float64, np.float32 (or "float64", "float32"); u = np.finfo(dtype).eps, the
+                machine epsilon (one rounding errs by at most u / 2)
             method : "centered" or "forward"
-            scale : float, the size of theta (use max(1, |theta|))
+            scale : float, the size of theta as the caller passes it (e.g. max(1, |theta|)); the step is
+                multiplied by scale as given, with no max(1, scale) inside
 
             Returns
             -------
-            eps : float
+            eps : float, u ** (1 / 3) * scale (centered) or u ** (1 / 2) * scale (forward)
             """
             ### BEGIN SOLUTION
             u = float(np.finfo(dtype).eps)
@@ -200,16 +208,15 @@ def build():
                   f"forward {optimal_epsilon(dtype, 'forward'):.1e}")
         ''', grade_id="optimal_epsilon"),
         md("""
-        The test checks several precisions, both methods and a few scales, and compares your float64
-        step with the measured best step of $\\sin(x)$ at $x = 1$, a function whose constants are of
-        order one.
+        The test checks both precisions (given as NumPy types and as names), both methods, and scales
+        below and above 1 (taken as given: `scale=0.5` halves the step).
         """),
         tests("""
         optimal_epsilon_test(optimal_epsilon)
         ### BEGIN HIDDEN TESTS
-        assert abs(optimal_epsilon(np.float64) - np.finfo(np.float64).eps ** (1 / 3)) < 1e-12
-        assert abs(optimal_epsilon("float32", "forward", 4.0) - 4 * np.finfo(np.float32).eps ** 0.5) < 1e-9
-        assert isinstance(optimal_epsilon(np.float32), float)
+        from course_utils.judges import COURSE_SEED, judge
+        _v = judge("optimal_epsilon", optimal_epsilon, cases="hidden", rng=COURSE_SEED)
+        assert _v.passed, _v.message
         ### END HIDDEN TESTS
         """, grade_id="optimal_epsilon_tests", points=2),
         md(r"""

@@ -34,6 +34,7 @@ test: $(STAMP)
 		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/source
 
 test-slow: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS),nbgrader]"
 	MPLBACKEND=Agg $(BIN)/python -m pytest -m slow
 
 # Notebooks: build + execute the masters and release the student versions (NB=01 for one notebook),

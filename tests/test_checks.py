@@ -89,3 +89,18 @@ def test_checks_is_a_thin_layer_over_the_judges():
     assert imported == {"judges"}
     for name, test in TESTS.items():
         assert test.__doc__ and "Raises" in test.__doc__, name
+
+
+def test_the_readmes_catalogue_table_counts_the_catalogue():
+    """README's "The mistake catalogue" table: one row per exercise, with its number of mistakes."""
+    import re
+    from pathlib import Path
+
+    from course_utils.mistakes import MISTAKES, mistakes_for
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("### The mistake catalogue", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| \d\d \| `(\w+)` \| (\d+) \|", section, flags=re.M))
+    assert rows == {exercise: str(len(mistakes_for(exercise))) for exercise in EXERCISES}
+    assert f"All {len(MISTAKES)}:" in section
+    for group in judges.GROUPS:
+        assert all(f"`{member}`" in section for member in group)

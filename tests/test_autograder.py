@@ -361,8 +361,10 @@ def test_bug_hunt_exercises_catch_an_inverted_factor_and_a_remaining_bug(tmp_pat
     k_wrong = ("def k_from_report(report, name):\n    r = report.block(name).relative_difference\n"
                "    return float((1 - r) / (1 + r))\n")
     fixed = _master_cell_source("03_bug_hunt", "backward_propagation_fixed")
-    still_buggy = fixed.replace("dW2 = 1. / m * np.dot(dZ2, A1.T)", "dW2 = 2. / m * np.dot(dZ2, A1.T)")
-    assert still_buggy != fixed
+    lines = fixed.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith("dW2 ="))  # the master's dW2 line
+    indent = lines[at][:len(lines[at]) - len(lines[at].lstrip())]
+    still_buggy = "\n".join(lines[:at + 1] + [indent + "dW2 = 2 * dW2"] + lines[at + 1:]) + "\n"
     results = _graded(tmp_path, "03_bug_hunt", {"k_from_report": k_wrong, "backward_propagation_fixed": still_buggy})
     tests = {t["name"].rsplit("[", 1)[1].rstrip("]"): t for t in results["tests"]}
     assert results["score"] == 0.0

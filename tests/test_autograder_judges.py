@@ -197,3 +197,19 @@ def test_every_implementation_graded_in_one_batch_agrees_with_the_public_judge(t
             problems.append((key, index, "public judge disagrees", public.mistake_ids, test["mistake_ids"]))
     assert problems == []
     assert json.loads((tmp_path / "out" / "s000.json").read_text())["tests"]
+
+
+@pytest.mark.parametrize("forkserver, namespaces", [("0", "1"), ("1", "0"), ("0", "0")])
+def test_every_start_path_gives_the_same_verdict(tmp_path, monkeypatch, forkserver, namespaces):
+    """A fresh process per exercise (AUTOGRADER_FORKSERVER=0) and no namespaces (AUTOGRADER_NAMESPACES=0)
+    collect the same observations: the same score, ids and feedback as the fork server with namespaces."""
+    key = "gradient_check_n.cost_cache_not_unpacked"  # its judge calls the function a second time
+    path = submission(student_mistakes.exercise_of(key), student_mistakes.WRONG[key][0], tmp_path / "s.ipynb")
+    reference = grade_notebook(path, fast_options(seed=3, wall=15))
+    monkeypatch.setenv("AUTOGRADER_FORKSERVER", forkserver)
+    monkeypatch.setenv("AUTOGRADER_NAMESPACES", namespaces)
+    results = grade_notebook(path, fast_options(seed=3, wall=15))
+    test = assert_graded_as(results, key)
+    first = reference["tests"][0]
+    assert (test["score"], test["mistake_ids"]) == (first["score"], first["mistake_ids"])
+    assert test["output"].split("\n")[:2] == first["output"].split("\n")[:2]

@@ -248,13 +248,14 @@ def _hidden_cases(exercise, seed):
         return judges.cases(exercise.judge_name, "hidden", int(seed))
 
 
-def _observations(cases, events, result, sandbox):
+def _observations(exercise, cases, events, result, sandbox):
     """(observations, problem, used_library, crash): the decoded observation of every case, or the
     student-facing problem that stops the judging (a case that never came back, a forged or oversized
-    one); ``crash`` is the first case's error the worker described (label, error dict), for feedback."""
+    one); ``used_library``: the exercise's forbidden functions the worker saw called (other names are
+    ignored); ``crash``: the first case's error the worker described (label, error dict), for feedback."""
     found = [e for e in events if e.get("event") == "observation"]
-    used = sorted({str(n) for e in found if isinstance(e.get("used_library"), list)
-                   for n in e["used_library"] if isinstance(n, str)})
+    used = sorted({n for e in found if isinstance(e.get("used_library"), list)
+                   for n in e["used_library"] if isinstance(n, str) and n in exercise.forbidden})
     by_index = {}
     for event in found:
         index = event.get("index")
@@ -331,7 +332,7 @@ def _run_exercise(spec, exercise, submission, setup_sources, sandbox, seed, trus
                      + (f" (the name holds a {shorten(str(kind), 40)})" if kind not in (None, "missing") else "")
                      + ". Keep the `def` line of the exercise unchanged.")
     else:
-        observations, problem, used_library, crash = _observations(cases, events, result, sandbox)
+        observations, problem, used_library, crash = _observations(exercise, cases, events, result, sandbox)
         if problem is None:
             verdict, problem = _verdict(exercise, cases, observations)
         if problem is not None:
@@ -344,7 +345,9 @@ def _run_exercise(spec, exercise, submission, setup_sources, sandbox, seed, trus
     passed = verdict is not None and verdict.passed
     score = float(exercise.points) if passed and not used_library else 0.0
     if used_library:
-        names = ", ".join(shorten(n, 80).replace(":", ".") for n in used_library)
+        names = ", ".join(n.replace(":", ".") for n in used_library)
+        if passed:  # right results, but not its own: no check mark for it
+            head = [f"\u2718 Your {exercise.function} gives the right results by calling {names}."]
         lines.append(f"Your {exercise.function} calls {names}, the library's own version of this exercise, "
                      f"so it scores 0. Write the computation yourself.")
     failed = sorted(f"{k} ({v})" for k, v in result.protections.items() if isinstance(v, str) and v.startswith("failed"))

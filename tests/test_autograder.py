@@ -390,3 +390,28 @@ def test_optimal_epsilon_mistakes(tmp_path, body, mistake_id):
     assert results["score"] == 0.0
     assert results["tests"][0]["mistake_ids"] == [mistake_id]
     assert mistake(mistake_id).hint in results["tests"][0]["output"]
+
+
+def test_the_grader_uses_only_public_names_of_the_course_library():
+    """autograder/ imports no private name (`_x`) of course_utils, reaches no `module._x` attribute of it,
+    and names no `course_utils...:_x` function for the worker: the judges' public API is the contract."""
+    import ast
+
+    found = []
+    for path in sorted((ROOT / "autograder").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        modules = set()  # local names bound to course_utils modules
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_utils"):
+                found += [f"{path.name}: from {node.module} import {a.name}" for a in node.names if a.name.startswith("_")]
+                modules.update(a.asname or a.name for a in node.names)
+            elif isinstance(node, ast.Import):
+                modules.update((a.asname or a.name).split(".")[0] for a in node.names if a.name.startswith("course_utils"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__") \
+                    and isinstance(node.value, ast.Name) and node.value.id in modules:
+                found.append(f"{path.name}: {node.value.id}.{node.attr}")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and "course_utils" in node.value \
+                    and ":_" in node.value:
+                found.append(f"{path.name}: {node.value!r}")
+    assert found == []

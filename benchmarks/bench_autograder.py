@@ -3,7 +3,8 @@
 Measures (issue 12's numbers to hold)
 -------------------------------------
 * one correct submission of each notebook graded through the CLI (``python -m autograder grade``, a new
-  process: interpreter start, imports, every exercise in its own sandboxed worker), against the 2 s target;
+  process: interpreter start, imports, every exercise in its own sandboxed worker, judged by
+  ``course_utils.judges`` on its hidden cases), against the 2 s target (each must score full);
 * a batch of 200 submissions (the four masters' correct answers and the released stubs, in turn) graded by
   ``python -m autograder batch --jobs 2``: submissions per minute, against the 300 per minute target;
 * a notebook over the 100 MB cap and a 99 MB notebook of tiny cells (just under it), each refused in a
@@ -15,6 +16,7 @@ ratio to the target.
 """
 
 import argparse
+import json
 import shutil
 import subprocess
 import sys
@@ -97,6 +99,9 @@ def time_single(masters, workdir):
                         str(Path(workdir) / f"{path.stem}.json")], cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL)
         times[path.stem] = time.perf_counter() - start
+        results = json.loads((Path(workdir) / f"{path.stem}.json").read_text())
+        extra = results.get("extra_data", {})
+        assert results["score"] == extra.get("max_score"), f"{path.name} did not score full: {results['output']}"
     return times
 
 

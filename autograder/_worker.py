@@ -32,7 +32,7 @@ fd 1 (the event channel; student output never goes there): one JSON object per l
      "error": {...}?, "too_large": bool?, "used_library": [str]}
     {"event": "done"}
 
-Everything sent back is plain data (JSON; arrays as base64 bytes). The grader treats it as untrusted:
+Everything sent back is plain data (JSON; arrays as base64 bytes, zlib-compressed when large). The grader treats it as untrusted:
 student code runs in this process and could write anything to fd 1; the grader decodes it with bounds,
 and ``judges.decide`` (in the grader) reaches the verdict from it with values it computed itself.
 """
@@ -51,6 +51,7 @@ import signal
 import sys
 import traceback
 import types
+import zlib
 
 import numpy as np
 
@@ -83,9 +84,11 @@ def encode(value, depth=0):
         return value
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "iuf" and value.size <= MAX_ARRAY_ENTRIES:
-            little = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+            raw = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<")).tobytes()
+            packed = zlib.compress(raw, 1) if len(raw) > 4096 else None  # a judge's points repeat a lot
+            key, raw = ("zb64", packed) if packed is not None and len(packed) < len(raw) else ("b64", raw)
             return {"__ndarray__": {"dtype": value.dtype.name, "shape": list(value.shape),
-                                    "b64": base64.b64encode(little.tobytes()).decode("ascii")}}
+                                    key: base64.b64encode(raw).decode("ascii")}}
         if value.dtype.kind == "b" and value.size <= MAX_ARRAY_ENTRIES:
             return {"__ndarray__": {"dtype": "bool", "shape": list(value.shape),
                                     "data": [bool(v) for v in value.reshape(-1).tolist()]}}

@@ -9,7 +9,9 @@ Tags (a JSON object with one of these keys):
 * ``{"__float__": "nan"}``: a non-finite float ("nan", "inf", "-inf")
 * ``{"__ndarray__": {"dtype": "float64", "shape": [n, m], "data": [flat values]}}``, or with ``"b64"``
   instead of ``"data"``: the entries' little-endian bytes in base64 (numbers only, not bool; what the
-  worker sends: half the size of JSON numbers and read without a Python loop)
+  worker sends: half the size of JSON numbers and read without a Python loop), or ``"zb64"``: those bytes
+  zlib-compressed, then base64 (the worker's large arrays, e.g. a judge's evaluation points, mostly
+  repeats; decompressed to exactly the size the shape gives, never more)
 * ``{"__npscalar__": {"dtype": "float64", "value": v}}``
 * ``{"__str__": text, "length": n}`` (text possibly cut short; n is the full length)
 * ``{"__list__": [...]}``, ``{"__tuple__": [...]}``, ``{"__dict__": [[key, value], ...]}``
@@ -22,6 +24,7 @@ decodes them here and hands them to ``judges.decide``, which validates the rest.
 import base64
 import binascii
 import math
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -132,6 +135,8 @@ def _array_in(spec):
     kind = np.dtype(spec["dtype"]).kind
     if "b64" in spec and data is None:
         return _array_from_bytes(spec["b64"], spec["dtype"], shape)
+    if "zb64" in spec and data is None:
+        return _array_from_bytes(spec["zb64"], spec["dtype"], shape, compressed=True)
     if not isinstance(data, list):
         raise WireError("array without data")
     if math.prod(shape) != len(data) or len(data) > MAX_ENTRIES:
@@ -140,19 +145,26 @@ def _array_in(spec):
     return np.array(values, dtype=spec["dtype"]).reshape(shape)
 
 
-def _array_from_bytes(text, dtype, shape):
-    """A numeric array from base64 of its little-endian bytes (size checked before decoding)."""
+def _array_from_bytes(text, dtype, shape, compressed=False):
+    """A numeric array from base64 of its little-endian bytes (zlib-compressed first when ``compressed``);
+    sizes are checked before decoding, and decompression stops at the size the shape gives."""
     dtype = np.dtype(dtype).newbyteorder("<")
     count = math.prod(shape)
+    size = count * dtype.itemsize
     if dtype.kind not in "iuf" or not isinstance(text, str) or count > MAX_ENTRIES:
         raise WireError("array bytes of an unsupported dtype or size")
-    if len(text) != 4 * ((count * dtype.itemsize + 2) // 3):
+    if (len(text) > 4 * ((size + 2) // 3) + 64) if compressed else (len(text) != 4 * ((size + 2) // 3)):
         raise WireError("array bytes do not match its shape")
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise WireError("array bytes are not base64") from None
-    if len(raw) != count * dtype.itemsize:
+        if compressed:
+            inflate = zlib.decompressobj()
+            raw = inflate.decompress(raw, size + 1)
+            if not inflate.eof or inflate.unconsumed_tail or inflate.unused_data:
+                raise WireError("compressed array bytes do not match its shape")
+    except (binascii.Error, UnicodeEncodeError, ValueError, zlib.error):
+        raise WireError("array bytes are not base64 (of zlib data)") from None
+    if len(raw) != size:
         raise WireError("array bytes do not match its shape")
     return np.frombuffer(raw, dtype=dtype).astype(dtype.newbyteorder("="), copy=True).reshape(shape)
 

@@ -213,3 +213,18 @@ def test_every_start_path_gives_the_same_verdict(tmp_path, monkeypatch, forkserv
     first = reference["tests"][0]
     assert (test["score"], test["mistake_ids"]) == (first["score"], first["mistake_ids"])
     assert test["output"].split("\n")[:2] == first["output"].split("\n")[:2]
+
+
+def test_a_right_but_wasteful_check_still_fits_the_result_channel(tmp_path):
+    """A gradient_check_n that also evaluates the cost at theta 20 times per entry (about 2,000
+    evaluations per case, which the judge records) is right: it scores full, its observations travel
+    compressed and fill no channel."""
+    key = "gradient_check_n.correct_1"
+    wasteful = student_mistakes.CORRECT[key].replace(
+        "    def cost_at(i, step):\n",
+        "    def cost_at(i, step):\n"
+        "        for _ in range(10):\n"
+        "            forward_propagation_n(X, Y, vector_to_dictionary(parameters_values, parameters))\n")
+    assert wasteful != student_mistakes.CORRECT[key]
+    path = submission("gradient_check_n", wasteful, tmp_path / "s.ipynb")
+    assert_graded_as(grade_notebook(path, fast_options(seed=4, wall=30)), key)

@@ -32,9 +32,10 @@ fd 1 (the event channel; student output never goes there): one JSON object per l
      "error": {...}?, "too_large": bool?, "used_library": [str]}
     {"event": "done"}
 
-Everything sent back is plain data (JSON; arrays as base64 bytes, zlib-compressed when large). The grader treats it as untrusted:
-student code runs in this process and could write anything to fd 1; the grader decodes it with bounds,
-and ``judges.decide`` (in the grader) reaches the verdict from it with values it computed itself.
+Everything sent back is plain data (JSON; arrays as base64 bytes, zlib-compressed when large). The
+grader treats it as untrusted: student code runs in this process and could write anything to fd 1; the
+grader decodes it with bounds, and ``judges.decide`` (in the grader) reaches the verdict from it with
+values it computed itself.
 """
 
 import ast

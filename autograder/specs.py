@@ -107,7 +107,8 @@ def notebook_specs():
         )),
         NotebookSpec("04_choosing_epsilon", "Choosing epsilon", (
             Exercise("optimal_epsilon", "optimal_epsilon", 2, "optimal_epsilon: the step for a dtype and method",
-                     forbidden=("course_utils.stepsize:rule_of_thumb_epsilon", "course_utils.gradcheck:default_epsilon")),
+                     forbidden=("course_utils.stepsize:rule_of_thumb_epsilon",
+                                "course_utils.gradcheck:default_epsilon")),
         )),
     ]
     return {spec.notebook_id: spec for spec in specs}

@@ -197,7 +197,8 @@ def test_check_gradients_from_the_library_is_refused_in_gradient_check_n(tmp_pat
 
 #: A forward_propagation that knows the public cases' answers by heart and returns 0 elsewhere.
 HARD_CODED = ("def forward_propagation(x, theta):\n"
-              "    known = {(2.0, 4.0): 8.0, (-1.5, 2.0): -3.0, (0.25, -7.0): -1.75, (3.0, 0.0): 0.0, (-4.0, -0.5): 2.0}\n"
+              "    known = {(2.0, 4.0): 8.0, (-1.5, 2.0): -3.0, (0.25, -7.0): -1.75, (3.0, 0.0): 0.0,\n"
+              "             (-4.0, -0.5): 2.0}\n"
               "    return known.get((x, theta), 0.0)\n")
 
 
@@ -377,7 +378,8 @@ def test_bug_hunt_exercises_catch_an_inverted_factor_and_a_remaining_bug(tmp_pat
 
 
 @pytest.mark.parametrize("body, mistake_id", [
-    ("u = float(np.finfo(dtype).eps)\n    return float(u ** (1 / 2) * scale)", "optimal_epsilon.centered_not_recognised"),
+    ("u = float(np.finfo(dtype).eps)\n    return float(u ** (1 / 2) * scale)",
+     "optimal_epsilon.centered_not_recognised"),
     ("u = float(np.finfo(dtype).eps)\n    p = 1 / 3 if method == 'centered' else 1 / 2\n    return float(u ** p)",
      "optimal_epsilon.no_scale"),
     ("u = float(np.finfo(np.float64).eps)\n    p = 1 / 3 if method == 'centered' else 1 / 2\n"
@@ -403,10 +405,12 @@ def test_the_grader_uses_only_public_names_of_the_course_library():
         modules = set()  # local names bound to course_utils modules
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("course_utils"):
-                found += [f"{path.name}: from {node.module} import {a.name}" for a in node.names if a.name.startswith("_")]
+                found += [f"{path.name}: from {node.module} import {a.name}" for a in node.names
+                          if a.name.startswith("_")]
                 modules.update(a.asname or a.name for a in node.names)
             elif isinstance(node, ast.Import):
-                modules.update((a.asname or a.name).split(".")[0] for a in node.names if a.name.startswith("course_utils"))
+                modules.update((a.asname or a.name).split(".")[0] for a in node.names
+                               if a.name.startswith("course_utils"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__") \
                     and isinstance(node.value, ast.Name) and node.value.id in modules:

@@ -2,9 +2,10 @@
 
 ``python -m autograder grade SUBMISSION.ipynb --results results.json`` grades one notebook;
 ``python -m autograder batch DIR --results-dir OUT --jobs N`` grades a folder; ``make autograder-zip``
-builds the Gradescope bundle. Modules: ``notebook`` (reading submissions), ``specs`` (what each notebook's
-hidden tests check), ``sandbox`` and ``_worker`` (running student code), ``wire`` (the plain-data format
-between them), ``grading`` (judging and results), ``batch``, ``bundle``.
+builds the Gradescope bundle. Modules: ``notebook`` (reading submissions), ``specs`` (each notebook's
+exercises, points and library pieces), ``sandbox`` and ``_worker`` (running student code and collecting
+what it does on the judges' hidden cases), ``wire`` (the plain-data format between them), ``grading``
+(deciding with ``course_utils.judges`` and writing results), ``batch``, ``bundle``.
 
 Importing this package does nothing else.
 """

@@ -1,7 +1,13 @@
 """Grade one submitted notebook: find its cells, run each exercise in the sandbox, judge, report.
 
 ``grade_notebook(path, options)`` never raises for a bad submission: whatever the file holds, it returns
-a results dictionary in Gradescope's schema (``score``, ``execution_time``, ``output``, ``tests``...).
+a results dictionary in Gradescope's schema (``score``, ``execution_time``, ``output``, ``tests``...);
+each test also carries ``mistake_ids``, the catalogued mistakes its judge named.
+
+An exercise is decided by its judge (``course_utils.judges``): the sandboxed worker builds the hidden
+cases from the submission's seed and sends back what the student's function did on each
+(``judges.collect``); this process rebuilds the same cases and calls ``judges.decide`` on the decoded
+observations. Nothing the worker sends is trusted beyond what the wire format and ``decide`` validate.
 """
 
 import json

@@ -274,7 +274,7 @@ def test_the_judges_references_agree_with_the_independent_ones():
 # ---------------------------------------------------------------------------------------------------
 
 def test_module_exports_docstrings_and_size():
-    assert set(judges.__all__) == {"GROUPS", "Case", "JudgeError", "Verdict", "cases", "collect", "decide", "judge"}
+    assert set(judges.__all__) == {"COURSE_SEED", "GROUPS", "Case", "JudgeError", "Verdict", "cases", "collect", "decide", "judge"}
     for name in ("cases", "collect", "decide", "judge"):
         doc = getattr(judges, name).__doc__
         assert all(section in doc for section in ("Parameters", "Returns", "Raises")), name

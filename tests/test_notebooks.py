@@ -13,6 +13,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell
 
+from course_utils.mistakes import mistake
 from tools.nbbuild import REPO_ROOT
 
 SOURCE = REPO_ROOT / "notebooks" / "source"
@@ -174,7 +175,9 @@ def test_every_public_test_cell_on_a_stub_says_implement_it_first(stub_runs, nam
         assert len(errors) == 1 and errors[0].ename == "ExerciseFailure", cell.source
         assert "is not implemented yet" in errors[0].evalue
         assert "raise NotImplementedError()" in errors[0].evalue  # it says what to replace
-        assert len(errors[0].traceback) <= 2  # the message alone, not a library traceback
+        # the judge's message alone (its lines), not a library traceback
+        assert len(errors[0].traceback) == len(errors[0].evalue.splitlines())
+        assert not any("Traceback" in line or "File " in line for line in errors[0].traceback)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -240,21 +243,37 @@ difference = float(np.linalg.norm(grad - gradapprox) / np.linalg.norm(grad + gra
 
 GOOD_LOOP = LOOP.format(copy="np.copy(parameters_values)", width="2 * epsilon")
 
+K_ALWAYS_LARGER = """
+if block.analytic_norm >= block.numeric_norm:
+    k = (1 + r) / (1 - r)
+else:
+    k = (1 + r) / (1 - r)
+"""
+
+EPS_MAX_ONE = """
+u = float(np.finfo(dtype).eps)
+power = 1 / 3 if method == "centered" else 1 / 2
+eps = u ** power * max(1.0, scale)
+"""
+
+#: (notebook, exercise, bodies, the catalogued mistake whose hint the public test must show)
 WRONG = [
-    ("01_gradient_check_1d", "forward_propagation", ["J = theta + x"], "You added x and theta"),
-    ("01_gradient_check_1d", "backward_propagation", ["dtheta = theta"], "You returned theta"),
-    ("01_gradient_check_1d", "gradient_check", [GRADIENT_CHECK_BY_EPSILON], "divide J_plus - J_minus by 2 * epsilon"),
-    ("01_gradient_check_1d", "gradient_check", [GRADIENT_CHECK_NO_DENOMINATOR], "norm of the difference"),
+    ("01_gradient_check_1d", "forward_propagation", ["J = theta + x"], "forward_propagation.added"),
+    ("01_gradient_check_1d", "backward_propagation", ["dtheta = theta"], "backward_propagation.returned_theta"),
+    ("01_gradient_check_1d", "gradient_check", [GRADIENT_CHECK_BY_EPSILON], "gradient_check.divided_by_epsilon"),
+    ("01_gradient_check_1d", "gradient_check", [GRADIENT_CHECK_NO_DENOMINATOR], "gradient_check.no_denominator"),
     ("02_gradient_check_nd", "gradient_check_n",
-     [LOOP.format(copy="np.copy(parameters_values)", width="epsilon"), RELATIVE], "by 2 * epsilon"),
+     [LOOP.format(copy="np.copy(parameters_values)", width="epsilon"), RELATIVE], "gradient_check_n.divided_by_epsilon"),
     ("02_gradient_check_nd", "gradient_check_n",
-     [LOOP.format(copy="parameters_values", width="2 * epsilon"), RELATIVE], "does not copy an array"),
-    ("02_gradient_check_nd", "gradient_check_n", [GOOD_LOOP, NORM_OF_SUM], "not the norm of the sum"),
+     [LOOP.format(copy="parameters_values", width="2 * epsilon"), RELATIVE], "gradient_check_n.forgot_copy"),
+    ("02_gradient_check_nd", "gradient_check_n", [GOOD_LOOP, NORM_OF_SUM], "gradient_check_n.norm_of_sum"),
+    ("03_bug_hunt", "k_from_report", [K_ALWAYS_LARGER], "k_from_report.always_larger_case"),
+    ("04_choosing_epsilon", "optimal_epsilon", [EPS_MAX_ONE], "optimal_epsilon.max_one_scale"),
 ]
 
 
 @pytest.mark.parametrize("name, grade_id, bodies, hint", WRONG,
-                         ids=[f"{w[1]}-{w[3][:24]}" for w in WRONG])
+                         ids=[w[3] for w in WRONG])
 def test_a_plausible_mistake_fails_its_public_test_with_the_matching_hint(solved, name, grade_id, bodies, hint):
     session = solved(name)
     student = {_grader(c).get("grade_id"): c for c in _student(name).cells}
@@ -267,7 +286,7 @@ def test_a_plausible_mistake_fails_its_public_test_with_the_matching_hint(solved
         result = session.run(test_cell.source)
         errors = _errors(result)
         assert len(errors) == 1 and errors[0].ename == "ExerciseFailure", _stdout(result)
-        assert hint in errors[0].evalue, errors[0].evalue
+        assert mistake(hint).hint in errors[0].evalue, errors[0].evalue  # the catalogue's hint, via the judge
     finally:
         session.run(cells[index].source)  # put the right solution back for the next case
     assert _stdout(session.run(test_cell.source)).startswith("\u2714")

@@ -46,7 +46,8 @@ One judge, three callers
   same seed and calls ``decide(exercise, cases, observations)``: the decision runs no student code and
   none of the worker's arithmetic; observations it cannot read raise ``JudgeError`` (score 0).
 * **nbgrader** hidden-test cells (in the masters): ``verdict = judge(exercise, function,
-  cases="hidden", rng=seed)`` then ``assert verdict.passed, verdict.message``.
+  cases="hidden", rng=COURSE_SEED)`` then ``assert verdict.passed, verdict.message``; the graded
+  function alone is the student's, every other piece is the library's (as for the autograder).
 
 The three see the same public cases (hidden = public + randomised), so a mistake the public test names is
 the mistake both graders name; ``verdict.mistake_ids`` are the stable ids a class report counts.

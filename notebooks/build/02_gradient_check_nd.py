@@ -215,8 +215,9 @@ def build():
         difference = gradient_check_n(parameters, gradients, X, Y, print_msg=True)
         ''', grade_id="gradient_check_n"),
         md("""
-        The test runs your function on the course's test case and on two other networks, with correct
-        gradients and with deliberately wrong ones.
+        The test runs your function on the course's test case and on a small 3-4-2-1 network, with correct
+        gradients and with deliberately wrong ones, at several values of `epsilon`. It hands your function
+        the course's `forward_propagation_n`, and watches where the cost is evaluated.
         """),
         tests("""
         gradient_check_n_test(gradient_check_n)

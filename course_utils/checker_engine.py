@@ -227,6 +227,9 @@ def cost_value(value, where, complex_ok=False):
     ------
     GradCheckError for an array, a non-number or a non-finite cost, saying where it was evaluated.
     """
+    if isinstance(value, (tuple, list)):
+        raise GradCheckError(f"the cost function returned a {type(value).__name__} of {len(value)} items ({where}), "
+                             f"such as (cost, cache); return only the cost, e.g. lambda p: forward(X, Y, p)[0]")
     arr = np.asarray(value)
     if arr.size != 1:
         raise GradCheckError(f"the cost function must return one number, got an array of shape {arr.shape} "
@@ -293,6 +296,12 @@ class Engine:
             return float(value)
         self._note_precision(value)
         return cost_value(value, describe(), complex_ok=self.method == "complex")
+
+    def stack_costs(self, stack):
+        """Costs at a stack of parameter vectors (k, n) -> (k,), through the batched cost when there is one."""
+        if self.batched is not None:
+            return self.batched_values(self.batched(stack), stack.shape[0], lambda j: f"at noise-table point {j}")
+        return np.array([float(np.real(self.evaluate(v, f"at noise-table point {j}"))) for j, v in enumerate(stack)])
 
     def batched_values(self, values, count, where):
         """Costs returned by the batched cost, validated and counted: shape (count,), float64."""
@@ -363,7 +372,7 @@ class Engine:
         return np.imag(Jc) / h
 
 
-def entry_differences(engine, indices, eps):
+def entry_differences(engine, indices, eps, J0=None):
     """Numeric derivatives of the cost along the unit vectors of the given entries.
 
     Parameters
@@ -371,6 +380,7 @@ def entry_differences(engine, indices, eps):
     engine : Engine
     indices : ndarray of int, shape (s,)
     eps : ndarray, shape (s,), the steps asked for
+    J0 : float or None, the cost at theta when it is already known (else evaluated)
 
     Returns
     -------
@@ -390,7 +400,7 @@ def entry_differences(engine, indices, eps):
             bar.advance(1)
         bar.close()
         return numeric, None, None
-    J0 = engine.reference()
+    J0 = engine.reference() if J0 is None else J0
     base = theta[indices]  # shape (s,)
     base64, eps_t = base.astype(np.float64, copy=False), eps.astype(dtype, copy=False)
     h_plus = (base + eps_t).astype(np.float64, copy=False) - base64  # steps taken

@@ -23,6 +23,17 @@ __all__ = ["KINK_MATCH", "ROUNDOFF_FACTOR", "block_results", "entry_report", "ex
 #: Round-off of one cost evaluation, in units of ``u * |J|``; sets the noise floor of a difference.
 ROUNDOFF_FACTOR = 100.0
 
+#: The measured noise floor of a centered difference, in units of sigma / h (about 8.5 standard deviations
+#: of (J+ - J-) / 2h); forward differences use twice this.
+NOISE_FACTOR = 6.0
+
+#: The per-entry floors are about 8.5 standard deviations each; the floor of many entries together is
+#: this fraction of their norm (3 standard deviations).
+AGGREGATE = 0.35
+
+#: An entry whose estimate is below this fraction of the analytic gradient is "flat" (a staircase cost?).
+FLAT = 0.1
+
 #: A failing entry is a kink when the analytic gradient is closer to one of the one-sided differences
 #: than this fraction of their disagreement (on a smooth function it sits halfway between them).
 KINK_MATCH = 0.25
@@ -111,7 +122,7 @@ def worst_order(entry_excess, entry_errors, n_worst):
     return np.lexsort((-entry_errors, -key))[:n_worst]
 
 
-def excess_cause_note(global_rel, n_kinks, rel_without_kinks, threshold):
+def excess_cause_note(global_rel, n_kinks, rel_without_kinks, threshold, cause=None):
     """The note of a passed check whose global relative difference is above the threshold, naming the cause:
     the kinks when leaving their entries out brings the relative difference within the threshold, round-off
     otherwise (the discrepancy beyond the round-off floor is within the threshold).
@@ -122,6 +133,7 @@ def excess_cause_note(global_rel, n_kinks, rel_without_kinks, threshold):
     n_kinks : int, entries that crossed a kink (left out of the verdict)
     rel_without_kinks : float, the relative difference over the other entries (= global_rel without kinks)
     threshold : float
+    cause : None or "step too large" (a measured check found truncation, and a smaller step agrees)
 
     Returns
     -------
@@ -131,6 +143,9 @@ def excess_cause_note(global_rel, n_kinks, rel_without_kinks, threshold):
         return (f"the global relative difference {global_rel:.1e} is above the threshold only because of the "
                 f"{n_kinks} entr{'ies' if n_kinks > 1 else 'y'} that crossed a kink (left out of the verdict); "
                 f"without {'them' if n_kinks > 1 else 'it'} it is {rel_without_kinks:.1e}")
+    if cause == "step too large":
+        return (f"the global relative difference {global_rel:.1e} is above the threshold only because of the "
+                f"step: it is too large (truncation), and a smaller step agrees")
     return (f"the global relative difference {global_rel:.1e} is above the threshold only because of round-off "
             f"(the step is small); the discrepancy beyond round-off is within it")
 
@@ -248,42 +263,361 @@ def entry_results(positions, label, indices, g, numeric, errors, excess_, kinks)
             for i, a, d, r, x, k in zip(*columns)]
 
 
-def entry_report(engine, indices, g, numeric, sides, J0, eps, threshold, mode, n_worst, default_step):
-    """The report of a per-entry check (modes "full" and "sparse").
+# ---------------------------------------------------------------------------------------------------
+# Measured verdicts (issue 14): the noise floor is measured, unsettled entries get a second step
+# ---------------------------------------------------------------------------------------------------
+
+def measured_floor(sigma, eps, method):
+    """Noise floor of each difference from the measured noise sigma of one evaluation, shape like eps.
+
+    Centered: (J+ - J-) / 2h has standard deviation sigma / (sqrt(2) h); the floor is NOISE_FACTOR / sqrt(2)
+    standard deviations. Forward: (J+ - J0) / h has twice that.
+    """
+    return (NOISE_FACTOR if method == "centered" else 2 * NOISE_FACTOR) * sigma / eps
+
+
+def entry_tolerance(g, numeric, owner, threshold):
+    """The discrepancy each entry may have: threshold x max(|g| + |g_hat|, the block's RMS size), shape (s,)."""
+    size = np.abs(g) + np.abs(numeric)
+    counts = np.maximum(np.bincount(owner), 1)
+    rms = np.sqrt(np.bincount(owner, weights=size * size) / counts)  # shape (B,)
+    return threshold * np.maximum(size, rms[owner])
+
+
+def crossed(g, D, sides, floor, tol):
+    """Entries whose step crossed a kink or a jump: they fail, the one-sided differences disagree beyond
+    noise, and the analytic gradient matches one of them (bool (s,))."""
+    plus, minus = sides
+    disagreement = np.abs(plus - minus)
+    closest = np.minimum(np.abs(g - plus), np.abs(g - minus))
+    return (np.abs(g - D) > tol + floor) & (disagreement > 4 * floor) & (closest <= KINK_MATCH * disagreement)
+
+
+def second_steps(eps, delta, floor, tol, scale, spacing):
+    """Steps hA = 2 hB of the second estimate, and whether they go up (noise) or down (truncation).
+
+    Noise-limited entries (the floor explains a quarter of the discrepancy or more) go up until the floor is
+    0.3 x the tolerance (at most 1e4 x, and 0.05 x max(1, |theta_i|)); the others go down until a
+    truncation error like the discrepancy would be a fiftieth of the tolerance, while the floor stays below it.
+
+    Returns
+    -------
+    hA, hB : ndarrays (q,); up : bool ndarray (q,)
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        up = (floor >= 0.25 * delta) | (floor > tol)
+        r_up = np.clip(np.nan_to_num(floor / (0.3 * tol), posinf=1e4), 2.0, 1e4)
+        r_down = np.clip(np.sqrt(delta / (0.02 * tol)), 4.0, np.maximum(4.0, np.nan_to_num(0.1 * tol / floor,
+                                                                                         posinf=1e8)))
+    hB = np.where(up, np.minimum(eps * r_up, 0.05 * scale), eps / r_down)
+    hB = np.maximum(hB, 64 * spacing)
+    return 2 * hB, hB, up
+
+
+def _jumps(first_disagreement, eps, later_disagreement, later_step):
+    """Crossings that are jumps: the one-sided differences disagree like 1/h (a jump) rather than staying put
+    (a kink), between the first step and a smaller one (bool)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = later_disagreement / first_disagreement
+    return ratio > np.sqrt(eps / later_step)
+
+
+def restep(engine, J0, sigma, positions, indices, g, D1, sides, eps, floor, tol):
+    """The second estimate of the unsettled entries (centered differences at hA = 2 hB and hB).
+
+    Richardson: D(h) = J' + a h^2 + noise, so R = (4 D(hB) - D(hA)) / 3 removes the h^2 term, and its error
+    is at most the noise of the combination plus |D(hA) - D(hB)| (three times the truncation left at hB:
+    room for the h^4 term and for a kink between the steps).
+
+    Returns
+    -------
+    dict of ndarrays (q,) for the entries at ``positions``: "estimate", "floor", "finding" (str), "aside"
+    (a kink or jump that no step clears: left out of the verdict), "wrong", "up"
+    """
+    from course_utils.checker_engine import entry_differences  # engine imports report, judge imports neither
+    idx, q = indices[positions], positions.size
+    theta = engine.theta[idx]
+    scale = np.maximum(1.0, np.abs(theta.astype(np.float64)))
+    spacing = np.spacing(np.abs(theta)).astype(np.float64)
+    delta = np.abs(g[positions] - D1[positions])
+    hA, hB, up = second_steps(eps[positions], delta, floor[positions], tol[positions], scale, spacing)
+    numeric, (plus, minus), _ = entry_differences(engine, np.concatenate([idx, idx]), np.concatenate([hA, hB]), J0)
+    DA, DB = numeric[:q], numeric[q:]
+    NA, NB = measured_floor(sigma, hA, "centered"), measured_floor(sigma, hB, "centered")
+    R = (4 * DB - DA) / 3
+    E = (4 * NB + NA) / 3 + np.abs(DA - DB)
+    gq, tq = g[positions], tol[positions]
+    first = crossed(gq, D1[positions], (sides[0][positions], sides[1][positions]), floor[positions], tq)
+    with np.errstate(divide="ignore", invalid="ignore"):  # smooth: the sides part like h (ratio 2 for hA = 2 hB)
+        smooth = np.abs(plus[:q] - minus[:q]) >= 1.5 * np.abs(plus[q:] - minus[q:])
+    at_A = crossed(gq, DA, (plus[:q], minus[:q]), NA, tq) & ~smooth
+    at_B = crossed(gq, DB, (plus[q:], minus[q:]), NB, tq) & ~smooth
+    d1 = np.abs(sides[0][positions] - sides[1][positions])
+    jump = first & np.where(at_B, _jumps(d1, eps[positions], np.abs(plus[q:] - minus[q:]), hB),
+                            at_A & _jumps(d1, eps[positions], np.abs(plus[:q] - minus[:q]), hA))
+    agree = np.abs(gq - R) <= tq + E
+    # The first step agreed within the tolerance itself (not only within its noise): a wrong gradient cannot
+    # match a difference that closely by chance, so where the wider steps disagree they met something else
+    # (a kink, a stair of a saturated cost); the first estimate stands, with its noise floor.
+    kept = ~agree & (np.abs(gq - D1[positions]) <= tq)
+    R, E, agree = np.where(kept, D1[positions], R), np.where(kept, floor[positions], E), agree | kept
+    aside = ~agree & (at_A | at_B)
+    R, E = np.where(aside & at_B, DB, R), np.where(aside & at_B, NB, E)
+    finding = np.where(jump, "jump", np.where(first | aside, "kink", np.where(up, "noisy cost", "step too large")))
+    finding = np.where(~agree & ~aside, "wrong", finding)
+    return {"estimate": R, "floor": E, "finding": finding, "aside": aside, "wrong": ~agree & ~aside, "up": up,
+            "steps": hB}
+
+
+def measured_entries(engine, noise, indices, g, numeric, sides, J0, eps, threshold, owner):
+    """Per-entry verdicts from the measured noise, with a second step for the entries the first leaves open.
+
+    An entry is settled by the first step when it agrees within its tolerance plus the noise floor and the
+    floor is below the tolerance. Both-zero entries (0/0) agree. The others are estimated again
+    (``restep``, centered differences only); forward and complex differences keep the first estimate.
+
+    Returns
+    -------
+    dict of ndarrays (s,): "estimate", "floor", "finding" ("" when nothing to say), "aside", "wrong",
+    "tolerance"; and "second_steps" (the steps hB of the re-estimated entries)
+    """
+    s = g.size
+    if engine.method == "complex":
+        floor = noise_floor(None, eps, g, numeric, "complex", engine.cost_dtype)
+    else:
+        floor = measured_floor(noise.sigma, eps, engine.method)
+    tol = entry_tolerance(g, numeric, owner, threshold)
+    both_zero = (g == 0) & (numeric == 0)
+    floor = np.where(both_zero, 0.0, floor)
+    discrepancy = np.abs(g - numeric)
+    out = {"estimate": numeric.copy(), "floor": floor, "finding": np.full(s, "", dtype=object),
+           "aside": np.zeros(s, dtype=bool), "wrong": discrepancy > tol + floor, "tolerance": tol,
+           "second_steps": np.zeros(0)}
+    open_ = ~both_zero & ((discrepancy > tol + floor) | (floor > tol))
+    if engine.method == "complex" and out["wrong"].any():
+        not_analytic(engine, np.flatnonzero(out["wrong"]), indices, g, tol, out)
+    if engine.method != "centered" or not open_.any():
+        out["finding"][out["wrong"]] = "wrong"
+        return out
+    positions = np.flatnonzero(open_)
+    second = restep(engine, J0, noise.sigma, positions, indices, g, numeric, sides, eps, floor, tol)
+    for key in ("estimate", "floor", "finding", "aside", "wrong"):
+        out[key][positions] = second[key]
+    out["second_steps"] = second["steps"]
+    flat = np.flatnonzero(out["wrong"] & (np.abs(out["estimate"]) <= FLAT * np.abs(g)))
+    if flat.size:
+        staircase(engine, J0, flat, indices, g, tol, out)
+    return out
+
+
+def not_analytic(engine, positions, indices, g, tol, out):
+    """The complex step on a cost that is not complex-analytic (abs, max, ReLU written with np.maximum, np.real)
+    gives wrong derivatives of a right gradient. The suspect entries are checked again with centered
+    differences; where those agree with the analytic gradient, the entries are "complex step does not apply"
+    (not wrong) and ``out["not_analytic"]`` holds the relative difference of the centered estimate there.
+    """
+    from course_utils.checker_engine import entry_differences
+    idx = indices[positions]
+    eps = np.finfo(np.float64).eps ** (1 / 3) * np.maximum(1.0, np.abs(engine.theta[idx].astype(np.float64)))
+    engine.method = "centered"  # the cost's real part, differenced
+    try:
+        J0 = engine.reference()
+        centered_, _, _ = entry_differences(engine, idx, eps, J0)
+    finally:
+        engine.method = "complex"
+    floor = NOISE_FACTOR * np.finfo(np.float64).eps * max(abs(J0), 1e-300) / eps
+    agree = np.abs(g[positions] - centered_) <= tol[positions] + floor
+    if agree.all():
+        out["wrong"][positions] = False
+        out["finding"][positions] = "complex step does not apply"
+        size = _norm(g[positions]) + _norm(centered_)
+        out["not_analytic"] = _norm(g[positions] - centered_) / size if size else 0.0
+
+
+def staircase(engine, J0, positions, indices, g, tol, out):
+    """Entries whose cost is flat at small steps but follows the analytic gradient at wide ones: a cost that
+    has lost its digits (the textbook -log(1 - A) as A rounds to 1 moves in stairs), not a wrong gradient.
+
+    Re-estimates them at hW = 0.05 max(1, |theta_i|) and hW / 2; where the cost is smooth at that scale (the
+    one-sided differences agree within half the gradient: no ReLU waking up) and the analytic
+    gradient agrees with the Richardson estimate within the disagreement of the two wide steps, the entry is
+    "noisy cost" (its floor: the disagreement between the scales), in ``out`` (modified in place).
+    """
+    from course_utils.checker_engine import entry_differences
+    idx, q = indices[positions], positions.size
+    hW = 0.05 * np.maximum(1.0, np.abs(engine.theta[idx].astype(np.float64)))
+    numeric, (plus, minus), _ = entry_differences(engine, np.concatenate([idx, idx]), np.concatenate([hW, hW / 2]), J0)
+    DW, DH = numeric[:q], numeric[q:]
+    R = (4 * DH - DW) / 3
+    gq = np.abs(g[positions])
+    smooth = (np.abs(plus[:q] - minus[:q]) <= 0.5 * gq) & (np.abs(plus[q:] - minus[q:]) <= 0.5 * gq)
+    follows = smooth & (np.abs(g[positions] - R) <= tol[positions] + np.abs(DW - DH))
+    chosen = positions[follows]
+    out["wrong"][chosen] = False
+    out["finding"][chosen] = "noisy cost"
+    out["floor"][chosen] = np.abs(g[chosen] - out["estimate"][chosen])
+    out["staircase"] = chosen
+
+
+def measured_blocks(layout, owner, threshold, g, judged):
+    """One BlockResult per block: differences over every entry, excess and verdict over the entries that count.
+
+    A block fails when one of its counted entries is wrong (beyond its tolerance and noise floor); it is
+    unresolved when the noise floor of its counted entries is above the threshold.
+    """
+    est, floor, aside, wrong = judged["estimate"], judged["floor"], judged["aside"], judged["wrong"]
+    n_blocks = len(layout.names)
+    norms = lambda x: np.sqrt(np.bincount(owner, weights=x * x, minlength=n_blocks))
+    keep = ~aside
+    d_all, g_all, n_all = norms(g - est), norms(g), norms(est)
+    d_k, f_k = norms(np.where(keep, g - est, 0.0)), norms(np.where(keep, floor, 0.0))
+    s_k = norms(np.where(keep, g, 0.0)) + norms(np.where(keep, est, 0.0))
+    n_wrong = np.bincount(owner[wrong & keep], minlength=n_blocks)
+    n_aside = np.bincount(owner[aside], minlength=n_blocks)
+    blocks = []
+    for b, (name, shape) in enumerate(zip(layout.names, layout.shapes)):
+        size = g_all[b] + n_all[b]
+        blocks.append(BlockResult(
+            name=name, shape=shape, relative_difference=0.0 if size == 0 else float(d_all[b] / size),
+            excess=float(excess(d_k[b], f_k[b], s_k[b])), analytic_norm=float(g_all[b]),
+            numeric_norm=float(n_all[b]), n_failing=int(n_wrong[b]), n_kinks=int(n_aside[b]),
+            passed=bool(n_wrong[b] == 0), resolved=bool(f_k[b] <= threshold * s_k[b] or s_k[b] == 0)))
+    return blocks
+
+
+def counted_difference(g, judged):
+    """The verdict's own number: the relative difference over the entries that count (kinks and jumps that
+    no step clears left out), and its noise floor relative to the same size (floats). The noises of many
+    entries add in quadrature, so the floor of the whole is AGGREGATE x the norm of the per-entry floors."""
+    keep = ~judged["aside"]
+    a, d, f = g[keep], judged["estimate"][keep], judged["floor"][keep]
+    size = _norm(a) + _norm(d)
+    if size == 0:
+        return 0.0, 0.0
+    return _norm(a - d) / size, AGGREGATE * _norm(f) / size
+
+
+def _labels(engine, indices, mask, limit=4):
+    """Labels of the first ``limit`` checked entries where mask is True, as one string."""
+    chosen = indices[mask]
+    more = f" and {chosen.size - limit} more" if chosen.size > limit else ""
+    return ", ".join(engine.label(i) for i in chosen[:limit]) + more
+
+
+def finding_notes(engine, noise, indices, g, judged, eps, user_step):
+    """One note per finding of a measured check, each with its numbers (list of str)."""
+    finding, est, notes = judged["finding"], judged["estimate"], []
+    if noise is not None and not noise.repeatable:
+        notes.append(f"the cost is not repeatable: two evaluations at the same parameters gave values "
+                     f"{noise.repeat:.1e} apart, so it is not a function of them (dropout with a new mask, random "
+                     f"sampling?); fix the randomness (one mask, a seed) and check again")
+    words = {"wrong": "wrong (beyond the measured noise at every step)", "kink": "kink (the step crossed a "
+             "kink: the one-sided differences disagree and the analytic gradient matches one of them)",
+             "jump": "jump (the cost jumps within the step: the one-sided differences grow like 1/h)",
+             "step too large": "step too large (truncation: a smaller step agrees)",
+             "noisy cost": "noisy cost (the noise of the cost hides the first estimate; a larger step was used)"}
+    for key, text in words.items():
+        mask = finding == key
+        if not mask.any():
+            continue
+        i = int(np.flatnonzero(mask)[0])
+        aside = " (left out of the verdict)" if judged["aside"][mask].any() else ""
+        notes.append(f"{int(mask.sum())} entr{'ies' if mask.sum() > 1 else 'y'} {text}{aside}: "
+                     f"{_labels(engine, indices, mask)}; e.g. {engine.label(indices[i])}: analytic {g[i]:.6e}, "
+                     f"numeric {est[i]:.6e}, noise floor {judged['floor'][i]:.1e}")
+    if user_step is not None and (finding == "noisy cost").any():
+        notes.append(f"the step {float(np.min(eps)):.1e} is too small for this cost's noise; use a larger epsilon "
+                     f"(the default is {user_step:.1e})")
+    return notes
+
+
+def measured_verdict(noise, blocks, counted, threshold, J0, judged):
+    """The verdict of a measured check and the note that explains an inconclusive one.
+
+    Returns
+    -------
+    verdict : str; notes : list of str
+    """
+    rel, floor = counted
+    if any(not b.passed for b in blocks) or (noise is not None and not noise.repeatable):
+        return "failed", []
+    if judged.get("not_analytic") is not None:
+        return "inconclusive", [
+            f"the complex step does not apply: the cost is not complex-analytic (abs, max, np.maximum for ReLU, "
+            f"np.real or a comparison inside), so Im J(theta + ih) / h is not its derivative. On the entries where "
+            f"it disagrees, centered differences agree with the analytic gradient (relative difference "
+            f"{judged['not_analytic']:.1e}); use method='centered'"]
+    if floor <= threshold:
+        return "passed", []
+    if noise is None:
+        return "inconclusive", [f"the round-off floor of the complex step ({floor:.1e} relative) is above the threshold"]
+    if noise.dtype != np.float64:
+        advice = f"check in float64 (cast the data and the parameters), or pass a threshold above {floor:.0e}"
+    elif noise.digits_lost >= 2:
+        advice = ("if it computes log(A) or log(1 - A) of a saturated sigmoid, compute it from the logits "
+                  "instead (np.logaddexp(0, Z) - Y * Z, the stable form notebook 4 shows)")
+    else:
+        advice = f"use a larger epsilon, check in float64, or pass a threshold above {floor:.0e}"
+    return "inconclusive", [
+        f"the measured noise of the cost ({noise.sigma:.1e} on J = {J0:.6g}; {noise.digits_lost:.0f} of its 16 "
+        f"digits lost, computed in {noise.dtype.name}) hides the answer: the noise floor of the entries that "
+        f"count is {floor:.1e} relative, above the threshold, even at the best step; {advice}"]
+
+
+def _excess_note(g, numeric, kinks, finding, global_rel, threshold):
+    """The note of a passed check whose relative difference at the step asked for is above the threshold."""
+    kept = ~kinks
+    part = _norm(g[kept]) + _norm(numeric[kept])
+    without = _norm(g[kept] - numeric[kept]) / part if part else 0.0
+    cause = "step too large" if (finding == "step too large").any() else None
+    return excess_cause_note(global_rel, int(kinks.sum()), without, threshold, cause)
+
+
+def entry_report(engine, noise, indices, g, numeric, sides, J0, eps, threshold, mode, n_worst, default_step):
+    """The report of a per-entry check (modes "full" and "sparse"), from the measured noise.
 
     Parameters
     ----------
     engine : checker_engine.Engine that evaluated the differences
+    noise : checker_noise.Noise, measured at theta (None for the complex step)
     indices : ndarray of int (s,), the checked entries of theta
     g, numeric, eps : ndarrays (s,): the analytic and numeric gradients of those entries, the steps
     sides : one-sided differences or None; J0 : float or None, the cost at theta
     threshold : float; mode : "full" or "sparse"; n_worst : int
-    default_step : float or None, see ``verdict_and_notes``
+    default_step : float or None, the default step when the user gave epsilon
 
     Returns
     -------
     GradCheckReport
     """
     layout = engine.layout
-    floor = noise_floor(J0, eps, g, numeric, engine.method, engine.cost_dtype)  # shape (s,)
-    errors, excess_, failing, kinks = judge_entries(g, numeric, sides, floor, threshold)
-    owner = layout.block_index()  # shape (n,): block number of every entry
-    if mode != "full":
-        owner = owner[indices]  # shape (s,): block number of every checked entry
-    blocks = block_results(layout, owner, threshold, g - numeric, g, numeric, floor, failing, kinks)
-    overall = global_result(g, numeric, floor, kinks)
-    verdict, notes = verdict_and_notes(overall, blocks, threshold, default_step, engine.cost_dtype)
-    n_kinks = int(np.count_nonzero(kinks))
-    notes += entry_notes(verdict, overall, blocks, threshold, [engine.label(i) for i in indices[kinks][:5]], n_kinks)
+    owner = layout.block_index() if mode == "full" else layout.block_index()[indices]  # shape (s,)
+    judged = measured_entries(engine, noise, indices, g, numeric, sides, J0, eps, threshold, owner)
+    blocks = measured_blocks(layout, owner, threshold, g, judged)
+    counted = counted_difference(g, judged)
+    verdict, notes = measured_verdict(noise, blocks, counted, threshold, J0, judged)
+    notes += finding_notes(engine, noise, indices, g, judged, eps, default_step)
     if mode == "sparse":
         notes.append(sparse_note(indices.size, engine.theta.size, max(np.bincount(owner, minlength=len(layout.names)))))
-    columns = (engine.label, indices, g, numeric, errors, excess_, kinks)
-    order = worst_order(excess_, errors, n_worst)  # shape (n_worst,)
-    worst = entry_results(order[np.abs(g - numeric)[order] > 0], *columns)
+    est, aside = judged["estimate"], judged["aside"]
+    kinks = np.isin(judged["finding"], ("kink", "jump"))  # the first step crossed a kink or a jump
+    errors, excess_, _, _ = judge_entries(g, est, None, judged["floor"], threshold)
+    failing = judged["wrong"] & ~aside
+    columns = (engine.label, indices, g, est, errors, excess_, kinks)
+    order = worst_order(np.where(failing, np.maximum(excess_, threshold), excess_), errors, n_worst)
+    worst = entry_results(order[np.abs(g - est)[order] > 0], *columns)
+    for e, p in zip(worst, order[np.abs(g - est)[order] > 0]):
+        e.finding = str(judged["finding"][p])
     blocks.sort(key=lambda b: (b.passed, -b.excess, -b.relative_difference))
-    return GradCheckReport(
-        verdict=verdict, relative_difference=overall["relative_difference"], threshold=threshold,
-        method=engine.method, mode=mode, dtype=engine.dtype, epsilon=eps, blocks=blocks, worst=worst,
-        kinks=entry_results(np.flatnonzero(kinks), *columns) if n_kinks else [], n_evaluations=engine.n_eval,
-        analytic=g, numeric=numeric, entry_errors=errors, entry_excess=excess_, layout=layout, notes=notes,
-        indices=indices, entry_failing=failing & ~kinks, entry_kinks=kinks)
+    size = _norm(g) + _norm(numeric)
+    global_rel = _norm(g - numeric) / size if size else 0.0  # the course's number, at the step asked for
+    if verdict == "passed" and global_rel > threshold:
+        notes.append(_excess_note(g, numeric, kinks, judged["finding"], global_rel, threshold))
+    report = GradCheckReport(
+        verdict=verdict, relative_difference=global_rel, threshold=threshold, method=engine.method, mode=mode, dtype=engine.dtype, epsilon=eps, blocks=blocks,
+        worst=worst, kinks=entry_results(np.flatnonzero(kinks), *columns) if kinks.any() else [],
+        n_evaluations=engine.n_eval, analytic=g, numeric=numeric, entry_errors=errors, entry_excess=excess_,
+        layout=layout, notes=notes, indices=indices, entry_failing=failing, entry_kinks=kinks)
+    report.counted_difference, report.n_set_aside = counted[0], int(aside.sum())
+    report.entry_findings, report.noise, report.estimate = judged["finding"].astype(str), noise, est
+    return report

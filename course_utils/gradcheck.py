@@ -9,8 +9,9 @@ What the course teaches, in the order a check runs:
   return a ``GradCheckReport`` (module ``report``) that names the wrong blocks and entries. It never prints.
 
 The machinery that makes the check fast and careful lives in modules a student does not need:
-``checker_engine`` (batched and chunked evaluation, one interface for fast evaluators), ``checker_judge``
-(round-off floors, kinks, verdicts), ``checker_random`` (random directions, sparse samples),
+``checker_engine`` (batched and chunked evaluation, one interface for fast evaluators), ``checker_noise``
+(the cost's measured noise, repeatability and precision), ``checker_judge`` (noise floors, second steps,
+kinks, jumps, verdicts), ``checker_random`` (random directions, sparse samples),
 ``checker_progress`` (the progress bar) and ``fastcheck`` (the network's structured evaluator).
 
 Modes: "full" (every entry, 2n + 1 evaluations); "sparse" (a random sample of entries from *every*
@@ -22,7 +23,7 @@ import warnings
 
 import numpy as np
 
-from course_utils import checker_random
+from course_utils import checker_noise, checker_random
 from course_utils.checker_engine import (
     Engine,
     GradCheckError,
@@ -50,6 +51,8 @@ DEFAULT_THRESHOLDS = {
     (np.dtype(np.float64), "forward"): 1e-5,
     (np.dtype(np.float32), "centered"): 1e-3, (np.dtype(np.float32), "complex"): 1e-3,
     (np.dtype(np.float32), "forward"): 1e-2,
+    (np.dtype(np.float16), "centered"): 1e-2, (np.dtype(np.float16), "complex"): 1e-2,
+    (np.dtype(np.float16), "forward"): 5e-2,
 }
 
 METHODS = ("centered", "forward", "complex")
@@ -203,10 +206,9 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
     """
     _check_options(cost, method, mode, progress, chunk_size, batched_cost)
     # 1. flatten: the parameters and the analytic gradients as two vectors, theta (n,) and grad (n,)
-    layout, dtype = layout_of(parameters), check_dtype(parameters)
-    _warn_about_precision(dtype)
+    layout, dtype = layout_of(parameters), _warn_about_precision(check_dtype(parameters))
     theta, grad = flatten(parameters, gradients, layout, dtype)
-    threshold = _threshold(threshold, dtype, method)
+    given, threshold = threshold is not None, _threshold(threshold, dtype, method)
     batched = as_batched(batched_cost, theta) if method != "complex" else None
     mode, per_block, reason = _choose_mode(mode, theta.size, batched, per_block, directions)
     generator = np.random.default_rng(rng) if mode in ("sparse", "random") else None
@@ -219,8 +221,10 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
         default = default_epsilon(theta, method, dtype)  # shape (n,)
         eps = resolve_epsilon(epsilon, default, theta, method, dtype)[indices]  # shape (s,)
         numeric, sides, J0 = entry_differences(engine, indices, eps)
-        # 3. judge each entry and block against the threshold and the round-off floor, and 4. report
-        report = entry_report(engine, indices, grad[indices], numeric, sides, J0, eps, threshold, mode, n_worst,
+        # 3. measure the cost's noise at theta, judge each entry and block against it, and 4. report
+        noise = checker_noise.measure(engine, eps, indices, J0, rng)
+        report = entry_report(engine, noise, indices, grad[indices], numeric, sides, J0, eps,
+                              _measured_threshold(threshold, given, noise, method), mode, n_worst,
                               None if epsilon is None else float(default[indices].min()))
         if mode == "sparse":
             reason += f"; {indices.size} of {theta.size} entries sampled, up to {int(samples)} from every block"
@@ -248,12 +252,14 @@ def _check_options(cost, method, mode, progress, chunk_size, batched_cost):
 
 
 def _warn_about_precision(dtype):
+    """Warn that float32 limits what a check can prove; returns dtype."""
     if dtype == np.float32:
         warnings.warn(
             "float32 parameters: finite differences in float32 cannot resolve relative differences much "
             "below 1e-4, so the check uses a 1e-3 threshold and a step near 5e-3. A pass rules out gross "
             "bugs only; cast to float64 to prove a gradient right.",
             PrecisionWarning, stacklevel=3)
+    return dtype
 
 
 def _threshold(threshold, dtype, method):
@@ -261,6 +267,14 @@ def _threshold(threshold, dtype, method):
     if not threshold > 0:
         raise GradCheckError(f"threshold must be a positive number, got {threshold!r}")
     return float(threshold)
+
+
+def _measured_threshold(threshold, given, noise, method):
+    """The default threshold of the precision the cost is really computed in (measured), when the caller
+    gave none: a float64 check of a cost computed in float32 or float16 gets that precision's threshold."""
+    if given or noise is None or np.finfo(noise.dtype).eps <= np.finfo(np.float64).eps:
+        return threshold
+    return max(threshold, DEFAULT_THRESHOLDS[(noise.dtype, method)])
 
 
 def _choose_mode(mode, n, batched, per_block, directions):

@@ -53,6 +53,7 @@ class EntryResult:
     relative_error: float  # |g - g_hat| / (|g| + |g_hat|), 0 when both are 0
     excess: float  # the part of |g - g_hat| above the round-off floor, relative to |g| + |g_hat|
     kink: bool
+    finding: str = ""  # "wrong", "kink", "jump", "step too large", "noisy cost" or ""
 
 
 @dataclass
@@ -63,7 +64,7 @@ class GradCheckReport:
     ----------
     verdict : "passed", "failed" or "inconclusive"
     passed : bool, verdict == "passed"
-    relative_difference : float, the course's global ||g - g_hat|| / (||g|| + ||g_hat||)
+    relative_difference : float, the course's global ||g - g_hat|| / (||g|| + ||g_hat||) at the step asked for
     threshold : float
     method, mode : str ("centered"/"forward"/"complex"; "full", "sparse" or "random")
     mode_reason : str, why the check ran in this mode (as asked, or chosen by mode="auto" and why)
@@ -76,7 +77,8 @@ class GradCheckReport:
     worst : list of EntryResult, the worst entries (modes "full", "sparse")
     kinks : list of EntryResult, entries where the step crossed a kink
     n_evaluations : int, calls of the cost function
-    analytic, numeric : ndarray, shape (s,), the two gradients compared (modes "full", "sparse"), or the
+    analytic, numeric : ndarray, shape (s,), the analytic gradient and the differences at the step asked for
+        (modes "full", "sparse"), or the
         directional derivatives, shape (k,) (mode "random")
     entry_errors : ndarray, shape (s,), per-entry |g - g_hat| / (|g| + |g_hat|)
     entry_excess : ndarray, shape (s,), per-entry discrepancy above the round-off floor, relative to
@@ -86,6 +88,14 @@ class GradCheckReport:
     entry_kinks : ndarray of bool, shape (s,), the entries where the step crossed a kink
     layout : Layout of the parameters
     notes : list of str, things the reader should know (kinks, unresolved blocks, precision)
+    counted_difference : float or None, the verdict's own number: the relative difference over the entries
+        that count (kinks and jumps no step clears are set aside); None for the random-direction check
+    n_set_aside : int, kink and jump entries left out of the verdict
+    entry_findings : ndarray of str (s,), per entry: "wrong", "kink", "jump", "step too large", "noisy cost"
+        or "" (modes "full", "sparse")
+    noise : checker_noise.Noise or None, the cost's measured noise, repeatability and precision
+    estimate : ndarray (s,), the numeric derivative the verdict used: ``numeric`` where the first step settled
+        the entry, the second (Richardson) estimate elsewhere (modes "full", "sparse")
     directions : ndarray (k, n), the directions of a random check (None when too large to keep)
     """
 
@@ -111,6 +121,11 @@ class GradCheckReport:
     mode_reason: str = ""
     entry_failing: np.ndarray = None
     entry_kinks: np.ndarray = None
+    counted_difference: float = None
+    n_set_aside: int = 0
+    entry_findings: np.ndarray = None
+    noise: object = None
+    estimate: np.ndarray = None
 
     @property
     def passed(self):
@@ -146,12 +161,17 @@ class GradCheckReport:
 
     def summary(self):
         """One line: verdict, global relative difference, threshold and where it fails (str)."""
-        line = (f"Gradient check {HEADLINES[self.verdict]}: relative difference {self.relative_difference:.3e} "
+        number = self.relative_difference if self.counted_difference is None else self.counted_difference
+        aside = (f", {self.n_set_aside} kink entr{'ies' if self.n_set_aside > 1 else 'y'} set aside"
+                 if self.n_set_aside else "")
+        line = (f"Gradient check {HEADLINES[self.verdict]}: relative difference {number:.3e}{aside} "
                 f"(threshold {self.threshold:.0e}, {self.method} differences, {self.mode} mode, "
                 f"{self.dtype.name})")
         failing = self.failing_blocks()
         if failing:
             line += f"; wrong blocks: {', '.join(failing)}"
+        if self.noise is not None and not self.noise.repeatable:
+            line += "; the cost is not repeatable"
         return line
 
     def __repr__(self):
@@ -164,7 +184,7 @@ class GradCheckReport:
         if self.worst:
             lines += ["", f"  worst entries{'':<6}{'analytic':>14}{'numeric':>14}{'rel. error':>12}"]
             lines += [f"  {e.label:<19}{e.analytic:>14.6e}{e.numeric:>14.6e}{e.relative_error:>12.3e}"
-                      f"{'  kink' if e.kink else ''}" for e in self.worst]
+                      f"  {e.finding or ('kink' if e.kink else '')}".rstrip() for e in self.worst]
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
@@ -184,7 +204,7 @@ class GradCheckReport:
             out.append("<table><tr><th>worst entries</th><th>analytic</th><th>numeric</th>"
                        "<th>relative error</th><th></th></tr>")
             out += [f"<tr><td>{html.escape(e.label)}</td><td>{e.analytic:.6e}</td><td>{e.numeric:.6e}</td>"
-                    f"<td>{e.relative_error:.3e}</td><td>{'kink' if e.kink else ''}</td></tr>" for e in self.worst]
+                    f"<td>{e.relative_error:.3e}</td><td>{e.finding or ('kink' if e.kink else '')}</td></tr>" for e in self.worst]
             out.append("</table>")
         out += [f"<p>note: {html.escape(note)}</p>" for note in self.notes]
         out.append("</div>")

@@ -73,4 +73,4 @@ def test_excess_within_the_round_off_floor_says_round_off():
                              {"dw": np.array([3.0])}, epsilon=3e-3, progress=False)
     assert report.passed and report.relative_difference > report.threshold and not report.kinks
     note = excess_note(report)
-    assert "because of round-off (the step is small)" in note and "kink" not in note
+    assert "because of the step: it is too large (truncation)" in note and "kink" not in note  # issue 14: measured

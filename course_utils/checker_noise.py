@@ -1,0 +1,191 @@
+"""Machinery of the gradient checker; a student does not need this module: measuring the cost's noise.
+
+A finite difference divides a difference of two costs by the step, so the noise of the cost sets a floor
+under what the check can resolve. Instead of assuming that noise (``u * |J|``), the checker measures it at
+the point, as Moré and Wild do ("Estimating computational noise", SIAM J. Sci. Comput. 33(3), 2011): the
+cost along a random direction at 7 points ``theta + k delta v`` (k = -3 ... 3), and the differences of that
+table. For a smooth function the k-th differences shrink like delta^k; noise does not shrink, and
+``sigma_k = sqrt(gamma_k * mean(Delta^k J)^2)`` with ``gamma_k = (k!)^2 / (2k)!`` estimates its standard
+deviation. A seventh evaluation, at theta itself, is the repeat: a cost that gives another value there is not
+repeatable (dropout with a new mask, sampling), which the report says.
+
+The table also tells the precision the cost is really computed in: when every value is exactly a float16
+(or float32) number, the cost was computed (or rounded) in that precision, whatever type it returns.
+
+Shapes: theta (n,), steps (n,).
+"""
+
+from dataclasses import dataclass
+from math import factorial
+
+import numpy as np
+
+__all__ = ["NOISE_POINTS", "Noise", "computed_dtype", "measure", "measure_noise", "noise_from_table"]
+
+#: Points of the difference table on each side of theta (2 * 3 + 1 = 7 evaluations, one of them at theta).
+NOISE_POINTS = 3
+
+#: The table's step, as a fraction of the check's own step, on the first try (small, so that the smooth
+#: part of the cost and the ReLU kinks stay out of the table). A flat table (a cost rounded to a coarse
+#: precision) is tried again 100 x wider, a smooth one 100 x narrower, up to TABLE_TRIES tables.
+TABLE_FRACTION = 1.0
+
+#: Random directions of the table (with more, a kink met along one is outvoted: the smallest settled
+#: estimate is kept; one keeps the cost low, and two underestimate the noise of a 2-parameter cost).
+NOISE_DIRECTIONS = 1
+TABLE_TRIES = 4
+
+
+@dataclass
+class Noise:
+    """The measured noise of a cost at theta.
+
+    Attributes
+    ----------
+    sigma : float, standard deviation of one evaluation (absolute, in the cost's units)
+    repeat : float, |J(theta) - J(theta)| of two evaluations at the same point (0 for a repeatable cost)
+    dtype : numpy dtype the cost is computed in (float16, float32 or float64)
+    digits_lost : float, log10 of sigma / (u64 |J|): the digits the cost itself has lost
+    evaluations : int, cost evaluations the measurement used
+    """
+
+    sigma: float
+    repeat: float
+    dtype: np.dtype
+    digits_lost: float
+    evaluations: int
+
+    @property
+    def repeatable(self):
+        """bool: two evaluations at theta gave the same value."""
+        return self.repeat == 0
+
+
+def noise_from_table(values):
+    """Moré and Wild's noise estimate from a table of costs at equally spaced points on a line.
+
+    Parameters
+    ----------
+    values : ndarray (m + 1,), the costs at theta + k delta v, k = 0 ... m
+
+    Returns
+    -------
+    sigma : float, the estimated standard deviation of one evaluation
+    settled : bool, True when three consecutive orders agree (within 4x) and the differences change sign
+        (noise dominates the table); False when the smooth part dominates (sigma is then an upper bound)
+    """
+    table = np.asarray(values, dtype=np.float64)
+    sigmas, changes = [], []
+    for k in range(1, table.size):
+        table = np.diff(table)  # the k-th differences, shape (m + 1 - k,)
+        gamma = factorial(k) ** 2 / factorial(2 * k)
+        sigmas.append(float(np.sqrt(gamma * np.mean(table * table))))
+        changes.append(bool(np.any(table > 0) and np.any(table < 0)))
+    for k in range(len(sigmas) - 2):  # the first order where three estimates agree and the signs change
+        trio = sigmas[k:k + 3]
+        if changes[k] and max(trio) <= 4 * min(trio):
+            return sigmas[k], True
+    return min(sigmas), False
+
+
+def computed_dtype(values):
+    """The precision a cost is computed in, read from its values: float16 or float32 when every value is
+    exactly such a number (and the values are not all equal), else float64 (numpy dtype)."""
+    values = np.asarray(values, dtype=np.float64)
+    if np.unique(values).size < 3:
+        return np.dtype(np.float64)
+    for dtype in (np.float16, np.float32):
+        with np.errstate(over="ignore"):
+            if np.array_equal(values.astype(dtype).astype(np.float64), values):
+                return np.dtype(dtype)
+    return np.dtype(np.float64)
+
+
+def _table(evaluate, theta, steps, directions, fraction, dtype):
+    """The repeat J(theta), then for each direction the costs at theta + k fraction steps direction,
+    k = 1 ... 6 (ndarray (1 + 6 d,)).
+
+    The tables are one-sided: a kink or a jump right at theta (which the check's own, larger step may
+    cross) stays out of them, so that they measure the noise, not the kink."""
+    ks = np.arange(1, 2 * NOISE_POINTS + 1)
+    ulp = np.spacing(np.maximum(np.abs(theta), fraction * steps).astype(dtype)).astype(np.float64)  # shape (n,)
+    rows = [theta.astype(dtype)]
+    for direction in directions:
+        delta = np.round(fraction * steps * direction / ulp) * ulp  # whole ulps: every point exactly on the line
+        rows += [(theta + k * delta).astype(dtype) for k in ks]
+    return np.asarray(evaluate(np.stack(rows)), dtype=np.float64)
+
+
+def measure_noise(evaluate, theta, steps, J0, rng, dtype):
+    """Measure the noise of a cost at theta: a difference table along a random direction, and a repeat.
+
+    Parameters
+    ----------
+    evaluate : callable, a stack of parameter vectors (k, n) -> costs (k,)
+    theta : ndarray (n,), the point; steps : ndarray (n,), the check's steps (the table's scale)
+    J0 : float, the cost at theta already evaluated; rng : numpy Generator (the direction)
+    dtype : numpy dtype of the parameter vectors
+
+    Returns
+    -------
+    Noise
+
+    Raises
+    ------
+    GradCheckError (from ``evaluate``) when the cost is not a finite number at a point of the table.
+    """
+    directions = rng.standard_normal((NOISE_DIRECTIONS, theta.size))  # shape (d, n)
+    used, fraction, sigma, tables, widening = 0, TABLE_FRACTION, None, [], False
+    width = 2 * NOISE_POINTS
+    for _ in range(TABLE_TRIES):
+        values = _table(evaluate, theta.astype(np.float64), steps, directions, fraction, dtype)
+        used += values.size
+        tables.append(values)
+        lines = [values[1 + j * width:1 + (j + 1) * width] for j in range(NOISE_DIRECTIONS)]
+        lines = [line for line in lines if np.unique(line).size > NOISE_POINTS]
+        if not lines:  # flat: the cost does not resolve such small steps
+            fraction, widening = fraction * 100.0, True
+            continue
+        found = [noise_from_table(line) for line in lines]
+        settled = [f for f, ok in found if ok]
+        sigma = min([f for f, _ in found] + ([] if sigma is None else [sigma]))
+        if settled:  # a kink met by one direction inflates its estimate: the smaller one is the noise
+            sigma = min(settled)
+            break
+        # the smooth part dominates: a smaller table, unless a flat one was seen (a cost that moves in
+        # stairs looks smooth over a few of them: wider, until they look like the noise they are)
+        fraction *= 100.0 if widening else 1e-2
+    values = np.concatenate(tables)
+    sigma = 0.0 if sigma is None else sigma
+    repeat = max(abs(float(t[0]) - float(J0)) for t in tables)
+    sigma = max(sigma, repeat / np.sqrt(2.0), np.finfo(np.float64).eps * abs(float(J0)))
+    found = computed_dtype(np.append(values, J0))
+    reference = np.finfo(np.float64).eps * max(abs(float(J0)), np.finfo(np.float64).tiny)
+    digits = float(np.log10(max(sigma / reference, 1.0)))
+    return Noise(sigma=float(sigma), repeat=repeat, dtype=found, digits_lost=digits, evaluations=used)
+
+
+def measure(engine, eps, indices, J0, rng):
+    """The noise of the engine's cost at theta, for a per-entry check (None for the complex step).
+
+    Parameters
+    ----------
+    engine : checker_engine.Engine; eps : ndarray (s,), the steps of the checked entries
+    indices : ndarray of int (s,), the checked entries; J0 : float, the cost at theta
+    rng : None, int or numpy Generator (the direction; None: a fixed seed, so a check is reproducible)
+
+    Returns
+    -------
+    Noise or None
+
+    Raises
+    ------
+    GradCheckError (from the engine) when the cost is not a finite number at a point of the table.
+    """
+    if engine.method == "complex":
+        return None
+    steps = np.zeros(engine.theta.size)
+    steps[indices] = eps
+    steps[steps == 0] = float(np.median(eps))  # entries a sparse check does not difference
+    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng if rng is not None else 0)
+    return measure_noise(engine.stack_costs, engine.theta, steps, J0, generator, engine.dtype)

@@ -31,6 +31,10 @@ NOISE_FACTOR = 6.0
 #: this fraction of their norm (3 standard deviations).
 AGGREGATE = 0.35
 
+#: Noise-limited entries are estimated again at steps up to this fraction of max(1, |theta_i|) (hB; hA is
+#: twice it): wider steps meet the kinks of a ReLU network and the stairs of a saturated cost.
+UP_LIMIT = 0.02
+
 #: An entry whose estimate is below this fraction of the analytic gradient is "flat" (a staircase cost?).
 FLAT = 0.1
 
@@ -297,7 +301,7 @@ def second_steps(eps, delta, floor, tol, scale, spacing):
     """Steps hA = 2 hB of the second estimate, and whether they go up (noise) or down (truncation).
 
     Noise-limited entries (the floor explains a quarter of the discrepancy or more) go up until the floor is
-    0.3 x the tolerance (at most 1e4 x, and 0.05 x max(1, |theta_i|)); the others go down until a
+    0.3 x the tolerance (at most 1e4 x, and UP_LIMIT x max(1, |theta_i|)); the others go down until a
     truncation error like the discrepancy would be a fiftieth of the tolerance, while the floor stays below it.
 
     Returns
@@ -309,7 +313,7 @@ def second_steps(eps, delta, floor, tol, scale, spacing):
         r_up = np.clip(np.nan_to_num(floor / (0.3 * tol), posinf=1e4), 2.0, 1e4)
         r_down = np.clip(np.sqrt(delta / (0.02 * tol)), 4.0, np.maximum(4.0, np.nan_to_num(0.1 * tol / floor,
                                                                                          posinf=1e8)))
-    hB = np.where(up, np.minimum(eps * r_up, 0.05 * scale), eps / r_down)
+    hB = np.where(up, np.minimum(eps * r_up, UP_LIMIT * scale), eps / r_down)
     hB = np.maximum(hB, 64 * spacing)
     return 2 * hB, hB, up
 
@@ -361,6 +365,14 @@ def restep(engine, J0, sigma, positions, indices, g, D1, sides, eps, floor, tol)
     # (a kink, a stair of a saturated cost); the first estimate stands, with its noise floor.
     kept = ~agree & (np.abs(gq - D1[positions]) <= tq)
     R, E, agree = np.where(kept, D1[positions], R), np.where(kept, floor[positions], E), agree | kept
+    # Noise sent the steps up and the first step agreed within its noise, but the wide steps are not smooth
+    # (their one-sided differences do not part like h: a kink between them), or disagree by less than half
+    # the first step's noise (wide steps meet curvature and kinks the floor E does not price): they cannot
+    # convict either.
+    f1 = floor[positions]
+    near = np.abs(gq - R) <= np.minimum(0.5 * f1, 1e-2 * np.abs(gq))
+    hidden = ~agree & up & (np.abs(gq - D1[positions]) <= tq + f1) & (~smooth | near)
+    R, E, agree = np.where(hidden, D1[positions], R), np.where(hidden, floor[positions], E), agree | hidden
     aside = ~agree & (at_A | at_B)
     R, E = np.where(aside & at_B, DB, R), np.where(aside & at_B, NB, E)
     finding = np.where(jump, "jump", np.where(first | aside, "kink", np.where(up, "noisy cost", "step too large")))

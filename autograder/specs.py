@@ -103,7 +103,7 @@ def notebook_specs():
             Exercise("backward_propagation_fixed", "backward_propagation_fixed", 2,
                      "backward_propagation_fixed: the repaired backward pass",
                      forbidden=("course_utils.models:backward_propagation_n", "course_utils.models:mlp_backward",
-                                "course_utils.bugs:correct", "course_utils.bugs:backward_from_pieces")),
+                                "course_utils.bugs:correct", "course_utils.bugs:inject")),
         )),
         NotebookSpec("04_choosing_epsilon", "Choosing epsilon", (
             Exercise("optimal_epsilon", "optimal_epsilon", 2, "optimal_epsilon: the step for a dtype and method",

@@ -764,12 +764,13 @@ def _reference_gradapprox(X, Y, parameters, epsilon):
     for a in [X, Y] + [parameters[k] for k in parameters]:
         digest.update(np.ascontiguousarray(a, dtype=float).tobytes() + repr(np.shape(a)).encode())
     key = digest.hexdigest()
-    if key not in _REFERENCES:
+    value = _REFERENCES.get(key)
+    if value is None:  # read once: another grader thread may clear the memo between two lookups
         if len(_REFERENCES) > 64:
             _REFERENCES.clear()
         approx = numerical_gradient(lambda p: forward_propagation_n(X, Y, p)[0], parameters, epsilon)
-        _REFERENCES[key] = np.concatenate([np.ravel(approx["d" + k]) for k in parameters])
-    return _REFERENCES[key]
+        value = _REFERENCES[key] = np.concatenate([np.ravel(approx["d" + k]) for k in parameters])
+    return value
 
 
 def _gcn_predictions(case):
@@ -950,11 +951,12 @@ def _report(scales):
     """The checker's report on the test case with these blocks scaled (memoised; never handed out)."""
     from course_utils.bugs import check_backward, inject, scale_bug
     key = tuple((str(b), float(k)) for b, k in scales)
-    if key not in _REPORTS:
+    value = _REPORTS.get(key)
+    if value is None:  # read once: another grader thread may clear the memo between two lookups
         if len(_REPORTS) > 64:  # hidden cases draw new factors: keep the memo small in a long-running grader
             _REPORTS.clear()
-        _REPORTS[key] = check_backward(inject([scale_bug(b, k) for b, k in key]))
-    return _REPORTS[key]
+        value = _REPORTS[key] = check_backward(inject([scale_bug(b, k) for b, k in key]))
+    return value
 
 
 def _collect_k(function, case, library):

@@ -53,7 +53,7 @@ def _fixed_exercise(body):
     ----------
     X : ndarray, shape (n_0, m)
     Y : ndarray, shape (1, m)
-    cache : dict from forward_propagation_n
+    cache : tuple (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3) from forward_propagation_n
 
     Returns
     -------

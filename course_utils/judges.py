@@ -173,6 +173,22 @@ def _plain(value, depth=0):
     return "object", type(value).__name__
 
 
+class _CappedText(io.StringIO):
+    """A stdout for student code that keeps the first ``limit`` characters and counts the rest, so a
+    function that prints in a loop cannot fill the memory of the process that judges it."""
+
+    def __init__(self, limit=2000):
+        super().__init__()
+        self.limit, self.dropped = limit, 0
+
+    def write(self, text):
+        room = self.limit - self.tell()
+        if room > 0:
+            super().write(text[:room])
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+
 def _call(function, args):
     """Call the student's function with stdout captured and warnings silenced; never raises.
 
@@ -180,7 +196,7 @@ def _call(function, args):
 
     Returns a dict: kind, value (see ``_plain``), stdout (str), error ((type name, first line) or None).
     """
-    buffer = io.StringIO()
+    buffer = _CappedText()
     value, error = None, None
     with contextlib.redirect_stdout(buffer), warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
@@ -190,7 +206,7 @@ def _call(function, args):
             text = str(exc).strip().splitlines()
             error = (type(exc).__name__, text[0][:160] if text else "")
     kind, plain = _plain(value)
-    return {"kind": kind, "value": plain, "stdout": buffer.getvalue()[:2000], "error": error}
+    return {"kind": kind, "value": plain, "stdout": buffer.getvalue(), "error": error}
 
 
 @contextlib.contextmanager

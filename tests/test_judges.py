@@ -337,3 +337,16 @@ def test_the_library_pieces_can_be_handed_in():
         return models.forward_propagation_n(X, Y, parameters)
     function = students.load_key("gradient_check_n.correct_1")
     assert judges.judge("gradient_check_n", function, library={"forward_propagation_n": forward}).passed and calls
+
+
+def test_what_a_student_function_prints_is_kept_up_to_a_bound():
+    """A function printing in a loop cannot fill the judge's memory: stdout is capped while it is written."""
+    from course_utils.judges import _call
+
+    def chatty():
+        for _ in range(200_000):
+            print("x" * 100)
+        return 1.0
+
+    observed = _call(chatty, ())
+    assert observed["kind"] == "number" and len(observed["stdout"]) == 2000

@@ -36,6 +36,10 @@ NOISE_DIRECTIONS = 1
 TABLE_TRIES = 4
 
 
+#: Moré and Wild's gamma_k = (k!)^2 / (2k)!, which makes sigma_k an estimate of the noise's deviation.
+_GAMMA = [factorial(k) ** 2 / factorial(2 * k) for k in range(2 * NOISE_POINTS + 1)]
+
+
 @dataclass
 class Noise:
     """The measured noise of a cost at theta.
@@ -77,10 +81,9 @@ def noise_from_table(values):
     table = np.asarray(values, dtype=np.float64)
     sigmas, changes = [], []
     for k in range(1, table.size):
-        table = np.diff(table)  # the k-th differences, shape (m + 1 - k,)
-        gamma = factorial(k) ** 2 / factorial(2 * k)
-        sigmas.append(float(np.sqrt(gamma * np.mean(table * table))))
-        changes.append(bool(np.any(table > 0) and np.any(table < 0)))
+        table = table[1:] - table[:-1]  # the k-th differences, shape (m + 1 - k,)
+        sigmas.append(float(np.sqrt(_GAMMA[k] * np.dot(table, table) / table.size)))
+        changes.append(bool(table.max() > 0 > table.min()))
     for k in range(len(sigmas) - 2):  # the first order where three estimates agree and the signs change
         trio = sigmas[k:k + 3]
         if changes[k] and max(trio) <= 4 * min(trio):
@@ -142,7 +145,7 @@ def measure_noise(evaluate, theta, steps, J0, rng, dtype):
         used += values.size
         tables.append(values)
         lines = [values[1 + j * width:1 + (j + 1) * width] for j in range(NOISE_DIRECTIONS)]
-        lines = [line for line in lines if np.unique(line).size > NOISE_POINTS]
+        lines = [line for line in lines if len(set(line.tolist())) > NOISE_POINTS]
         if not lines:  # flat: the cost does not resolve such small steps
             fraction, widening = fraction * 100.0, True
             continue

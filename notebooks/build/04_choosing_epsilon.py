@@ -426,6 +426,61 @@ def build():
         epsilon_explorer()
         """),
         md(r"""
+        ## 11. Noise or bug? How the checker tells them apart
+
+        The round-off term $C_2\,u/\varepsilon$ assumes the cost is computed to about 16 digits. The textbook
+        cross-entropy is not, when the output saturates: $1 - A$ is computed from $A \approx 1$, so at a logit
+        $z$ it keeps only about $16 - z/\ln 10$ digits, and $-\log(1 - A)$ moves in *stairs*. The checker does
+        not assume the noise: it **measures** it at $\theta$ (a difference table of a few costs along a random
+        direction, and one repeat of $J(\theta)$), re-checks unsettled entries at other steps, and only then
+        decides. Here is one sample with $x = 15$ and $W = 1.6$: a logit of 24, on the wrong side of its label.
+        """),
+        code("""
+        x, y = np.array([[15.0]]), np.array([[0.0]])
+        unit = {"W1": np.array([[1.6]]), "b1": np.array([[0.0]])}
+
+
+        def textbook(p):  # -y log A - (1 - y) log(1 - A), as the course writes it
+            A = 1 / (1 + np.exp(-(p["W1"] @ x + p["b1"])))
+            return float(np.sum(-y * np.log(A) - (1 - y) * np.log(1 - A)))
+
+
+        def from_logits(p):  # the same function, written from the logit Z: log(1 + e^Z) - y Z
+            Z = p["W1"] @ x + p["b1"]
+            return float(np.sum(np.logaddexp(0, Z) - y * Z))
+
+
+        A = 1 / (1 + np.exp(-(unit["W1"] @ x + unit["b1"])))
+        right = {"dW1": (A - y) @ x.T, "db1": A - y}  # the true gradient
+        wrong = {"dW1": right["dW1"], "db1": 1.5 * right["db1"]}  # a bug: db1 50% too large
+        for name, cost in [("textbook", textbook), ("from logits", from_logits)]:
+            for label, grads in [("right", right), ("db1 x 1.5", wrong)]:
+                r = check_gradients(cost, unit, grads)
+                print(f"{name:<12} {label:<10} {r.verdict:<12} noise {r.noise.sigma:.1e}, "
+                      f"{r.noise.digits_lost:.0f} digits lost, relative difference {r.counted_difference:.1e}")
+        """),
+        md(r"""
+        Read the four lines:
+
+        * With the **textbook** cost the measured noise is about $10^{-6}$ on a cost of 24: 8 of its 16
+          digits are gone, and the noise floor of the check (about $10^{-5}$ relative) is above the
+          $10^{-6}$ threshold. The right gradient is **inconclusive**: the checker says the noise hides the
+          answer, how many digits were lost, and what to do (the report's note). It does not cry wolf.
+        * The **bug** is still **failed**: a 50 % error is far above that noise, at every step tried.
+          (Push the logit to 30 and even the bug hides in the noise: both read inconclusive.)
+        * Written **from the logits** the same cost keeps its digits: the right gradient passes with a tiny
+          difference, and the bug fails. A numerically careful cost checks more accurately.
+
+        The report says which finding applies to each entry: `wrong`, `kink`, `jump`, `step too large`,
+        `noisy cost` (and whether the cost is repeatable at all):
+        """),
+        code("""
+        report = check_gradients(textbook, unit, right)
+        print(report.summary())
+        print(dict(zip(["W1[0, 0]", "b1[0, 0]"], report.entry_findings)))
+        print(report.notes[0])
+        """),
+        md(r"""
         ## A practical checklist
 
         * **Debug only.** A gradient check is slow; run it while writing backpropagation, not while

@@ -46,6 +46,7 @@ def report_heatmap_data(report):
         "kinks" : ndarray of bool, same shape: entries where the step crossed a kink
         "relative_difference" : float, the block's relative difference
         "passed" : bool
+        "n_kinks" : int, entries of the block where the step crossed a kink (or a jump)
       in the parameters' order.
 
     Raises
@@ -70,6 +71,7 @@ def report_heatmap_data(report):
             "kinks": kink_index[sl].reshape(shape2d),
             "relative_difference": float(blocks[name].relative_difference),
             "passed": bool(blocks[name].passed),
+            "n_kinks": int(np.count_nonzero(kink_index[sl])),
         }
     return out
 
@@ -78,14 +80,16 @@ def plot_report(report, cmap="viridis", title=None):
     """Draw a gradient-check report: a heatmap of per-entry relative error for every parameter matrix,
     on a log colour scale with the threshold marked, above bars of the per-block relative differences.
 
-    Failing entries are outlined with a thick black-and-white frame, kinks are marked "K", and failing
-    blocks get hatched bars labelled "WRONG", so nothing depends on telling colours apart.
+    Failing entries are outlined with a thick black-and-white frame, kinks are marked "K", blocks with kinks
+    say so in their titles and get dotted bars labelled "KINK", and failing blocks get hatched bars labelled
+    "WRONG", so nothing depends on telling colours apart.
 
     Parameters
     ----------
     report : GradCheckReport from ``check_gradients(..., mode="full")``
     cmap : str, a colour-blind-safe sequential colour map ("viridis" or "cividis")
-    title : str or None, figure title (default: the report's verdict and global relative difference)
+    title : str or None, figure title (default: the report's verdict and its own number, the relative
+        difference over the entries that count, with the kink entries set aside)
 
     Returns
     -------
@@ -112,10 +116,16 @@ def plot_report(report, cmap="viridis", title=None):
         image = _draw_block_heatmap(fig.add_subplot(grid[0, i]), name, data[name], cmap, norm)
     _draw_colour_bar(fig, fig.add_subplot(grid[0, -1]), image, report.threshold)
     _draw_block_bars(fig.add_subplot(grid[1, :]), data, cmap, norm, report.threshold)
-    fig.suptitle(title if title is not None else
-                 f"Gradient check {HEADLINES[report.verdict]}: relative difference {report.relative_difference:.2e}",
-                 fontsize=REPORT_FONTS["title"])
+    fig.suptitle(title if title is not None else _report_title(report), fontsize=REPORT_FONTS["title"])
     return fig
+
+
+def _report_title(report):
+    """The figure's title: the verdict and its own number (entries that count; kinks set aside)."""
+    number = report.relative_difference if report.counted_difference is None else report.counted_difference
+    aside = report.n_set_aside
+    return (f"Gradient check {HEADLINES[report.verdict]}: relative difference {number:.2e}"
+            + (f", {aside} kink entr{'ies' if aside > 1 else 'y'} set aside" if aside else ""))
 
 
 def _draw_block_heatmap(ax, name, d, cmap, norm):
@@ -133,6 +143,8 @@ def _draw_block_heatmap(ax, name, d, cmap, norm):
                 color="white", gid="kink-entry",
                 bbox=dict(boxstyle="round,pad=0.1", facecolor="black", edgecolor="none"))
     status = "ok" if d["passed"] else "WRONG"
+    if d.get("n_kinks"):
+        status += f" ({d['n_kinks']} kink{'s' if d['n_kinks'] > 1 else ''})"
     ax.set_title(f"{name}\n{status}", fontsize=fonts["label"],
                  fontweight="normal" if d["passed"] else "bold")
     rows, cols = d["errors"].shape
@@ -163,6 +175,10 @@ def _draw_block_bars(ax, data, cmap, norm, threshold):
     colours = [colormaps[cmap](norm(v)) for v in values]
     bars = ax.bar(names, values, color=colours, edgecolor="black", linewidth=1.5)
     for rect, name in zip(bars, names):
+        if data[name].get("n_kinks") and data[name]["passed"]:  # a kink block: marked as such, not as wrong
+            rect.set_hatch("..")
+            ax.text(rect.get_x() + rect.get_width() / 2, rect.get_height() * 1.8, "KINK", ha="center",
+                    va="bottom", fontsize=fonts["tick"], gid="kink-block")
         if not data[name]["passed"]:
             rect.set_hatch("//")
             ax.text(rect.get_x() + rect.get_width() / 2, rect.get_height() * 1.8, "WRONG", ha="center",

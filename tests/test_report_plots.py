@@ -124,6 +124,16 @@ def test_kinks_are_marked_on_the_heatmap():
     assert len(texts) == 1 and texts[0].get_text() == "K" and texts[0].get_position() == (0, 0)
 
 
+def test_kink_blocks_are_marked_as_such_and_the_title_leads_with_the_verdicts_number():
+    """Issue 14: a block with kinks says so (title, a dotted bar labelled KINK), and the figure's title gives
+    the relative difference over the entries that count, as the report's headline does."""
+    report = kink_report()
+    fig = plot_report(report)
+    assert "1 kink" in heatmap_axes(fig)["W"].get_title()
+    assert [t.get_text() for t in bar_axes(fig).texts if t.get_gid() == "kink-block"] == ["KINK"]
+    assert f"{report.counted_difference:.2e}" in fig._suptitle.get_text()
+
+
 def test_figure_renders_with_large_fonts():
     fig = plot_report(check_bugs("weight_grad_transposed"))
     buffer = io.BytesIO()

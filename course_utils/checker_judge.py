@@ -35,6 +35,10 @@ AGGREGATE = 0.35
 #: twice it): wider steps meet the kinks of a ReLU network and the stairs of a saturated cost.
 UP_LIMIT = 0.02
 
+#: A crossing that the second steps clear is a jump when its one-sided differences parted by more than
+#: this many times the slopes around (|g| + |estimate|).
+JUMP_RATIO = 100.0
+
 #: An entry whose estimate is below this fraction of the analytic gradient is "flat" (a staircase cost?).
 FLAT = 0.1
 
@@ -360,6 +364,9 @@ def restep(engine, J0, sigma, positions, indices, g, D1, sides, eps, floor, tol)
     jump = first & np.where(at_B, _jumps(d1, eps[positions], np.abs(plus[q:] - minus[q:]), hB),
                             at_A & _jumps(d1, eps[positions], np.abs(plus[:q] - minus[:q]), hA))
     agree = np.abs(gq - R) <= tq + E
+    # Both second steps cleared the crossing: a kink parts the one-sided slopes by a slope change, a jump by
+    # jump / h, which at these steps dwarfs any slope of the cost.
+    jump |= first & ~at_A & ~at_B & (d1 > JUMP_RATIO * (np.abs(gq) + np.abs(R)))
     # The first step agreed within the tolerance itself (not only within its noise): a wrong gradient cannot
     # match a difference that closely by chance, so where the wider steps disagree they met something else
     # (a kink, a stair of a saturated cost); the first estimate stands, with its noise floor.

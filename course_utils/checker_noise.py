@@ -104,19 +104,26 @@ def computed_dtype(values):
     return np.dtype(np.float64)
 
 
-def _table(evaluate, theta, steps, directions, fraction, dtype):
-    """The repeat J(theta), then for each direction the costs at theta + k fraction steps direction,
-    k = 1 ... 6 (ndarray (1 + 6 d,)).
+def _table(evaluate, theta, steps, directions, fractions, dtype):
+    """The repeat J(theta), then for each fraction and direction the costs at theta + k fraction steps
+    direction, k = 1 ... 6, in one call of ``evaluate`` (ndarray (1 + 6 f d,)).
 
     The tables are one-sided: a kink or a jump right at theta (which the check's own, larger step may
     cross) stays out of them, so that they measure the noise, not the kink."""
     ks = np.arange(1, 2 * NOISE_POINTS + 1)
-    ulp = np.spacing(np.maximum(np.abs(theta), fraction * steps).astype(dtype)).astype(np.float64)  # shape (n,)
     rows = [theta.astype(dtype)]
-    for direction in directions:
-        delta = np.round(fraction * steps * direction / ulp) * ulp  # whole ulps: every point exactly on the line
-        rows += [(theta + k * delta).astype(dtype) for k in ks]
+    for fraction in fractions:
+        ulp = np.spacing(np.maximum(np.abs(theta), fraction * steps).astype(dtype)).astype(np.float64)  # (n,)
+        for direction in directions:
+            delta = np.round(fraction * steps * direction / ulp) * ulp  # whole ulps: points exactly on the line
+            rows += [(theta + k * delta).astype(dtype) for k in ks]
     return np.asarray(evaluate(np.stack(rows)), dtype=np.float64)
+
+
+def _directions(rng, n):
+    """The table's directions (NOISE_DIRECTIONS, n): Gaussian, from ``rng`` (None: seed 0, the same on every
+    run)."""
+    return (np.random.default_rng(0) if rng is None else rng).standard_normal((NOISE_DIRECTIONS, n))
 
 
 def measure_noise(evaluate, theta, steps, J0, rng, dtype):
@@ -126,7 +133,8 @@ def measure_noise(evaluate, theta, steps, J0, rng, dtype):
     ----------
     evaluate : callable, a stack of parameter vectors (k, n) -> costs (k,)
     theta : ndarray (n,), the point; steps : ndarray (n,), the check's steps (the table's scale)
-    J0 : float, the cost at theta already evaluated; rng : numpy Generator (the direction)
+    J0 : float, the cost at theta already evaluated; rng : numpy Generator or None (the direction; None:
+        seed 0)
     dtype : numpy dtype of the parameter vectors
 
     Returns
@@ -137,15 +145,19 @@ def measure_noise(evaluate, theta, steps, J0, rng, dtype):
     ------
     GradCheckError (from ``evaluate``) when the cost is not a finite number at a point of the table.
     """
-    directions = rng.standard_normal((NOISE_DIRECTIONS, theta.size))  # shape (d, n)
-    used, fraction, sigma, tables, widening = 0, TABLE_FRACTION, None, [], False
+    directions = _directions(rng, theta.size)  # shape (d, n)
+    used, fraction, sigma, tables, widening, lines_at = 0, TABLE_FRACTION, None, [], False, {}
     width = 2 * NOISE_POINTS
     for _ in range(TABLE_TRIES):
-        values = _table(evaluate, theta.astype(np.float64), steps, directions, fraction, dtype)
-        used += values.size
-        tables.append(values)
-        lines = [values[1 + j * width:1 + (j + 1) * width] for j in range(NOISE_DIRECTIONS)]
-        lines = [line for line in lines if len(set(line.tolist())) > NOISE_POINTS]
+        if fraction not in lines_at:  # the first call also evaluates the narrower table it may need next
+            batch = [fraction, fraction * 1e-2] if not lines_at else [fraction]
+            values = _table(evaluate, theta.astype(np.float64), steps, directions, batch, dtype)
+            used, start = used + values.size, 1
+            tables.append(values)
+            for f in batch:
+                lines_at[f] = [values[start + j * width:start + (j + 1) * width] for j in range(len(directions))]
+                start += width * len(directions)
+        lines = [line for line in lines_at[fraction] if len(set(line.tolist())) > NOISE_POINTS]
         if not lines:  # flat: the cost does not resolve such small steps
             fraction, widening = fraction * 100.0, True
             continue
@@ -175,7 +187,7 @@ def measure(engine, eps, indices, J0, rng):
     ----------
     engine : checker_engine.Engine; eps : ndarray (s,), the steps of the checked entries
     indices : ndarray of int (s,), the checked entries; J0 : float, the cost at theta
-    rng : None, int or numpy Generator (the direction; None: a fixed seed, so a check is reproducible)
+    rng : None, int or numpy Generator (the direction; None: seed 0, so a check is reproducible)
 
     Returns
     -------
@@ -190,5 +202,5 @@ def measure(engine, eps, indices, J0, rng):
     steps = np.zeros(engine.theta.size)
     steps[indices] = eps
     steps[steps == 0] = float(np.median(eps))  # entries a sparse check does not difference
-    generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng if rng is not None else 0)
+    generator = rng if isinstance(rng, np.random.Generator) or rng is None else np.random.default_rng(rng)
     return measure_noise(engine.stack_costs, engine.theta, steps, J0, generator, engine.dtype)

@@ -1,4 +1,4 @@
-"""The generic L-layer network; a student does not need this module to follow the course.
+"""The generic L-layer network; machinery: a student does not need this module to follow the course.
 
 The course's 3-layer net is written out line by line in ``models`` (``forward_propagation_n``,
 ``backward_propagation_n``). This module holds the same network for any number of layers, built from

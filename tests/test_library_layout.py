@@ -13,7 +13,8 @@ import pytest
 
 LIBRARY = Path(__file__).resolve().parent.parent / "course_utils"
 MODULES = sorted(p.stem for p in LIBRARY.glob("*.py") if p.stem != "__init__")
-MACHINERY = ("checker_engine", "checker_judge", "checker_random", "checker_progress", "fastcheck")
+MACHINERY = ("checker_engine", "checker_judge", "checker_noise", "checker_random", "checker_progress", "fastcheck",
+             "network", "stepsize_sweeps")
 MAX_FUNCTION_LINES = 60
 
 
@@ -48,7 +49,7 @@ def test_the_checker_a_student_reads_is_small():
 @pytest.mark.parametrize("name", MACHINERY)
 def test_machinery_modules_say_a_student_does_not_need_them(name):
     first = ast.get_docstring(tree(name)).splitlines()[0]
-    assert first.startswith("Machinery of the gradient checker; a student does not need this module"), first
+    assert "a student does not need this module" in first, first
 
 
 def test_dead_code_stays_removed():

@@ -275,3 +275,16 @@ def test_stable_widget_ids_are_deterministic_and_keep_references():
     assert state[box]["state"]["children"] == [f"IPY_MODEL_{slider}"]
     view = first.cells[0].outputs[0]["data"]["application/vnd.jupyter.widget-view+json"]
     assert view["model_id"] == box
+
+
+def test_executed_masters_store_a_cell_s_prints_as_one_stream_whenever_the_kernel_flushed():
+    """How prints are cut into stream messages depends on the kernel's flush timing; the stored output
+    must not (a flush between two prints is what a slow machine does at random)."""
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from tools.notebooks import execute
+
+    nb = new_notebook(cells=[new_code_cell("import sys\nprint('a')\nsys.stdout.flush()\nprint('b')")],
+                      metadata={"course": {"notebook": "07_demo"}})
+    outputs = execute(nb, REPO_ROOT).cells[0].outputs
+    assert [(o.output_type, o.name, o.text) for o in outputs] == [("stream", "stdout", "a\nb\n")]

@@ -61,12 +61,17 @@ def build_master(script):
 def execute(nb, cwd, timeout=TIMEOUT):
     """Execute ``nb`` in place (outputs and widget state stored) with the working directory ``cwd``.
 
+    Consecutive stream outputs of a cell are merged, so no stored output depends on when the kernel
+    happened to flush.
+
     Raises
     ------
     NotebookBuildError naming the failing cell when a cell raises: a master must run cleanly.
     """
+    # coalesce_streams: how a cell's prints are cut into stream messages depends on when the kernel
+    # flushes (timing); merged, the stored output is the same on any machine.
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
-                            record_timing=False, resources={"metadata": {"path": str(cwd)}})
+                            record_timing=False, coalesce_streams=True, resources={"metadata": {"path": str(cwd)}})
     try:
         client.execute()
     except CellExecutionError as exc:

@@ -291,7 +291,10 @@ def build():
         """),
         code("""
         print("failing blocks:", buggy_report.failing_blocks())
-        print(f"cost evaluations: {buggy_report.n_evaluations} (2 per parameter + 1)")
+        n_parameters = sum(value.size for value in parameters.values())
+        print(f"cost evaluations: {buggy_report.n_evaluations} = 2 per parameter + 1 ({2 * n_parameters + 1}), "
+              f"plus {buggy_report.n_evaluations - 2 * n_parameters - 1} to measure the cost's noise "
+              f"and re-check the wrong entries at a second step")
         """),
         md(r"""
         ## What to remember

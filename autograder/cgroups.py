@@ -14,11 +14,37 @@ import signal
 import threading
 import time
 
-__all__ = ["Group", "create_group", "cgroup_support"]
+__all__ = ["Group", "create_group", "cgroup_support", "kill_until_gone"]
 
 _COUNTER = itertools.count()
 _LOCK = threading.Lock()
 _SUPPORT = {}
+
+
+def kill_until_gone(list_pids, deadline):
+    """SIGKILL every process ``list_pids()`` returns, polling until it returns none or ``deadline`` passes.
+
+    Parameters
+    ----------
+    list_pids : callable () -> list of int (a group's members, a uid's processes, ...)
+    deadline : float, a ``time.monotonic()`` value
+
+    Returns
+    -------
+    list of int, the processes still present at the deadline (empty when all are gone)
+    """
+    delay = 0.001
+    while True:
+        pids = list_pids()
+        if not pids or time.monotonic() > deadline:
+            return pids
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(delay)  # polling a condition (nothing left to kill), not a fixed wait
+        delay = min(delay * 2, 0.05)
 
 
 def _mounts():
@@ -126,19 +152,7 @@ class Group:
                 _write(os.path.join(self.dirs[0], "cgroup.kill"), "1")
             except OSError:
                 pass
-        deadline = time.monotonic() + patience
-        delay = 0.001
-        while True:
-            pids = self.pids()
-            if not pids or time.monotonic() > deadline:
-                return pids
-            for pid in pids:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-            time.sleep(delay)  # polling a condition (the group empties), not a fixed wait
-            delay = min(delay * 2, 0.05)
+        return kill_until_gone(self.pids, time.monotonic() + patience)
 
     def memory_peak(self):
         """int or None: the most memory the group used, in bytes (when the kernel reports it)."""

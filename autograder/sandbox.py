@@ -41,7 +41,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.cgroups import create_group
+from autograder.cgroups import create_group, kill_until_gone
 
 __all__ = ["Limits", "WorkerResult", "Sandbox", "unshare_available", "processes_of_uid", "UID_BASE",
            "UID_COUNT", "protect_grader_files", "clean_output"]
@@ -584,20 +584,7 @@ def processes_of_uid(uid):
 
 def _reap_uid(uid, patience=15.0):
     """Kill every process left by a sandbox uid and wait until none remains (before the uid is reused)."""
-    deadline = time.monotonic() + patience
-    delay = 0.001
-    while time.monotonic() < deadline:
-        pids = processes_of_uid(uid)
-        if not pids:
-            return True
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        time.sleep(delay)  # polling a condition (no process left), not a fixed wait
-        delay = min(delay * 2, 0.05)
-    return not processes_of_uid(uid)
+    return not kill_until_gone(lambda: processes_of_uid(uid), time.monotonic() + patience)
 
 
 def _sysv_ids(kind, uid):

@@ -5,7 +5,7 @@ groups that each stay on one worker because they share something a second proces
 
 * ``browser-<file>`` (tests/browser): each browser test file stays on one worker, which starts one
   JupyterLab server and one Chromium for all the browser tests it runs;
-* ``autograder`` (tests/test_autograder*.py): grading checks that nothing is left running under the
+* ``autograder`` (tests/test_autograder*.py, tests/test_class_report.py): grading checks that nothing is left running under the
   sandbox's user ids, which a second grader running at the same time would falsify.
 """
 
@@ -17,7 +17,7 @@ def group_of(path):
     """The xdist group of a test file, or None for a test that may run on any worker."""
     if "browser" in path.parts and path.name.startswith("test_"):
         return f"browser-{path.stem}"
-    if path.name.startswith("test_autograder"):
+    if path.name.startswith(("test_autograder", "test_class_report")):
         return "autograder"
     return None
 

@@ -6,12 +6,19 @@ verdict's one success line or raises ``ExerciseFailure`` with the verdict's mess
 the hint for the mistake it matches (from the catalogue in ``course_utils.mistakes``), and which of
 the student's functions ran. The autograder and the nbgrader hidden tests ask the same judges, so the
 three give the same advice. Nothing here computes an answer: the judges do, with the library's code.
+
+``needs_exercise`` guards a demo cell that calls an exercise the student may not have written yet: the
+stub's ``NotImplementedError`` becomes one printed line naming the exercise to do first.
 """
+
+import os
+import sysconfig
 
 from course_utils import judges
 
 __all__ = ["ExerciseFailure", "backward_propagation_test", "bug_hunt_test", "forward_propagation_test",
-           "gradient_check_n_test", "gradient_check_test", "k_from_report_test", "optimal_epsilon_test"]
+           "gradient_check_n_test", "gradient_check_test", "k_from_report_test", "needs_exercise",
+           "optimal_epsilon_test"]
 
 
 class ExerciseFailure(AssertionError):
@@ -78,3 +85,66 @@ def bug_hunt_test(target):
     ExerciseFailure naming the wrong blocks and, when they are what a catalogued bug gives, that bug.
     """
     _run("backward_propagation_fixed", target)
+
+
+def _library_dirs():
+    """Folders whose code is not a student's: this package, the standard library, installed packages."""
+    paths = sysconfig.get_paths()
+    dirs = {os.path.dirname(os.path.abspath(__file__))}
+    dirs.update(os.path.abspath(paths[key]) for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths)
+    return tuple(d + os.sep for d in dirs)
+
+
+def _raised_by_student(traceback):
+    """True when the innermost frame of ``traceback`` is outside the library (a notebook cell's stub)."""
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    filename = os.path.abspath(traceback.tb_frame.f_code.co_filename)
+    return not filename.startswith(_library_dirs())
+
+
+class needs_exercise:  # noqa: N801 (lower case: it reads as a phrase in a ``with`` line)
+    """Context manager for a demo cell that needs an exercise: a stub's error becomes one friendly line.
+
+    ``with needs_exercise("Exercise 2 (gradient_check_n)"): ...`` runs the block; when a student's
+    stub raises ``NotImplementedError`` inside it, the block stops, one line naming the exercise is
+    printed, and the error is swallowed. Any other error (and a NotImplementedError raised by library
+    code) goes through unchanged. After the block, ``missing`` says whether it stopped for a stub, so a
+    cell can go on with the library's version (e.g. to still show its figure).
+
+    Parameters
+    ----------
+    exercise : str, what to do first, e.g. "Exercise 2 (gradient_check_n)"
+
+    Attributes
+    ----------
+    missing : bool, True when the block stopped because the exercise is not written yet
+
+    Raises
+    ------
+    TypeError when ``exercise`` is not a non-empty string. Errors raised inside the block pass through,
+    except a student's NotImplementedError.
+    """
+
+    def __init__(self, exercise):
+        if not isinstance(exercise, str) or not exercise.strip():
+            raise TypeError(f"needs_exercise takes the exercise's name as a string, e.g. "
+                            f'needs_exercise("Exercise 1 (forward_propagation)"); got {exercise!r}')
+        self.exercise = exercise.strip()
+        self.missing = False
+
+    def message(self):
+        """The one line printed when the exercise is missing (str)."""
+        return (f"\u23f8 This cell needs {self.exercise}: write it above (replace `raise NotImplementedError()`), "
+                f"run its cell, then run this cell again.")
+
+    def __enter__(self):
+        self.missing = False
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if kind is None or not issubclass(kind, NotImplementedError) or not _raised_by_student(traceback):
+            return False
+        self.missing = True
+        print(self.message())
+        return True

@@ -86,7 +86,7 @@ def test_checks_is_a_thin_layer_over_the_judges():
     imported = {alias.name for node in ast.walk(ast.parse(source)) if isinstance(node, ast.ImportFrom)
                 for alias in node.names} | {alias.name for node in ast.walk(ast.parse(source))
                                             if isinstance(node, ast.Import) for alias in node.names}
-    assert imported == {"judges"}
+    assert imported == {"judges", "os", "sysconfig"}  # the standard library: needs_exercise tells stubs apart
     for name, test in TESTS.items():
         assert test.__doc__ and "Raises" in test.__doc__, name
 
@@ -104,3 +104,32 @@ def test_the_readmes_catalogue_table_counts_the_catalogue():
     assert f"All {len(MISTAKES)}:" in section
     for group in judges.GROUPS:
         assert all(f"`{member}`" in section for member in group)
+
+
+def test_needs_exercise_turns_a_students_stub_into_one_line(capsys):
+    def gradient_check_n(*args):  # a student's stub, as the student notebook ships it
+        raise NotImplementedError()
+    reached = []
+    with checks.needs_exercise("Exercise 2 (gradient_check_n)") as guard:
+        gradient_check_n()
+        reached.append("after the stub")  # the block stops at the stub
+    out = capsys.readouterr().out.splitlines()
+    assert guard.missing and reached == []
+    assert out == [guard.message()] and "Exercise 2 (gradient_check_n)" in out[0]
+
+
+def test_needs_exercise_lets_other_errors_and_library_stubs_through(capsys):
+    import logging
+    with checks.needs_exercise("Exercise 1 (forward_propagation)") as guard:
+        value = 1 + 1
+    assert value == 2 and not guard.missing
+    with pytest.raises(ValueError, match="a real bug"):
+        with checks.needs_exercise("Exercise 1 (forward_propagation)"):
+            raise ValueError("a real bug")
+    # a NotImplementedError raised inside the standard library is not a student's stub
+    with pytest.raises(NotImplementedError):
+        with checks.needs_exercise("Exercise 1 (forward_propagation)"):
+            logging.Handler().emit(None)
+    assert capsys.readouterr().out == ""
+    with pytest.raises(TypeError, match="exercise's name"):
+        checks.needs_exercise(None)

@@ -11,6 +11,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+from course_utils.figure_machinery import (COLUMN_PX, FIGURE_DPI, INLINE_DPI, REPORT_FONTS, DescribedFigure,
+                                           draw_block_bars, draw_colour_bar)
 from course_utils.report import HEADLINES
 from course_utils.stepsize import METHODS, SweepCache
 from course_utils.stepsize_views import METHOD_LABELS, ZERO_FLOOR, curve_data, power_of_ten
@@ -25,9 +27,6 @@ __all__ = ["draw_error_vs_epsilon", "plot_error_vs_epsilon", "plot_methods_vs_ep
 
 #: Relative errors below this are drawn at this value (0 cannot be shown on a log scale).
 REPORT_ERROR_FLOOR = 1e-12
-
-#: Font sizes for projection: titles, axis labels, tick labels.
-REPORT_FONTS = {"title": 18, "label": 15, "tick": 13}
 
 
 def report_heatmap_data(report):
@@ -93,7 +92,8 @@ def plot_report(report, cmap="viridis", title=None):
 
     Returns
     -------
-    matplotlib.figure.Figure (not registered with pyplot: display it, or save it; nothing to close).
+    matplotlib.figure.Figure (not registered with pyplot: display it, or save it; nothing to close),
+        sized for the notebook column (see ``course_utils.figure_machinery``), with alt text ``fig.alt``.
         Axes: one heatmap per block (titled with the block name), the colour bar (label "relative
         error", a line at the threshold), and the bar chart (gid "block-bars").
 
@@ -108,15 +108,19 @@ def plot_report(report, cmap="viridis", title=None):
     names = list(data)
     norm = LogNorm(vmin=REPORT_ERROR_FLOOR, vmax=1.0)
     widths = [max(d["errors"].shape[1], 1) + 1.5 for d in data.values()]
-    fig = Figure(figsize=(max(12.0, 1.2 * len(names) + 0.45 * sum(widths)), 9.0), layout="constrained")
-    grid = fig.add_gridspec(2, len(names) + 1, height_ratios=[1.25, 1.0],
-                            width_ratios=widths + [0.6])
+    # sized for the notebook column at 1280 (COLUMN_PX at the inline dpi), drawn sharp for wider columns
+    fig = DescribedFigure(figsize=(COLUMN_PX / INLINE_DPI, 5.6), dpi=FIGURE_DPI, layout="constrained")
+    grid = fig.add_gridspec(2, len(names) + 1, height_ratios=[1.2, 1.0], width_ratios=widths + [0.5])
     image = None
     for i, name in enumerate(names):
         image = _draw_block_heatmap(fig.add_subplot(grid[0, i]), name, data[name], cmap, norm)
-    _draw_colour_bar(fig, fig.add_subplot(grid[0, -1]), image, report.threshold)
-    _draw_block_bars(fig.add_subplot(grid[1, :]), data, cmap, norm, report.threshold)
+    draw_colour_bar(fig, fig.add_subplot(grid[0, -1]), image, report.threshold)
+    draw_block_bars(fig.add_subplot(grid[1, :]), data, cmap, norm, report.threshold, REPORT_ERROR_FLOOR)
     fig.suptitle(title if title is not None else _report_title(report), fontsize=REPORT_FONTS["title"])
+    wrong = [n for n in names if not data[n]["passed"]]
+    fig.alt = (f"{fig.get_suptitle()}. Heatmaps of the relative error of every entry of {', '.join(names)} "
+               f"on a log colour scale, and one bar per block against the threshold {report.threshold:.0e}; "
+               + (f"wrong blocks: {', '.join(wrong)}." if wrong else "every block is below the threshold."))
     return fig
 
 
@@ -152,45 +156,6 @@ def _draw_block_heatmap(ax, name, d, cmap, norm):
     ax.set_xticks(range(cols) if cols <= 6 else range(0, cols, max(1, cols // 4)))
     ax.tick_params(labelsize=fonts["tick"])
     return image
-
-
-def _draw_colour_bar(fig, cax, image, threshold):
-    """The colour bar of the heatmaps, with the threshold marked."""
-    fonts = REPORT_FONTS
-    bar = fig.colorbar(image, cax=cax)
-    bar.set_label("relative error per entry", fontsize=fonts["label"])
-    bar.ax.tick_params(labelsize=fonts["tick"])
-    bar.ax.axhline(threshold, color="black", linewidth=3, gid="threshold-colorbar")
-    bar.ax.axhline(threshold, color="white", linewidth=1.2, linestyle="--")
-    bar.ax.text(-0.15, threshold, "threshold", transform=bar.ax.get_yaxis_transform(),
-                ha="right", va="center", fontsize=fonts["tick"], rotation=90)
-
-
-def _draw_block_bars(ax, data, cmap, norm, threshold):
-    """One bar per block (its relative difference, log scale); wrong blocks hatched and labelled."""
-    fonts = REPORT_FONTS
-    names = list(data)
-    ax.set_gid("block-bars")
-    values = [max(data[n]["relative_difference"], REPORT_ERROR_FLOOR) for n in names]
-    colours = [colormaps[cmap](norm(v)) for v in values]
-    bars = ax.bar(names, values, color=colours, edgecolor="black", linewidth=1.5)
-    for rect, name in zip(bars, names):
-        if data[name].get("n_kinks") and data[name]["passed"]:  # a kink block: marked as such, not as wrong
-            rect.set_hatch("..")
-            ax.text(rect.get_x() + rect.get_width() / 2, rect.get_height() * 1.8, "KINK", ha="center",
-                    va="bottom", fontsize=fonts["tick"], gid="kink-block")
-        if not data[name]["passed"]:
-            rect.set_hatch("//")
-            ax.text(rect.get_x() + rect.get_width() / 2, rect.get_height() * 1.8, "WRONG", ha="center",
-                    va="bottom", fontsize=fonts["tick"], fontweight="bold")
-    ax.set_yscale("log")
-    ax.set_ylim(REPORT_ERROR_FLOOR, 50.0)
-    ax.axhline(threshold, color="black", linestyle="--", linewidth=2, gid="threshold-bars")
-    ax.text(1.005, threshold, f"threshold\n{threshold:.0e}", transform=ax.get_yaxis_transform(),
-            ha="left", va="center", fontsize=fonts["tick"])
-    ax.set_ylabel("block relative difference", fontsize=fonts["label"])
-    ax.tick_params(labelsize=fonts["tick"])
-    ax.grid(axis="y", alpha=0.3)
 
 
 # ---------------------------------------------------------------------------------------------------

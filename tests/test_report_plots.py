@@ -134,15 +134,40 @@ def test_kink_blocks_are_marked_as_such_and_the_title_leads_with_the_verdicts_nu
     assert f"{report.counted_difference:.2e}" in fig._suptitle.get_text()
 
 
-def test_figure_renders_with_large_fonts():
-    fig = plot_report(check_bugs("weight_grad_transposed"))
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=40)
-    assert buffer.getvalue()[:4] == b"\x89PNG"
-    ax = bar_axes(fig)
-    assert ax.yaxis.label.get_fontsize() >= 14
-    assert min(t.get_fontsize() for t in ax.get_xticklabels()) >= 12
-    assert fig._suptitle.get_fontsize() >= 16
+def visible_texts(fig):
+    """Every drawn, non-empty Text of ``fig``: suptitle, axes titles, axis labels, tick labels, annotations."""
+    fig.canvas.draw()
+    texts = [fig._suptitle]
+    for ax in fig.axes:
+        texts += [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts, *ax.get_xticklabels(), *ax.get_yticklabels()]
+    return [t for t in texts if t is not None and t.get_visible() and t.get_text().strip()]
+
+
+def test_every_text_is_at_least_11_px_in_the_column_at_1280_and_the_picture_fills_1920():
+    from course_utils.figure_machinery import COLUMN_PX, figure_png, rendered_px
+    for report in (check_bugs("weight_grad_transposed"), kink_report()):
+        fig = plot_report(report)
+        texts = visible_texts(fig)
+        assert len(texts) > 20  # titles, tick labels, WRONG/KINK labels, threshold
+        smallest = min(rendered_px(t.get_fontsize(), fig, COLUMN_PX) for t in texts
+                       if "$" not in t.get_text())  # plain text only: no shrunken mathtext exponents
+        assert smallest >= 11.0, smallest
+        assert not any("$" in t.get_text() for t in texts)  # log ticks are plain "1e-6", full size
+        png = figure_png(fig)
+        assert png[:4] == b"\x89PNG"
+        width = int.from_bytes(png[16:20], "big")  # the IHDR width: what the browser scales into the column
+        assert width >= 1600  # fills a 1920 window's column without being enlarged
+        # the tight box adds little, so at 1280 the picture is shown at (nearly) the scale computed above
+        assert width <= 1.05 * fig.get_figwidth() * fig.dpi
+
+
+def test_the_figure_carries_its_alt_text_into_the_notebook():
+    report = check_bugs("classic_dW2_db1")
+    fig = plot_report(report)
+    data, metadata = fig._repr_mimebundle_()
+    assert data["image/png"] and data["text/plain"] == fig.alt == metadata["image/png"]["alt"]
+    assert "FAILED" in fig.alt and "wrong blocks: b1, W2" in fig.alt
+    assert "every block is below the threshold" in plot_report(check_bugs("correct")).alt
 
 
 def test_bad_input_is_explained():

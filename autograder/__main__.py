@@ -1,9 +1,16 @@
-"""Command line: ``python -m autograder grade|batch|gradescope|bundle``.
+"""Command line: ``python -m autograder grade|batch|report|demo-class|gradescope|bundle``.
 
 grade SUBMISSION.ipynb --results results.json
     Grade one notebook; write its results (Gradescope's schema) and print a short summary.
-batch DIR --results-dir OUT [--jobs N]
-    Grade every notebook under DIR; one results file each plus OUT/gradebook.csv.
+batch DIR --results-dir OUT [--jobs N] [--anonymize]
+    Grade every notebook under DIR; one results file each plus OUT/gradebook.csv, then the class report
+    in OUT/class-report/ (mistakes.csv, class-report.html, class-report.json).
+report OUT [--anonymize] [--figure PNG]
+    Rebuild OUT/class-report/ from the results in OUT (a batch's results, or Gradescope results.json
+    files one folder each; see autograder.class_report); --figure also saves the overview figure.
+demo-class OUT [--size 60] [--seed 0]
+    Write a synthetic class (notebooks with catalogued mistakes, correct ones, broken files) into OUT,
+    and what was planted into OUT/.planted.json.
 gradescope [--root /autograder] [--notebooks 02,03]
     What the Gradescope bundle's run_autograder calls: grades every notebook of ROOT/submission that
     belongs to the assignment (--notebooks; default: every notebook), sums them, and always writes
@@ -70,6 +77,37 @@ def _batch(args):
                                                                   flush=True))
     seconds = time.monotonic() - start
     print(f"{len(graded)} submissions in {seconds:.1f} s; gradebook: {Path(args.results_dir) / 'gradebook.csv'}")
+    return _write_report(args.results_dir, args.anonymize, None)
+
+
+def _write_report(results_dir, anonymize, figure):
+    from autograder.class_report import REPORT_DIR, write_report
+    start = time.monotonic()
+    try:
+        report = write_report(results_dir, anonymize=anonymize, figure=figure)
+    except (OSError, ValueError) as exc:
+        print(f"error: the class report was not written: {exc}", file=sys.stderr)
+        return 2
+    out = Path(results_dir) / REPORT_DIR
+    print(f"class report ({report['submissions']['files']} submissions) in {time.monotonic() - start:.1f} s: "
+          f"{out / 'class-report.html'}, {out / 'class-report.json'}, {out / 'mistakes.csv'}")
+    return 0
+
+
+def _report(args):
+    return _write_report(args.results_dir, args.anonymize, args.figure)
+
+
+def _demo_class(args):
+    from autograder.demo_class import MANIFEST, write_class
+    try:
+        manifest = write_class(args.out, size=args.size, seed=args.seed)
+    except (OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(manifest['submissions'])} submissions to {args.out} (what was planted: "
+          f"{Path(args.out) / MANIFEST}); grade them with: python -m autograder batch {args.out} "
+          f"--results-dir RESULTS")
     return 0
 
 
@@ -123,7 +161,16 @@ def main(argv=None):
     p.add_argument("directory")
     p.add_argument("--results-dir", required=True)
     p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--anonymize", action="store_true", help="pseudonyms instead of names in the class report")
     _add_common(p)
+    p = sub.add_parser("report", help="rebuild the class report from the results in a folder")
+    p.add_argument("results_dir")
+    p.add_argument("--anonymize", action="store_true", help="pseudonyms instead of names")
+    p.add_argument("--figure", default=None, help="also save the overview figure as this PNG")
+    p = sub.add_parser("demo-class", help="write a synthetic class of submissions")
+    p.add_argument("out")
+    p.add_argument("--size", type=int, default=60, help="number of files (default 60)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
     p = sub.add_parser("gradescope", help="grade /autograder/submission (inside Gradescope)")
     p.add_argument("--root", default="/autograder")
     p.add_argument("--notebooks", default=None, help="notebooks of this assignment, e.g. 02 or 01,02 "
@@ -134,7 +181,8 @@ def main(argv=None):
     p.add_argument("--notebooks", default=None, help="notebooks the assignment covers, e.g. 02 "
                                                      "(default: the whole course)")
     args = parser.parse_args(argv)
-    handler = {"grade": _grade, "batch": _batch, "gradescope": _gradescope, "bundle": _bundle}[args.command]
+    handler = {"grade": _grade, "batch": _batch, "report": _report, "demo-class": _demo_class,
+               "gradescope": _gradescope, "bundle": _bundle}[args.command]
     return handler(args)
 
 

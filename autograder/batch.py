@@ -9,6 +9,10 @@ reported as such, it is not graded), FIFOs and devices are not opened, names tha
 are shown with ``\\xNN`` escapes, and results file names are an injective escaping of the path (two
 submissions never share a results file). Gradebook cells that a spreadsheet would run as a formula are
 neutralised.
+
+Each failed exercise that names a catalogued mistake also keeps, in its results file, the few lines of
+the student's cell that differ from the solution (``extra_data.excerpts``, cut short): the class report
+(``autograder.class_report``) shows them as examples, and can be rebuilt from the results alone.
 """
 
 import contextlib
@@ -22,7 +26,8 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from autograder.grading import grade_notebook, write_results
+from autograder.class_report import add_excerpts, solution_sources
+from autograder.grading import DEFAULT_MASTERS, grade_notebook, write_results
 from autograder.notebook import printable
 from autograder.sandbox import unshare_available
 
@@ -131,6 +136,7 @@ def grade_directory(directory, results_dir, options, jobs=2, progress=None):
     paths = find_submissions(directory)
     options = dataclasses.replace(options, private_paths=list(options.private_paths) + [directory, results_dir])
     without_namespaces = os.geteuid() == 0 and (options.isolate is False or not unshare_available())
+    solutions = solution_sources(options.masters if options.masters is not None else DEFAULT_MASTERS)
 
     def one(path):
         try:
@@ -141,6 +147,8 @@ def grade_directory(directory, results_dir, options, jobs=2, progress=None):
                 sandbox.close()
         except Exception as exc:  # a row is always written
             results = _failure_results(path, exc)
+        with contextlib.suppress(Exception):  # examples for the class report; never costs a row
+            add_excerpts(results, path, solutions)
         try:
             write_results(results, results_dir / results_name(path, directory))
         except OSError as exc:

@@ -1,0 +1,325 @@
+"""Machinery: the class report's page and figures (HTML, matplotlib); a student does not need this module
+to follow the course.
+
+``render(report)`` turns the numbers of ``autograder.class_report.build_report`` into one self-contained
+HTML page: figures are PNGs embedded as data URIs, the style sheet is inline, nothing is fetched, and
+every text from a results file is escaped. The page's structure is checked by the tests: one ``h1``,
+headings that never skip a level, a ``th`` with ``scope`` in every table, alt text on every figure, a
+``lang`` attribute.
+
+Figures are drawn with matplotlib's Agg canvas on ``Figure`` objects (no pyplot state), with text of at
+least 11 points (readable printed or projected) and the Okabe-Ito colours (told apart by colour-blind
+readers; outcomes also get hatching, for black-and-white printing).
+"""
+
+import base64
+import html
+import io
+
+import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+__all__ = ["OKABE_ITO", "OUTCOME_STYLE", "render", "overview_png", "figure_png"]
+
+#: The Okabe-Ito palette (Okabe & Ito, "Color Universal Design", 2002).
+OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73",
+             "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7"}
+#: outcome -> (label, colour, hatch) in the exercise histograms and tables.
+OUTCOME_STYLE = {"full": ("full marks", OKABE_ITO["green"], ""),
+                 "mistake": ("catalogued mistake", OKABE_ITO["vermillion"], "//"),
+                 "other": ("other wrong answer", OKABE_ITO["orange"], "\\\\"),
+                 "timeout": ("timed out", OKABE_ITO["blue"], "xx"),
+                 "crash": ("crashed", OKABE_ITO["purple"], ".."),
+                 "not_attempted": ("not attempted", OKABE_ITO["sky_blue"], "--")}
+#: Text sizes of the figures, in points (11 at least).
+_RC = {"font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12, "xtick.labelsize": 11,
+       "ytick.labelsize": 11, "legend.fontsize": 11, "hatch.linewidth": 0.8, "svg.hashsalt": "class-report"}
+#: Mistakes drawn in an exercise's bar chart (the table lists them all).
+TOP_MISTAKES = 10
+
+_CSS = """
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: 17px; line-height: 1.5;
+       color: #111; max-width: 62rem; margin: 1.5rem auto; padding: 0 1rem; }
+h1 { font-size: 2rem; } h2 { font-size: 1.6rem; border-top: 2px solid #444; padding-top: .6rem; }
+h3 { font-size: 1.3rem; } h4 { font-size: 1.1rem; }
+table { border-collapse: collapse; margin: .6rem 0 1.2rem; width: 100%; }
+th, td { border: 1px solid #777; padding: .25rem .5rem; text-align: left; vertical-align: top; }
+td.count, td.number { text-align: right; font-variant-numeric: tabular-nums; }
+caption { text-align: left; font-weight: 600; padding-bottom: .3rem; }
+pre { background: #f4f4f4; border: 1px solid #ccc; padding: .4rem; margin: 0; white-space: pre-wrap; overflow-wrap: anywhere;
+      font-size: .9rem; }
+figure { margin: .8rem 0; } img { max-width: 100%; height: auto; }
+figcaption { font-size: .95rem; color: #333; }
+@media print { body { max-width: none; font-size: 12pt; } h2 { break-before: page; } figure, tr { break-inside: avoid; } }
+"""
+
+
+def _e(text):
+    return html.escape(str(text), quote=True)
+
+
+def figure_png(fig):
+    """A matplotlib Figure as PNG bytes (no metadata, so the same figure gives the same bytes).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    ValueError from matplotlib for a figure it cannot draw.
+    """
+    FigureCanvasAgg(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def _img(png, alt, caption):
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<figure><img src="data:image/png;base64,{data}" alt="{_e(alt)}">'
+            f"<figcaption>{_e(caption)}</figcaption></figure>")
+
+
+def _share(count, total):
+    return f"{count} of {total} ({100.0 * count / total:.0f}%)" if total else "none graded"
+
+
+def _overview_figure(report):
+    rows = [(f"{nb['notebook'][:2]} {x['function']}", x) for nb in report["notebooks"] for x in nb["exercises"]]
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(8.0, 0.55 * len(rows) + 1.4), layout="constrained")
+        ax = fig.add_subplot()
+        shares = [100.0 * (x["full_marks_share"] or 0.0) for _, x in rows]
+        ax.barh(range(len(rows)), shares, color=OKABE_ITO["green"], edgecolor="black")
+        for i, (_, x) in enumerate(rows):
+            ax.text(min(shares[i] + 1.5, 80), i, f"{x['full_marks']} of {x['graded']}", va="center")
+        ax.set_yticks(range(len(rows)), [label for label, _ in rows])
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("submissions with full marks (%)")
+        ax.set_title("Full marks per exercise")
+        return figure_png(fig)
+
+
+def overview_png(report):
+    """The page's overview figure (share of full marks per exercise) as PNG bytes.
+
+    Parameters
+    ----------
+    report : dict from ``build_report``
+
+    Returns
+    -------
+    bytes (an empty class gives a figure with no bars)
+
+    Raises
+    ------
+    KeyError for a dict that is not a class report.
+    """
+    return _overview_figure(report)
+
+
+def _histogram(scores, top, title, stacked=None):
+    """Bars at each whole score from 0 to ``top``; ``stacked``: outcome -> counts per score."""
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(7.0, 3.4), layout="constrained")
+        ax = fig.add_subplot()
+        xs = list(range(int(top) + 1))
+        if stacked is None:
+            ax.bar(xs, [scores.get(str(x), 0) for x in xs], color=OKABE_ITO["blue"], edgecolor="black")
+        else:
+            bottom = [0] * len(xs)
+            for outcome, counts in stacked.items():
+                label, colour, hatch = OUTCOME_STYLE[outcome]
+                ax.bar(xs, counts, bottom=bottom, color=colour, hatch=hatch, edgecolor="black", label=label)
+                bottom = [b + c for b, c in zip(bottom, counts)]
+            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        ax.set_xticks(xs)
+        ax.set_xlabel("score (points)")
+        ax.set_ylabel("submissions")
+        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.set_title(title)
+        return figure_png(fig)
+
+
+def _mistake_bars(exercise):
+    shown = exercise["mistakes"][:TOP_MISTAKES]
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(8.0, 0.5 * len(shown) + 1.3), layout="constrained")
+        ax = fig.add_subplot()
+        ax.barh(range(len(shown)), [m["count"] for m in shown], color=OKABE_ITO["vermillion"], edgecolor="black")
+        ax.set_yticks(range(len(shown)), [m["id"].split(".", 1)[1] for m in shown])
+        ax.invert_yaxis()
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlabel("submissions")
+        ax.set_title(f"Most frequent mistakes in {exercise['function']}")
+        return figure_png(fig)
+
+
+def _exercise_stack(exercise, outcomes_by_score):
+    return {o: outcomes_by_score.get(o, []) for o in OUTCOME_STYLE if exercise["outcomes"].get(o)}
+
+
+def _outcomes_by_score(exercise):
+    """outcome -> count per whole score (an exercise scores 0 or full: full marks sit at the top)."""
+    top = int(exercise["max_score"])
+    out = {}
+    for outcome, count in exercise["outcomes"].items():
+        column = [0] * (top + 1)
+        column[top if outcome == "full" else 0] = count
+        out[outcome] = column
+    return out
+
+
+def _mistake_table(exercise):
+    rows = []
+    for m in exercise["mistakes"]:
+        example = m["example"]
+        shown = (f"<pre>{_e(chr(10).join(example['lines']))}</pre><p>from {_e(example['submission'])}</p>"
+                 if example else "<p>no example kept</p>")
+        row_id = f"mistake-{exercise['grade_id']}-{m['id'].replace('.', '-')}"
+        rows.append(f'<tr id="{_e(row_id)}"><th scope="row"><code>{_e(m["id"])}</code><br>{_e(m["title"])}</th>'
+                    f'<td class="count">{m["count"]}</td><td>{_e(m["hint"])}</td><td>{shown}</td></tr>')
+    return (f"<table><caption>Mistakes in {_e(exercise['function'])}, most frequent first</caption>"
+            '<thead><tr><th scope="col">Mistake</th><th scope="col">Submissions</th>'
+            '<th scope="col">Hint the student read</th><th scope="col">Example (the lines that showed it)</th>'
+            "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def _exercise_section(exercise):
+    fn, n = exercise["function"], exercise["graded"]
+    parts = [f'<section id="ex-{_e(exercise["grade_id"])}" class="exercise"><h3>Exercise {_e(fn)}</h3>',
+             f'<p>{_e(exercise["title"])}. Graded: <span class="graded">{n}</span>; full marks: '
+             f'<span class="full-marks">{_e(_share(exercise["full_marks"], n))}</span>.</p>']
+    stack = _exercise_stack(exercise, _outcomes_by_score(exercise))
+    described = "; ".join(f"{OUTCOME_STYLE[o][0]}: {exercise['outcomes'][o]}" for o in stack)
+    parts.append(_img(_histogram(exercise["score_counts"], exercise["max_score"], f"Scores on {fn}", stack),
+                      f"Histogram of the {n} scores on {fn} (0 to {exercise['max_score']:g} points), by outcome: "
+                      f"{described}.", f"Scores on {fn}, coloured by what happened."))
+    parts.append("<h4>Most frequent mistakes</h4>")
+    if exercise["mistakes"]:
+        top = exercise["mistakes"][:TOP_MISTAKES]
+        parts.append(_img(_mistake_bars(exercise), f"Bar chart of the most frequent mistakes in {fn}: "
+                          + "; ".join(f"{m['id']}, {m['count']}" for m in top) + ".",
+                          f"Submissions per catalogued mistake in {fn} (the {len(top)} most frequent)."))
+        parts.append(_mistake_table(exercise))
+    else:
+        parts.append("<p>No catalogued mistake was seen in this exercise.</p>")
+    parts.append("<h4>Timed out or crashed</h4>")
+    timed, crashed = exercise["timed_out"], exercise["crashed"]
+    if timed or crashed:
+        parts.append('<table><caption>Submissions stopped by the time limit or an error</caption><thead><tr>'
+                     '<th scope="col">What happened</th><th scope="col">Submissions</th><th scope="col">Who</th>'
+                     "</tr></thead><tbody>"
+                     + "".join(f'<tr class="{cls}"><th scope="row">{label}</th><td class="count">{len(who)}</td>'
+                               f"<td>{_e(', '.join(who)) or '-'}</td></tr>"
+                               for cls, label, who in (("timeout", "timed out", timed), ("crash", "crashed", crashed)))
+                     + "</tbody></table>")
+    else:
+        parts.append("<p>None timed out or crashed.</p>")
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _unfixed_section(notebook):
+    rows = "".join(f'<tr id="bug-{_e(b["bug"])}"><th scope="row"><code>{_e(b["bug"])}</code>'
+                   f'{" (in the notebook&#8217;s buggy function)" if b["in_notebook"] else ""}</th>'
+                   f'<td>{_e(b["title"])}</td><td class="count">{b["count"]}</td></tr>'
+                   for b in notebook["unfixed_bugs"])
+    return ('<section id="unfixed-bugs"><h3>Catalogue bugs left unfixed</h3><p>Submissions whose '
+            "backward_propagation_fixed still holds a bug of the bug catalogue (course_utils.bugs), as named by "
+            "its mistake ids.</p><table><caption>Bugs still present after the bug hunt</caption><thead><tr>"
+            '<th scope="col">Bug</th><th scope="col">What it does</th><th scope="col">Submissions</th></tr>'
+            "</thead><tbody>" + rows + "</tbody></table></section>")
+
+
+def _notebook_section(notebook):
+    nid, n = notebook["notebook"], notebook["submissions"]
+    parts = [f'<section id="nb-{_e(nid)}" class="notebook"><h2>Notebook {_e(nid)}: {_e(notebook["title"])}</h2>',
+             f"<p>{n} submissions; mean score {notebook['mean_score']:.2f} of {notebook['max_score']:g}; "
+             f"full marks: {_e(_share(notebook['full_marks'], n))}.</p>"]
+    counts = notebook["score_counts"]
+    parts.append(_img(_histogram(counts, notebook["max_score"], f"Total scores on notebook {nid[:2]}"),
+                      f"Histogram of the {n} total scores on notebook {nid}: "
+                      + ", ".join(f"{v} scored {k}" for k, v in counts.items()) + ".",
+                      f"Total scores on notebook {nid} (0 to {notebook['max_score']:g} points)."))
+    parts.extend(_exercise_section(x) for x in notebook["exercises"])
+    if "unfixed_bugs" in notebook:
+        parts.append(_unfixed_section(notebook))
+    parts.append("</section>")
+    return "".join(parts)
+
+
+def _overview(report):
+    rows = "".join(f'<tr id="overview-{_e(x["grade_id"])}"><th scope="row">{_e(nb["notebook"][:2])} '
+                   f'{_e(x["function"])}</th><td class="number graded">{x["graded"]}</td>'
+                   f'<td class="number full">{x["full_marks"]}</td>'
+                   f'<td class="number mistakes">{x["outcomes"]["mistake"]}</td>'
+                   f'<td class="number stopped">{x["outcomes"]["timeout"] + x["outcomes"]["crash"]}</td></tr>'
+                   for nb in report["notebooks"] for x in nb["exercises"])
+    alt = "Bar chart of the share of full marks per exercise: " + "; ".join(
+        f"{x['function']}, {x['full_marks']} of {x['graded']}" for nb in report["notebooks"] for x in nb["exercises"]) + "."
+    return ('<section id="overview"><h2>Overview</h2>'
+            + _img(overview_png(report), alt, "Share of the graded submissions with full marks, per exercise.")
+            + '<table><caption>Every exercise at a glance</caption><thead><tr><th scope="col">Exercise</th>'
+            '<th scope="col">Graded</th><th scope="col">Full marks</th><th scope="col">Catalogued mistake</th>'
+            '<th scope="col">Timed out or crashed</th></tr></thead><tbody>' + rows + "</tbody></table></section>")
+
+
+def _ungraded(report):
+    if not report["ungraded"]:
+        return '<section id="ungraded"><h2>Submissions that could not be graded</h2><p>None.</p></section>'
+    rows = "".join(f'<tr><th scope="row">{_e(u["submission"])}</th><td>{_e(u["problem"])}</td></tr>'
+                   for u in report["ungraded"])
+    return ('<section id="ungraded"><h2>Submissions that could not be graded</h2><table><caption>Files with no '
+            'graded exercise, and why</caption><thead><tr><th scope="col">Submission</th><th scope="col">Problem'
+            "</th></tr></thead><tbody>" + rows + "</tbody></table></section>")
+
+
+_ABOUT = ('<section id="about"><h2>How this report was made</h2><p>Each exercise was graded by its judge '
+          "(course_utils.judges), which names the catalogued mistakes it recognises (course_utils.mistakes): "
+          "a submission counts once per mistake it makes. Mistakes that give exactly the same numbers are "
+          "named together, so both are counted. The hint is the one the student read. An example is the "
+          "student's own lines that differ from the solution, cut short; with anonymised names, comments and "
+          "the words of the file name are removed from it. <em>Other wrong answer</em>: the judge saw a wrong "
+          "result that no catalogued mistake explains. The same numbers are in class-report.json, and one row per "
+          "mistake per submission in mistakes.csv.</p></section>")
+
+
+def render(report):
+    """The class report as one self-contained HTML page.
+
+    Parameters
+    ----------
+    report : dict from ``autograder.class_report.build_report``
+
+    Returns
+    -------
+    str, the page (UTF-8 text; no external resource, figures as data URIs)
+
+    Raises
+    ------
+    KeyError for a dict that is not a class report.
+    """
+    subs = report["submissions"]
+    names = "pseudonyms (anonymised)" if report["anonymized"] else "file names"
+    nav = "".join(f'<li><a href="#nb-{_e(nb["notebook"])}">Notebook {_e(nb["notebook"])}</a></li>'
+                  for nb in report["notebooks"])
+    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>Class report: what did the class get wrong?</title><style>{_CSS}</style></head><body><main>"
+            "<h1>Class report: what did the class get wrong?</h1>"
+            f'<p class="summary">{subs["files"]} submissions: {subs["graded"]} graded, '
+            f'<span class="ungraded-count">{subs["ungraded"]}</span> could not be graded. Submissions are '
+            f"shown by their {names}.</p>"
+            '<nav aria-label="Contents"><ul><li><a href="#overview">Overview</a></li>' + nav
+            + '<li><a href="#ungraded">Submissions that could not be graded</a></li>'
+            '<li><a href="#about">How this report was made</a></li></ul></nav>'
+            + _overview(report) + "".join(_notebook_section(nb) for nb in report["notebooks"])
+            + _ungraded(report) + _ABOUT + "</main></body></html>\n")

@@ -22,18 +22,24 @@ __all__ = ["ExerciseFailure", "backward_propagation_test", "bug_hunt_test", "for
 
 
 class ExerciseFailure(AssertionError):
-    """A public test failed. Shown in Jupyter as its message alone, without a library traceback."""
+    """A public test failed. Shown in Jupyter as its message alone, without a library traceback; for an
+    exercise not written yet (a stub), as one line (``short``) like the cells that need the exercise."""
+
+    def __init__(self, message, short=None):
+        super().__init__(message)
+        self.short = short
 
     def _render_traceback_(self):  # IPython hook: what the notebook shows instead of a traceback
-        return ["\x1b[31mExerciseFailure:\x1b[0m " + line if i == 0 else line
-                for i, line in enumerate(str(self).splitlines())]
+        lines = [self.short] if self.short else str(self).splitlines()
+        return ["\x1b[31mExerciseFailure:\x1b[0m " + line if i == 0 else line for i, line in enumerate(lines)]
 
 
 def _run(exercise, target):
     """Judge ``target`` on the public cases: print the success line, or raise ExerciseFailure."""
     verdict = judges.judge(exercise, target)
     if not verdict.passed:
-        raise ExerciseFailure(verdict.message)
+        stub = verdict.seen.endswith("raised NotImplementedError")
+        raise ExerciseFailure(verdict.message, short=verdict.hint if stub else None)
     print(verdict.message)
 
 
@@ -135,8 +141,8 @@ class needs_exercise:  # noqa: N801 (lower case: it reads as a phrase in a ``wit
 
     def message(self):
         """The one line printed when the exercise is missing (str)."""
-        return (f"\u23f8 This cell needs {self.exercise}: write it above (replace `raise NotImplementedError()`), "
-                f"run its cell, then run this cell again.")
+        return (f"\u23f8 {self.exercise} is not written yet: replace `raise NotImplementedError()` in its cell "
+                f"with your code, run that cell, then run this one again.")
 
     def __enter__(self):
         self.missing = False

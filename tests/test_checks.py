@@ -133,3 +133,13 @@ def test_needs_exercise_lets_other_errors_and_library_stubs_through(capsys):
     assert capsys.readouterr().out == ""
     with pytest.raises(TypeError, match="exercise's name"):
         checks.needs_exercise(None)
+
+
+def test_a_stubs_failure_renders_as_one_line():
+    def k_from_report(report, name):
+        raise NotImplementedError()
+    with pytest.raises(ExerciseFailure) as info:
+        checks.k_from_report_test(k_from_report)
+    rendered = info.value._render_traceback_()
+    assert len(rendered) == 1 and "k_from_report is not implemented yet" in rendered[0]
+    assert len(str(info.value).splitlines()) == 3  # the full message stays for graders and logs

@@ -113,14 +113,15 @@ def _norm(line):
     return " ".join(line.split())
 
 
-def excerpt(source, solution, function):
-    """The student's lines that show a mistake: the lines of the exercise's function that the solution
-    does not have (or, when every line is the solution's, the solution's lines that are missing).
+def excerpt(source, solutions, function):
+    """The student's lines that show a mistake: the lines of the exercise's function that no known
+    solution has (or, when every line is in a solution, the lines of the closest one that are missing).
 
     Parameters
     ----------
     source : str, the submission's exercise cell (hostile text: parsed, never run)
-    solution : str, the master's cell for the same exercise
+    solutions : list of str, right answers to the same exercise (the master's cell first; correct
+        variants in other styles make fewer lines look suspicious)
     function : str, the exercise's function name
 
     Returns
@@ -132,22 +133,26 @@ def excerpt(source, solution, function):
     ------
     Nothing for any text: a cell that does not parse is compared line by line.
     """
-    mine, theirs = _function_lines(str(source), function), _function_lines(str(solution), function)
-    known = {_norm(line) for line in theirs} | _IGNORED_LINES
+    mine = _function_lines(str(source), function)
+    references = [_function_lines(str(s), function) for s in solutions]
+    known = {_norm(line) for lines in references for line in lines} | _IGNORED_LINES
     added = [line for line in mine if _norm(line) not in known]
     if added:
         shown = textwrap.dedent("\n".join(line.expandtabs(4) for line in added[:MAX_EXAMPLE_LINES])).splitlines()
         if len(added) > MAX_EXAMPLE_LINES:
-            shown[-1:] = [shown[-1], f"... ({len(added) - MAX_EXAMPLE_LINES} more lines)"][-MAX_EXAMPLE_LINES:]
+            more = len(added) - (MAX_EXAMPLE_LINES - 1)
+            shown = shown[:MAX_EXAMPLE_LINES - 1] + [f"... ({more} more lines)"]
     else:
         present = {_norm(line) for line in mine}
-        shown = [f"(missing) {line.strip()}" for line in theirs
-                 if _norm(line) not in present and _norm(line) not in _IGNORED_LINES][:MAX_EXAMPLE_LINES]
+        missing = [[line.strip() for line in lines if _norm(line) not in present | _IGNORED_LINES]
+                   for lines in references] or [[]]
+        shown = [f"(missing) {line}" for line in min(missing, key=len)][:MAX_EXAMPLE_LINES]
     return [printable(line, MAX_LINE_CHARS) for line in shown]
 
 
 def solution_sources(masters):
-    """grade_id -> source of every master's exercise cell.
+    """grade_id -> right answers to the exercise: the master's cell, then the catalogue's correct variants
+    (``autograder.demo_sources.CORRECT``).
 
     Parameters
     ----------
@@ -155,12 +160,13 @@ def solution_sources(masters):
 
     Returns
     -------
-    dict str -> str (empty when the folder or a notebook is missing)
+    dict str -> list of str (a missing or unreadable master only leaves out its cells)
 
     Raises
     ------
     Nothing: an unreadable master gives no entries.
     """
+    from autograder.demo_sources import CORRECT, exercise_of
     from autograder.notebook import SubmissionError, load_submission
     sources = {}
     for notebook_id, spec in notebook_specs().items():
@@ -171,7 +177,8 @@ def solution_sources(masters):
         for exercise in spec.exercises:
             cells = notebook.cells_with_grade_id(exercise.grade_id)
             if cells:
-                sources[exercise.grade_id] = cells[-1].source
+                sources[exercise.grade_id] = [cells[-1].source] + [
+                    src for key, src in sorted(CORRECT.items()) if exercise_of(key) == exercise.function]
     return sources
 
 
@@ -183,7 +190,7 @@ def add_excerpts(results, path, solutions):
     ----------
     results : dict, the submission's results (changed in place)
     path : Path, the submission (read with the grader's bounded reader; never run)
-    solutions : dict grade_id -> master source (``solution_sources``)
+    solutions : dict grade_id -> list of right answers (``solution_sources``)
 
     Returns
     -------

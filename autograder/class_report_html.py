@@ -90,11 +90,22 @@ def _share(count, total):
     return f"{count} of {total} ({100.0 * count / total:.0f}%)" if total else "none graded"
 
 
+def _bar_figure(labels):
+    """A Figure with one Axes for horizontal bars, its left margin sized for the longest label (a fixed
+    layout: a constrained layout would draw every figure twice)."""
+    height = 0.45 * max(len(labels), 1) + 1.3
+    fig = Figure(figsize=(8.0, height))
+    left = min(0.55, 0.02 + 0.0125 * max([len(label) for label in labels] + [4]))
+    fig.subplots_adjust(left=left, right=0.95, bottom=0.8 / height, top=1 - 0.45 / height)
+    fig.add_subplot()
+    return fig
+
+
 def _overview_figure(report):
     rows = [(f"{nb['notebook'][:2]} {x['function']}", x) for nb in report["notebooks"] for x in nb["exercises"]]
     with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(8.0, 0.55 * len(rows) + 1.4), layout="constrained")
-        ax = fig.add_subplot()
+        fig = _bar_figure([label for label, _ in rows])
+        ax = fig.axes[0]
         shares = [100.0 * (x["full_marks_share"] or 0.0) for _, x in rows]
         ax.barh(range(len(rows)), shares, color=OKABE_ITO["green"], edgecolor="black")
         for i, (_, x) in enumerate(rows):
@@ -128,7 +139,8 @@ def overview_png(report):
 def _histogram(scores, top, title, stacked=None):
     """Bars at each whole score from 0 to ``top``; ``stacked``: outcome -> counts per score."""
     with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(7.0, 3.4), layout="constrained")
+        fig = Figure(figsize=(8.0, 3.4))
+        fig.subplots_adjust(left=0.1, right=0.68 if stacked else 0.97, bottom=0.17, top=0.89)
         ax = fig.add_subplot()
         xs = list(range(int(top) + 1))
         if stacked is None:
@@ -151,8 +163,8 @@ def _histogram(scores, top, title, stacked=None):
 def _mistake_bars(exercise):
     shown = exercise["mistakes"][:TOP_MISTAKES]
     with matplotlib.rc_context(_RC):
-        fig = Figure(figsize=(8.0, 0.5 * len(shown) + 1.3), layout="constrained")
-        ax = fig.add_subplot()
+        fig = _bar_figure([m["id"].split(".", 1)[1] for m in shown])
+        ax = fig.axes[0]
         ax.barh(range(len(shown)), [m["count"] for m in shown], color=OKABE_ITO["vermillion"], edgecolor="black")
         ax.set_yticks(range(len(shown)), [m["id"].split(".", 1)[1] for m in shown])
         ax.invert_yaxis()

@@ -8,4 +8,6 @@ One module per concept; import what you need explicitly, e.g.::
 Importing this package does nothing else: no global state, no random seeding.
 """
 
+__all__ = ["__version__"]
+
 __version__ = "0.1.0"

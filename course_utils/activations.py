@@ -19,6 +19,10 @@ def sigmoid(z):
     -------
     s : ndarray, same shape as ``z``, values in [0, 1].
 
+    Raises
+    ------
+    numpy's TypeError for input that is not an array of numbers; nothing of its own.
+
     Notes
     -----
     The textbook formula overflows in ``exp(-z)`` for z < -709 (float64) and warns. With
@@ -45,6 +49,10 @@ def sigmoid_derivative(z):
     Returns
     -------
     ds : ndarray, same shape as ``z``.
+
+    Raises
+    ------
+    numpy's TypeError for input that is not an array of numbers; nothing of its own.
     """
     s = sigmoid(z)
     return s * (1 - s)
@@ -60,6 +68,10 @@ def relu(z):
     Returns
     -------
     a : ndarray, same shape and dtype as ``z``.
+
+    Raises
+    ------
+    numpy's TypeError for input that is not an array of numbers; nothing of its own.
     """
     z = np.asarray(z)
     return np.maximum(z, 0).astype(z.dtype, copy=False)
@@ -75,6 +87,10 @@ def relu_derivative(z):
     Returns
     -------
     d : ndarray of the float dtype of ``z`` (float64 for integer input), same shape, entries 0 or 1.
+
+    Raises
+    ------
+    numpy's TypeError for input that is not an array of numbers; nothing of its own.
     """
     z = np.asarray(z)
     dtype = z.dtype if np.issubdtype(z.dtype, np.floating) else np.float64
@@ -91,6 +107,10 @@ def softplus(z):
     Returns
     -------
     ndarray, the same shape
+
+    Raises
+    ------
+    numpy's TypeError for input that is not an array of numbers; nothing of its own.
     """
     if np.iscomplexobj(z):
         return np.log1p(np.exp(z))

@@ -9,6 +9,7 @@ What the course teaches, in the order a check runs:
   return a ``GradCheckReport`` (module ``report``) that names the wrong blocks and entries. It never prints.
 
 The machinery that makes the check fast and careful lives in modules a student does not need:
+``checker_options`` (the rarely needed options and their checks, default thresholds, the mode "auto" picks),
 ``checker_engine`` (batched and chunked evaluation, one interface for fast evaluators), ``checker_noise``
 (the cost's measured noise, repeatability and precision), ``checker_judge`` (noise floors, second steps,
 kinks, jumps, verdicts), ``checker_random`` (random directions, sparse samples),
@@ -18,8 +19,6 @@ Modes: "full" (every entry, 2n + 1 evaluations); "sparse" (a random sample of en
 block); "random" (k random directions, 2k + 1 evaluations, with a stated detection guarantee);
 "auto" (full for small models, random directions per block for large ones).
 """
-
-import warnings
 
 import numpy as np
 
@@ -36,33 +35,24 @@ from course_utils.checker_engine import (
     resolve_epsilon,
 )
 from course_utils.checker_judge import entry_report
+from course_utils.checker_options import (  # the options, thresholds and mode choice: machinery
+    AUTO_FULL_PLAIN,  # noqa: F401 (kept importable from here: callers read gradcheck.AUTO_FULL_PLAIN)
+    DEFAULT_THRESHOLDS,
+    METHODS,
+    MODES,
+    check_settings,
+    choose_mode,
+    measured_threshold,
+    options_from,
+    threshold_for,
+    warn_about_precision,
+)
 from course_utils.parameters import dictionary_to_vector, layout_of, vector_to_dictionary
 from course_utils.report import BlockResult, EntryResult, GradCheckReport
 
 __all__ = ["BlockResult", "DEFAULT_THRESHOLDS", "EntryResult", "GradCheckError", "GradCheckReport", "METHODS",
            "MODES", "PrecisionWarning", "check_gradients", "default_epsilon", "numerical_gradient",
            "relative_difference"]
-
-#: Default pass thresholds on relative differences, by dtype and method. At a well-chosen step a correct
-#: float64 gradient sits near 1e-9 to 1e-10 with centered differences (forward differences only reach
-#: about sqrt(u) ~ 1e-8) and real bugs sit above 1e-4; float32 cannot resolve much below 1e-4.
-DEFAULT_THRESHOLDS = {
-    (np.dtype(np.float64), "centered"): 1e-6, (np.dtype(np.float64), "complex"): 1e-6,
-    (np.dtype(np.float64), "forward"): 1e-5,
-    (np.dtype(np.float32), "centered"): 1e-3, (np.dtype(np.float32), "complex"): 1e-3,
-    (np.dtype(np.float32), "forward"): 1e-2,
-    (np.dtype(np.float16), "centered"): 1e-2, (np.dtype(np.float16), "complex"): 1e-2,
-    (np.dtype(np.float16), "forward"): 5e-2,
-}
-
-METHODS = ("centered", "forward", "complex")
-MODES = ("full", "sparse", "random", "auto")
-
-#: mode="auto" checks every entry up to this many entries (plain cost), or AUTO_FULL_BATCHED with a
-#: batched cost; above, it uses random directions per block (every entry covered, with a guarantee).
-AUTO_FULL_PLAIN = 5_000
-AUTO_FULL_BATCHED = 200_000
-
 
 # ---------------------------------------------------------------------------------------------------
 # The step, the loop, the relative difference
@@ -114,13 +104,15 @@ def relative_difference(grad, gradapprox):
     Returns
     -------
     float in [0, 1]
+
+    Raises
+    ------
+    ValueError (from numpy) when the two shapes do not broadcast together.
     """
     grad, gradapprox = np.asarray(grad, dtype=np.float64), np.asarray(gradapprox, dtype=np.float64)
     numerator = np.linalg.norm(grad - gradapprox)
     denominator = np.linalg.norm(grad) + np.linalg.norm(gradapprox)
     return 0.0 if denominator == 0 else float(numerator / denominator)
-
-
 
 
 def numerical_gradient(cost, parameters, epsilon=None, method="centered"):
@@ -170,30 +162,26 @@ def numerical_gradient(cost, parameters, epsilon=None, method="centered"):
 # The check: flatten -> evaluate -> judge -> report
 # ---------------------------------------------------------------------------------------------------
 
-def check_gradients(cost, parameters, gradients, *, epsilon=None, method="centered", threshold=None,
-                    mode="full", directions=16, per_block=False, rng=None, n_worst=5,
-                    batched_cost=None, samples=16, chunk_size=None, progress=None, distribution="gaussian"):
+def check_gradients(cost, parameters, gradients, *, epsilon=None, method="centered", threshold=None, mode="full",
+                    **options):
     """Check analytic gradients against finite differences of a cost.
 
     Parameters
     ----------
     cost : callable ``cost(parameters) -> float``, called with fresh arrays (it cannot change yours); for
-        ``method="complex"`` it must carry complex numbers through. None: use ``batched_cost`` alone.
+        ``method="complex"`` it must carry complex numbers through. None: use the option ``batched_cost`` alone.
     parameters : dict name -> ndarray (any shapes), never modified; integer arrays are checked as float64.
     gradients : dict ``"d" + name`` -> ndarray of the parameter's shape: the analytic gradients.
     epsilon : float or ndarray (n,), the step; default ``default_epsilon`` (from the dtype and scale).
     method : "centered" (default), "forward" or "complex".
-    threshold : float, pass threshold on relative differences; default by dtype and method (DEFAULT_THRESHOLDS).
-    mode : "full" (every entry, 2n + 1 evaluations), "sparse" (``samples`` random entries of *every* block),
-        "random" (``directions`` random directions, 2k + 1 evaluations; inside each block with
-        ``per_block``) or "auto" (full for small models, random per block for large ones).
-    directions, per_block, samples, distribution ("gaussian" or "rademacher"), rng (Generator or seed):
-        options of the random and sparse modes (module ``checker_random``). n_worst : int, worst entries listed.
-    batched_cost : a fast evaluator of the same cost: a ``checker_engine.BatchedCost`` such as
-        ``fastcheck.MLPBatchedCost``, or a function of a (k, n) stack of parameter vectors returning (k,)
-        costs. chunk_size : int, vectors per batched call (the result does not depend on it).
-    progress : True, False or None (a bar when evaluations x parameters reaches
-        ``checker_progress.PROGRESS_MIN_WORK``: counted work, never time).
+    threshold : float, pass threshold on relative differences; default by dtype and method
+        (``checker_options.DEFAULT_THRESHOLDS``: 1e-6 for centered float64, 1e-3 for float32).
+    mode : "full" (every entry, 2n + 1 evaluations), "sparse" (a random sample of entries of *every* block),
+        "random" (random directions, 2k + 1 evaluations) or "auto" (full for small models, random per block
+        for large ones).
+    **options : rarely needed, by keyword (``checker_options.CheckOptions`` lists them with their defaults):
+        ``directions``, ``per_block``, ``samples``, ``distribution``, ``rng`` (the random and sparse modes),
+        ``n_worst`` (worst entries listed), ``batched_cost``, ``chunk_size``, ``progress`` (speed).
 
     Returns
     -------
@@ -204,89 +192,36 @@ def check_gradients(cost, parameters, gradients, *, epsilon=None, method="center
     GradCheckError naming the problem and the fix (a bad option, a cost that is not one finite number, non-finite
     parameters or gradients, a step too small for the dtype); ParameterError for gradients of other shapes.
     """
-    _check_options(cost, method, mode, progress, chunk_size, batched_cost)
+    options = options_from(options)
+    check_settings(cost, method, mode, options)
     # 1. flatten: the parameters and the analytic gradients as two vectors, theta (n,) and grad (n,)
-    layout, dtype = layout_of(parameters), _warn_about_precision(check_dtype(parameters))
+    layout, dtype = layout_of(parameters), warn_about_precision(check_dtype(parameters))
     theta, grad = flatten(parameters, gradients, layout, dtype)
-    given, threshold = threshold is not None, _threshold(threshold, dtype, method)
-    batched = as_batched(batched_cost, theta) if method != "complex" else None
-    mode, per_block, reason = _choose_mode(mode, theta.size, batched, per_block, directions)
-    generator = np.random.default_rng(rng) if mode in ("sparse", "random") else None
-    engine = Engine(cost, batched, theta, layout, dtype, method, chunk_for(chunk_size, theta.size), progress)
+    given, threshold = threshold is not None, threshold_for(threshold, dtype, method)
+    batched = as_batched(options.batched_cost, theta) if method != "complex" else None
+    mode, per_block, reason = choose_mode(mode, theta.size, batched, options)
+    rng = np.random.default_rng(options.rng) if mode in ("sparse", "random") else None
+    engine = Engine(cost, batched, theta, layout, dtype, method, chunk_for(options.chunk_size, theta.size),
+                    options.progress)
     if mode == "random":  # evaluate, judge and report along random directions instead of entries
-        report = checker_random.check_random(engine, grad, threshold, _direction_step(epsilon, theta, method, dtype),
-                                             int(directions), per_block, generator, distribution)
+        step = _direction_step(epsilon, theta, method, dtype)
+        report = checker_random.check_random(engine, grad, threshold, step, int(options.directions), per_block, rng,
+                                             options.distribution)
     else:  # 2. evaluate the numeric derivative of every checked entry (indices (s,), all n in mode "full")
-        indices = np.arange(theta.size) if mode == "full" else checker_random.sample_entries(layout, samples, generator)
+        indices = (np.arange(theta.size) if mode == "full"
+                   else checker_random.sample_entries(layout, options.samples, rng))
         default = default_epsilon(theta, method, dtype)  # shape (n,)
         eps = resolve_epsilon(epsilon, default, theta, method, dtype)[indices]  # shape (s,)
         numeric, sides, J0 = entry_differences(engine, indices, eps)
         # 3. measure the cost's noise at theta, judge each entry and block against it, and 4. report
-        noise = checker_noise.measure(engine, eps, indices, J0, rng)
+        noise = checker_noise.measure(engine, eps, indices, J0, options.rng)
         report = entry_report(engine, noise, indices, grad[indices], numeric, sides, J0, eps,
-                              _measured_threshold(threshold, given, noise, method), mode, n_worst,
+                              measured_threshold(threshold, given, noise, method), mode, options.n_worst,
                               None if epsilon is None else float(default[indices].min()))
         if mode == "sparse":
-            reason += f"; {indices.size} of {theta.size} entries sampled, up to {int(samples)} from every block"
+            reason += f"; {indices.size} of {theta.size} entries sampled, up to {int(options.samples)} from every block"
     report.mode_reason = reason
     return report
-
-
-def _check_options(cost, method, mode, progress, chunk_size, batched_cost):
-    """Refuse options the check cannot use, with a message that says what is valid."""
-    if method not in METHODS:
-        raise GradCheckError(f"method must be one of {METHODS}, got {method!r}")
-    if mode not in MODES:
-        raise GradCheckError(f"mode must be one of {MODES}, got {mode!r}")
-    if cost is None and batched_cost is None:
-        raise GradCheckError("cost is None: pass a function of the parameters dict (or a batched_cost)")
-    if cost is not None and not callable(cost):
-        raise GradCheckError(f"cost must be a function of the parameters dict, got {type(cost).__name__}")
-    if cost is None and method == "complex":
-        raise GradCheckError("method='complex' needs a cost function that carries complex numbers; batched "
-                             "costs are real")
-    if progress not in (None, True, False):
-        raise GradCheckError(f"progress must be True, False or None (automatic), got {progress!r}")
-    if chunk_size is not None and not (isinstance(chunk_size, (int, np.integer)) and chunk_size >= 1):
-        raise GradCheckError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-
-
-def _warn_about_precision(dtype):
-    """Warn that float32 limits what a check can prove; returns dtype."""
-    if dtype == np.float32:
-        warnings.warn(
-            "float32 parameters: finite differences in float32 cannot resolve relative differences much "
-            "below 1e-4, so the check uses a 1e-3 threshold and a step near 5e-3. A pass rules out gross "
-            "bugs only; cast to float64 to prove a gradient right.",
-            PrecisionWarning, stacklevel=3)
-    return dtype
-
-
-def _threshold(threshold, dtype, method):
-    threshold = DEFAULT_THRESHOLDS[(dtype, method)] if threshold is None else threshold
-    if not threshold > 0:
-        raise GradCheckError(f"threshold must be a positive number, got {threshold!r}")
-    return float(threshold)
-
-
-def _measured_threshold(threshold, given, noise, method):
-    """The default threshold of the precision the cost is really computed in (measured), when the caller
-    gave none: a float64 check of a cost computed in float32 or float16 gets that precision's threshold."""
-    if given or noise is None or np.finfo(noise.dtype).eps <= np.finfo(np.float64).eps:
-        return threshold
-    return max(threshold, DEFAULT_THRESHOLDS[(noise.dtype, method)])
-
-
-def _choose_mode(mode, n, batched, per_block, directions):
-    """The mode to run (mode="auto" picks by size), per_block, and why (str)."""
-    if mode != "auto":
-        return mode, per_block, f"mode '{mode}' as asked"
-    limit = AUTO_FULL_PLAIN if batched is None else AUTO_FULL_BATCHED
-    if n <= limit:
-        return "full", per_block, f"auto: {n} entries <= {limit}, so every entry is checked"
-    return "random", True, (f"auto: {n} entries > {limit} (the limit for a full check "
-                            f"{'with this batched cost' if batched is not None else 'with a plain cost'}), so "
-                            f"{int(directions)} random directions per block check every entry at once")
 
 
 def _direction_step(epsilon, theta, method, dtype):

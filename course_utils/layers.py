@@ -26,6 +26,10 @@ def linear_forward(A_prev, W, b):
     -------
     Z : ndarray, shape (n, m)
     cache : tuple (A_prev, W, b)
+
+    Raises
+    ------
+    numpy's ValueError when the shapes do not match as documented; nothing of its own.
     """
     Z = W @ A_prev + b  # shape (n, m)
     return Z, (A_prev, W, b)
@@ -44,6 +48,10 @@ def linear_backward(dZ, cache):
     dA_prev : ndarray, shape (n_prev, m), per example
     dW : ndarray, shape (n, n_prev), averaged over the m examples
     db : ndarray, shape (n, 1), averaged over the m examples
+
+    Raises
+    ------
+    numpy's ValueError when the shapes do not match as documented; nothing of its own.
     """
     A_prev, W, _ = cache
     m = A_prev.shape[1]
@@ -64,6 +72,10 @@ def relu_forward(Z):
     -------
     A : ndarray, shape (n, m)
     cache : Z
+
+    Raises
+    ------
+    numpy's TypeError for input that is not an array of numbers; nothing of its own.
     """
     return relu(Z), Z
 
@@ -79,6 +91,10 @@ def relu_backward(dA, cache):
     Returns
     -------
     dZ : ndarray, shape (n, m)
+
+    Raises
+    ------
+    numpy's ValueError when the shapes do not match as documented; nothing of its own.
     """
     return dA * relu_derivative(np.real(cache))
 
@@ -94,6 +110,10 @@ def sigmoid_forward(Z):
     -------
     A : ndarray, shape (n, m)
     cache : Z
+
+    Raises
+    ------
+    numpy's TypeError for input that is not an array of numbers; nothing of its own.
     """
     return sigmoid(Z), Z
 
@@ -116,6 +136,10 @@ def cross_entropy_forward(ZL, Y, stable=False):
     -------
     cost : float, the mean over the m examples
     cache : tuple (ZL, Y)
+
+    Raises
+    ------
+    numpy's ValueError when the shapes do not match as documented; nothing of its own.
     """
     m = ZL.shape[1]
     from_logits = softplus(ZL) - Y * ZL  # shape (1, m)
@@ -143,6 +167,10 @@ def cross_entropy_costs(ZL, Y, stable=False):
     Returns
     -------
     costs : ndarray, shape (k,)
+
+    Raises
+    ------
+    numpy's ValueError when the shapes do not match as documented; nothing of its own.
     """
     m = ZL.shape[-1]
     if stable:
@@ -174,6 +202,10 @@ def sigmoid_cross_entropy_backward(cache):
     Returns
     -------
     dZL : ndarray, shape (1, m)
+
+    Raises
+    ------
+    numpy's ValueError when the shapes do not match as documented; nothing of its own.
     """
     ZL, Y = cache
     return sigmoid(ZL) - Y

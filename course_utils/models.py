@@ -42,6 +42,10 @@ def forward_propagation(x, theta):
     Returns
     -------
     J : float (or ndarray): theta * x
+
+    Raises
+    ------
+    numpy's errors for values that do not multiply; nothing of its own.
     """
     return theta * x
 
@@ -57,6 +61,10 @@ def backward_propagation(x, theta):
     Returns
     -------
     dtheta : float (or ndarray): x
+
+    Raises
+    ------
+    Nothing: it returns x as given.
     """
     return x
 

@@ -84,16 +84,16 @@ class Layout:
 
     def label(self, i):
         """Readable name of entry ``i``, e.g. ``"W2[1, 3]"``."""
-        name, index = self.locate(i)
-        return f"{name}[{', '.join(map(str, index))}]"
+        return _label(*self.locate(i))
 
     def labels(self):
         """list of str, length n: the label of every entry in order."""
-        out = []
-        for name, shape in zip(self.names, self.shapes):
-            for index in np.ndindex(*shape):
-                out.append(f"{name}[{', '.join(str(k) for k in index)}]")
-        return out
+        return [_label(name, index) for name, shape in zip(self.names, self.shapes) for index in np.ndindex(*shape)]
+
+
+def _label(name, index):
+    """``"W2[1, 3]"`` for block ``"W2"`` and index ``(1, 3)``."""
+    return f"{name}[{', '.join(map(str, index))}]"
 
 
 #: dtype kinds of numbers and booleans (what np.issubdtype(dtype, np.number) or bool accepts; "m" is timedelta).
@@ -103,10 +103,8 @@ NUMERIC_KINDS = "biufcm"
 def _check_parameters(parameters):
     """Raise ParameterError unless ``parameters`` is a non-empty dict of numeric arrays."""
     if not isinstance(parameters, dict):
-        raise ParameterError(
-            f"parameters must be a dict mapping names such as 'W1' to numpy arrays, "
-            f"got {type(parameters).__name__}"
-        )
+        raise ParameterError(f"parameters must be a dict mapping names such as 'W1' to numpy arrays, "
+                             f"got {type(parameters).__name__}")
     if not parameters:
         raise ParameterError("parameters is an empty dict: there is nothing to check")
     for name, value in parameters.items():
@@ -114,9 +112,7 @@ def _check_parameters(parameters):
             raise ParameterError(f"parameter names must be strings, got {name!r}")
         dtype = value.dtype if isinstance(value, np.ndarray) else np.asarray(value).dtype
         if dtype.kind not in NUMERIC_KINDS:
-            raise ParameterError(
-                f"parameter '{name}' has dtype {dtype}; it must be a numeric array"
-            )
+            raise ParameterError(f"parameter '{name}' has dtype {dtype}; it must be a numeric array")
 
 
 def layout_of(parameters):
@@ -129,6 +125,10 @@ def layout_of(parameters):
     Returns
     -------
     Layout
+
+    Raises
+    ------
+    ParameterError when parameters is not a non-empty dict of numeric arrays with string names.
     """
     _check_parameters(parameters)
     names = tuple(parameters)
@@ -142,10 +142,8 @@ def _as_layout(layout):
         return layout
     if isinstance(layout, dict):
         return layout_of(layout)
-    raise ParameterError(
-        f"layout must be a Layout (from layout_of(parameters)) or the parameters dict itself, "
-        f"got {type(layout).__name__}"
-    )
+    raise ParameterError(f"layout must be a Layout (from layout_of(parameters)) or the parameters dict itself, "
+                         f"got {type(layout).__name__}")
 
 
 def dictionary_to_vector(parameters):
@@ -159,6 +157,10 @@ def dictionary_to_vector(parameters):
     -------
     theta : ndarray, shape (n, 1), a new array (never a view of the parameters)
     keys : list of str, length n: the label of every entry, e.g. ``"W2[1, 3]"``
+
+    Raises
+    ------
+    ParameterError when parameters is not a non-empty dict of numeric arrays with string names.
     """
     layout = layout_of(parameters)
     parts = [np.asarray(parameters[name]).reshape(-1) for name in layout.names]
@@ -187,15 +189,12 @@ def vector_to_dictionary(theta, layout):
     if theta.ndim == 2 and theta.shape[1] == 1:
         theta = theta[:, 0]
     if theta.ndim != 1:
-        raise ParameterError(
-            f"theta must have shape (n, 1) or (n,), got {theta.shape}; "
-            f"flatten it with theta.reshape(-1, 1)"
-        )
+        raise ParameterError(f"theta must have shape (n, 1) or (n,), got {theta.shape}; flatten it with "
+                             f"theta.reshape(-1, 1)")
     if theta.shape[0] != layout.size:
-        raise ParameterError(
-            f"theta has {theta.shape[0]} entries but the layout {dict(zip(layout.names, layout.shapes))} "
-            f"needs {layout.size}; build theta with dictionary_to_vector on the same parameters"
-        )
+        raise ParameterError(f"theta has {theta.shape[0]} entries but the layout "
+                             f"{dict(zip(layout.names, layout.shapes))} needs {layout.size}; build theta with "
+                             f"dictionary_to_vector on the same parameters")
     return {name: theta[sl].reshape(shape).copy()
             for (name, sl), shape in zip(layout.slices().items(), layout.shapes)}
 
@@ -221,29 +220,23 @@ def gradients_to_vector(gradients, layout):
     """
     layout = _as_layout(layout)
     if not isinstance(gradients, dict):
-        raise ParameterError(
-            f"gradients must be a dict such as {{'dW1': ..., 'db1': ...}}, got {type(gradients).__name__}"
-        )
+        raise ParameterError(f"gradients must be a dict such as {{'dW1': ..., 'db1': ...}}, "
+                             f"got {type(gradients).__name__}")
     wanted = ["d" + name for name in layout.names]
     missing = [k for k in wanted if k not in gradients]
     if missing:
-        raise ParameterError(
-            f"gradients is missing {missing}: every parameter needs a gradient named 'd' + its name "
-            f"(have {sorted(gradients)})"
-        )
+        raise ParameterError(f"gradients is missing {missing}: every parameter needs a gradient named 'd' + its "
+                             f"name (have {sorted(gradients)})")
     extra = [k for k in gradients if k not in wanted] if len(gradients) != len(wanted) else []
     if extra:
-        raise ParameterError(
-            f"gradients has keys {extra} that match no parameter (parameters are {list(layout.names)}); "
-            f"keep only the parameter gradients ('d' + name) and drop intermediate values such as dA or dZ"
-        )
+        raise ParameterError(f"gradients has keys {extra} that match no parameter (parameters are "
+                             f"{list(layout.names)}); keep only the parameter gradients ('d' + name) and drop "
+                             f"intermediate values such as dA or dZ")
     parts = []
     for key, shape in zip(wanted, layout.shapes):
         g = np.asarray(gradients[key])
         if g.shape != shape:
-            raise ParameterError(
-                f"gradient '{key}' has shape {g.shape} but parameter '{key[1:]}' has shape {shape}; "
-                f"a gradient must have exactly its parameter's shape"
-            )
+            raise ParameterError(f"gradient '{key}' has shape {g.shape} but parameter '{key[1:]}' has shape "
+                                 f"{shape}; a gradient must have exactly its parameter's shape")
         parts.append(g.reshape(-1))
     return np.concatenate(parts).reshape(-1, 1).copy()

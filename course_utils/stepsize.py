@@ -1,31 +1,21 @@
-"""How the error of a finite difference depends on the step epsilon: sweeps, error model, best step.
+"""How the error of a finite difference depends on the step epsilon: the error model and the best step.
 
 This is the numerical side of notebook 4; ``stepsize_views`` turns it into what the plots and the explorer
-widget draw (curves, labels, a verdict line).
-
-A *sweep* measures, for many steps at once, the course's relative difference
-``||g - g_hat|| / (||g|| + ||g_hat||)`` between an exact gradient ``g`` and a finite-difference
-estimate ``g_hat`` computed in a chosen precision (float64 or float32) with a chosen method:
+widget draw. A *sweep* (``sweep``, ``error_at``) measures, for many steps at once, the course's relative
+difference between an exact gradient and a finite-difference estimate computed in a chosen precision
+(float64 or float32) with a chosen method, along the unit vectors (mode "entries", the classic per-entry
+check) or one fixed random unit vector (mode "direction"); u is the unit round-off of the dtype:
 
 * ``"centered"``: ``(J(theta + eps d) - J(theta - eps d)) / (2 eps)``, error ~ C1 eps^2 + C2 u / eps
 * ``"forward"``:  ``(J(theta + eps d) - J(theta)) / eps``,            error ~ C1 eps   + C2 u / eps
 * ``"complex"``:  ``Im J(theta + i eps d) / eps``,                     error ~ C1 eps^2 + C0 u
 
-where ``d`` runs over the unit vectors (mode ``"entries"``: the classic per-entry check) or is one fixed
-random unit vector (mode ``"direction"``), and ``u`` is the unit round-off of the dtype. The step is the
-nominal ``eps`` the student's loop divides by, exactly as in the classic exercise.
-
-The measurements come from ``stepsize_sweeps`` (machinery a student does not need: input checks, the
-six example models and the vectorised sweep, re-exported here): every cost is evaluated for a whole
-batch of perturbed parameter vectors in one call, so a sweep over ~100 steps of the 47-parameter net
-takes milliseconds. This module holds what notebook 4 teaches about them: the error model and its fit,
-the measured and predicted best step, and ``SweepCache``, which keeps finished sweeps for the widget.
-
-Models (``MODELS``): the 1-D model ``J = theta x`` (no truncation error at all: J is linear), ``sin`` and
-``exp`` (smooth, truncation visible), a ReLU written with ``abs`` (not complex-analytic: the complex step
-fails), and the course's 3-layer net with the textbook cost or the cost computed from the logits.
+This module holds what notebook 4 teaches about a sweep: the error model (``ErrorModel``) and its fit, the
+predicted best step and the rule of thumb, and ``SweepCache``, which keeps finished sweeps for the widget.
+The measurements themselves (input checks, the six example models ``MODELS``, the vectorised sweep, the
+measured minimum ``measured_best``, the kink and the slopes of a curve) come from ``stepsize_sweeps``,
+machinery a student does not need, and are re-exported here.
 """
-
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,9 +36,13 @@ from course_utils.stepsize_sweeps import (
     default_grid,
     error_at,
     finite_differences,
+    fit_slope,
     get_model,
+    kink_step,
+    measured_best,
     model_label,
     random_direction,
+    region_slopes,
     sweep,
     unit_roundoff,
 )
@@ -215,87 +209,6 @@ def _fit(s, kink):
     C2 = float(np.median(err[left] * eps[left] / s.u)) if left.any() else float(err[i_min] * eps_min / s.u)
     C1 = float(np.median(err[right] / eps[right] ** p)) if right.any() else 0.0
     return ErrorModel(s.method, p, s.u, C1, C2)
-
-
-def kink_step(s, jump=10.0):
-    """The smallest step at which the measured error jumps up (the step starts crossing a kink), or None.
-
-    Right of the measured minimum, the error of a smooth cost grows like eps^p (less than 2x between
-    neighbouring grid points). When the step crosses a ReLU kink the difference quotient changes
-    abruptly; this is seen as an error ``jump`` times larger than the largest of the three previous
-    points. The complex step is never checked (its small-step error is flat).
-
-    Returns
-    -------
-    float or None
-    """
-    if s.method == "complex":
-        return None
-    err = np.where(np.isfinite(s.error), s.error, np.inf)
-    best, _ = measured_best(s)
-    for i in range(3, err.size):
-        if s.eps[i] > best and err[i] > jump * np.max(err[i - 3:i]) and err[i] > 0:
-            return float(s.eps[i])
-    return None
-
-
-def measured_best(s):
-    """The step with the smallest measured error and that error: (eps, error) as floats.
-
-    Exact zeros count as the smallest error; among equal errors the largest step is returned.
-    """
-    err = np.where(np.isfinite(s.error), s.error, np.inf)
-    i = len(err) - 1 - int(np.argmin(err[::-1]))
-    return float(s.eps[i]), float(err[i])
-
-
-def fit_slope(eps, error, lo, hi):
-    """Least-squares slope of log10(error) against log10(eps) for lo <= eps <= hi (exact zeros left out).
-
-    Parameters
-    ----------
-    eps, error : ndarray, shape (k,)
-    lo, hi : float, the range of steps
-
-    Returns
-    -------
-    float, the slope (2 for centered truncation, 1 for forward, -1 for round-off)
-
-    Raises
-    ------
-    StepSizeError when too few usable points lie in [lo, hi].
-    """
-    eps, error = np.asarray(eps, dtype=np.float64), np.asarray(error, dtype=np.float64)
-    keep = (eps >= lo) & (eps <= hi) & (error > 0) & np.isfinite(error)
-    if keep.sum() < 3:
-        raise StepSizeError(f"only {int(keep.sum())} usable points between {lo:.1e} and {hi:.1e}; "
-                            f"widen the range or use a finer grid")
-    slope, _ = np.polyfit(np.log10(eps[keep]), np.log10(error[keep]), 1)
-    return float(slope)
-
-
-def region_slopes(s, margin=30.0):
-    """Slopes of the round-off and truncation regions of a sweep, fitted from the data alone.
-
-    The round-off region is every step below best / margin, the truncation region every step above
-    best * margin whose error is not saturated and that does not cross a kink (best: the measured
-    minimum; see ``kink_step``).
-
-    Returns
-    -------
-    dict with "roundoff" and "truncation" (float, or None when the region has too few points)
-    """
-    best, _ = measured_best(s)
-    kink = kink_step(s)
-    top = s.eps[-1] if kink is None else kink / 1.01
-    out = {}
-    for name, lo, hi in [("roundoff", s.eps[0], best / margin), ("truncation", best * margin, top)]:
-        mask = (s.eps >= lo) & (s.eps <= hi) & (s.error < SATURATED)
-        try:
-            out[name] = fit_slope(s.eps[mask], s.error[mask], lo, hi)
-        except StepSizeError:
-            out[name] = None
-    return out
 
 
 def rule_of_thumb_epsilon(dtype, method="centered", scale=1.0):

@@ -1,9 +1,11 @@
 """Machinery of notebook 4; a student does not need this module: the vectorised sweeps behind ``stepsize``.
 
 It holds the input checks, the six example models (a point theta, a batched cost and its exact
-gradient) and the sweep itself, which evaluates every perturbed parameter vector of many steps in one
-vectorised call (the 3-layer net through ``models.mlp_costs``). What notebook 4 teaches, the error model
-and the best step, is in ``stepsize``; this module only produces the measurements it is fitted to.
+gradient), the sweep itself, which evaluates every perturbed parameter vector of many steps in one
+vectorised call (the 3-layer net through ``models.mlp_costs``), and what can be read off a sweep's curve
+(its measured minimum, the step where it starts crossing a kink, the slopes of its regions). What
+notebook 4 teaches, the error model and the best step, is in ``stepsize``; this module only produces the
+measurements it is fitted to.
 """
 
 from dataclasses import dataclass
@@ -16,8 +18,8 @@ from course_utils.testcases import gradient_check_n_test_case
 
 __all__ = ["DTYPES", "METHODS", "MODELS", "SATURATED", "StepSizeError", "Sweep", "SweepModel",
            "TRUNCATION_ORDER", "check_dtype", "check_epsilons", "check_method", "default_grid",
-           "error_at", "finite_differences", "get_model", "model_label", "random_direction", "sweep",
-           "unit_roundoff"]
+           "error_at", "finite_differences", "fit_slope", "get_model", "kink_step", "measured_best", "model_label",
+           "random_direction", "region_slopes", "sweep", "unit_roundoff"]
 
 METHODS = ("centered", "forward", "complex")
 DTYPES = ("float64", "float32")
@@ -96,7 +98,20 @@ def check_epsilons(eps):
 
 
 def unit_roundoff(dtype):
-    """Machine epsilon u of a float dtype (2.2e-16 for float64, 1.2e-7 for float32)."""
+    """Machine epsilon u of a float dtype (2.2e-16 for float64, 1.2e-7 for float32).
+
+    Parameters
+    ----------
+    dtype : "float64" or "float32" (or the numpy dtype)
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    StepSizeError for another dtype.
+    """
     return float(np.finfo(check_dtype(dtype)).eps)
 
 
@@ -106,9 +121,18 @@ def default_grid(method, per_decade=8):
     Real-step methods go from 1e-12 to 1 (the explorer's slider range); the complex step from 1e-20 to 1,
     to show that it stays flat far below where subtraction-based differences break down.
 
+    Parameters
+    ----------
+    method : "centered", "forward" or "complex"
+    per_decade : int, steps per power of ten
+
     Returns
     -------
     ndarray, shape (k,), increasing
+
+    Raises
+    ------
+    StepSizeError for an unknown method.
     """
     lo = -20 if check_method(method) == "complex" else -12
     return np.logspace(lo, 0, -lo * per_decade + 1)
@@ -232,7 +256,20 @@ def get_model(model):
 
 
 def model_label(model):
-    """Readable label of a model name, e.g. "3-layer net (course test case)"."""
+    """Readable label of a model name, e.g. "3-layer net (course test case)".
+
+    Parameters
+    ----------
+    model : str, a name in ``MODELS``
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    StepSizeError for an unknown model.
+    """
     return get_model(model).label
 
 
@@ -273,7 +310,20 @@ class Sweep:
 
 
 def random_direction(n, seed=0):
-    """A fixed random unit vector of length n (Gaussian entries, normalised); shape (n,)."""
+    """A fixed random unit vector of length n (Gaussian entries, normalised).
+
+    Parameters
+    ----------
+    n : int; seed : int
+
+    Returns
+    -------
+    ndarray, shape (n,)
+
+    Raises
+    ------
+    numpy's ValueError for a negative n; nothing of its own.
+    """
     v = np.random.default_rng(seed).standard_normal(n)
     return v / np.linalg.norm(v)
 
@@ -379,5 +429,132 @@ def sweep(model, method="centered", dtype="float64", eps=None, mode="entries", s
 
 
 def error_at(model, method, dtype, eps, mode="entries", seed=0):
-    """Relative difference at one step (a one-point sweep). Returns float."""
+    """Relative difference at one step (a one-point sweep).
+
+    Parameters
+    ----------
+    model, method, dtype, mode, seed : as for ``sweep``
+    eps : float, the step
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    StepSizeError for an unknown model, method, dtype or mode, or a step that is not a positive number.
+    """
     return float(sweep(model, method, dtype, [eps], mode=mode, seed=seed).error[0])
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading a sweep: its minimum, the step where it crosses a kink, the slopes of its regions
+# ---------------------------------------------------------------------------------------------------
+
+def measured_best(s):
+    """The step with the smallest measured error and that error: (eps, error) as floats.
+
+    Exact zeros count as the smallest error; among equal errors the largest step is returned.
+
+    Parameters
+    ----------
+    s : Sweep (or any object with arrays ``eps`` and ``error`` of shape (k,))
+
+    Returns
+    -------
+    (eps : float, error : float)
+
+    Raises
+    ------
+    ValueError from numpy for an empty sweep; nothing of its own.
+    """
+    err = np.where(np.isfinite(s.error), s.error, np.inf)
+    i = len(err) - 1 - int(np.argmin(err[::-1]))
+    return float(s.eps[i]), float(err[i])
+
+
+def kink_step(s, jump=10.0):
+    """The smallest step at which the measured error jumps up (the step starts crossing a kink), or None.
+
+    Right of the measured minimum, the error of a smooth cost grows like eps^p (less than 2x between
+    neighbouring grid points). When the step crosses a ReLU kink the difference quotient changes
+    abruptly; this is seen as an error ``jump`` times larger than the largest of the three previous
+    points. The complex step is never checked (its small-step error is flat).
+
+    Parameters
+    ----------
+    s : Sweep; jump : float, the factor that counts as a jump
+
+    Returns
+    -------
+    float or None
+
+    Raises
+    ------
+    ValueError from numpy for an empty sweep; nothing of its own.
+    """
+    if s.method == "complex":
+        return None
+    err = np.where(np.isfinite(s.error), s.error, np.inf)
+    best, _ = measured_best(s)
+    for i in range(3, err.size):
+        if s.eps[i] > best and err[i] > jump * np.max(err[i - 3:i]) and err[i] > 0:
+            return float(s.eps[i])
+    return None
+
+
+def fit_slope(eps, error, lo, hi):
+    """Least-squares slope of log10(error) against log10(eps) for lo <= eps <= hi (exact zeros left out).
+
+    Parameters
+    ----------
+    eps, error : ndarray, shape (k,)
+    lo, hi : float, the range of steps
+
+    Returns
+    -------
+    float, the slope (2 for centered truncation, 1 for forward, -1 for round-off)
+
+    Raises
+    ------
+    StepSizeError when too few usable points lie in [lo, hi].
+    """
+    eps, error = np.asarray(eps, dtype=np.float64), np.asarray(error, dtype=np.float64)
+    keep = (eps >= lo) & (eps <= hi) & (error > 0) & np.isfinite(error)
+    if keep.sum() < 3:
+        raise StepSizeError(f"only {int(keep.sum())} usable points between {lo:.1e} and {hi:.1e}; "
+                            f"widen the range or use a finer grid")
+    slope, _ = np.polyfit(np.log10(eps[keep]), np.log10(error[keep]), 1)
+    return float(slope)
+
+
+def region_slopes(s, margin=30.0):
+    """Slopes of the round-off and truncation regions of a sweep, fitted from the data alone.
+
+    The round-off region is every step below best / margin, the truncation region every step above
+    best * margin whose error is not saturated and that does not cross a kink (best: the measured
+    minimum; see ``kink_step``).
+
+    Parameters
+    ----------
+    s : Sweep; margin : float, how far from the minimum each region starts (a factor)
+
+    Returns
+    -------
+    dict with "roundoff" and "truncation" (float, or None when the region has too few points)
+
+    Raises
+    ------
+    ValueError from numpy for an empty sweep; nothing of its own.
+    """
+    best, _ = measured_best(s)
+    kink = kink_step(s)
+    top = s.eps[-1] if kink is None else kink / 1.01
+    out = {}
+    for name, lo, hi in [("roundoff", s.eps[0], best / margin), ("truncation", best * margin, top)]:
+        mask = (s.eps >= lo) & (s.eps <= hi) & (s.error < SATURATED)
+        try:
+            out[name] = fit_slope(s.eps[mask], s.error[mask], lo, hi)
+        except StepSizeError:
+            out[name] = None
+    return out

@@ -19,6 +19,10 @@ def gradient_check_n_test_case():
     X : ndarray, shape (4, 3)
     Y : ndarray, shape (1, 3), labels [[1, 1, 0]]
     parameters : dict W1 (5, 4), b1 (5, 1), W2 (3, 5), b2 (3, 1), W3 (1, 3), b3 (1, 1)
+
+    Raises
+    ------
+    Nothing: the case is fixed.
     """
     rs = np.random.RandomState(1)
     X = rs.randn(4, 3)

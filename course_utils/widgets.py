@@ -12,6 +12,9 @@ import ipywidgets as widgets
 import numpy as np
 
 from course_utils.bugs import CATALOGUE, bug_names, bugs_lambd, check_bugs, touched_blocks
+from course_utils.bug_hunt_machinery import (BUSY_CSS, LayoutReuse, ViewCache, bug_hunt_controls, busy_html,
+                                              markdown_inline)
+from course_utils.figure_machinery import FIGURE_DPI
 from course_utils.plots import plot_report, report_heatmap_data
 from course_utils.plots import draw_error_vs_epsilon, redraw_error_vs_epsilon, update_current_step
 from course_utils.stepsize import MODELS, SweepCache, StepSizeError, check_dtype, check_method, get_model
@@ -26,6 +29,17 @@ __all__ = ["EXPLORER_EXPONENTS", "EXPLORER_METHODS", "EpsilonExplorer", "bug_hun
 # Instructor widget: inject bugs live (notebook 3: bug hunt)
 # ---------------------------------------------------------------------------------------------------
 
+def _explanation(names, lambd):
+    """HTML: what each bug in ``names`` is, why people write it and how to spot it (the catalogue's text)."""
+    if not names:
+        return "<p>The correct backward pass: no bug injected.</p>"
+    items = "".join(f"<li><b>{html.escape(n)}</b>: {markdown_inline(CATALOGUE[n].title)}<br><i>why:</i> "
+                    f"{markdown_inline(CATALOGUE[n].why)}<br><i>spot:</i> {markdown_inline(CATALOGUE[n].spot)}</li>"
+                    for n in names)
+    l2 = f"<p>The check uses the L2-regularized cost (lambd = {lambd:g}).</p>" if lambd else ""
+    return f"<ul style='margin:0'>{items}</ul>{l2}"
+
+
 def bug_hunt_view(selection, X=None, Y=None, parameters=None, epsilon=None):
     """Everything the bug-hunt widget shows for one selection of bugs, as plain data (no widgets).
 
@@ -39,123 +53,87 @@ def bug_hunt_view(selection, X=None, Y=None, parameters=None, epsilon=None):
 
     Returns
     -------
-    dict with
-        "names" : tuple of str, the injected bugs (empty for the correct pass)
-        "lambd" : float, L2 strength of the checked cost (0.7 when an L2 bug is selected, else 0)
-        "report" : GradCheckReport of the check
-        "summary" : str, the report's one-line summary
-        "touched" : list of str, blocks the bugs make wrong
-        "heatmaps" : dict name -> heatmap data (see ``course_utils.plots.report_heatmap_data``)
-        "explanation" : str, HTML: what each bug is, why people write it, how to spot it
+    dict with "names" (tuple of str, the injected bugs), "lambd" (float, L2 strength of the checked
+    cost: 0.7 with an L2 bug, else 0), "report" (GradCheckReport), "summary" (str, its one line),
+    "touched" (list of str, blocks the bugs make wrong), "heatmaps" (dict name -> heatmap data, see
+    ``course_utils.plots.report_heatmap_data``), "explanation" (str, HTML: each bug's catalogue text)
+
+    Raises
+    ------
+    KeyError / BugError (from ``course_utils.bugs``) for an unknown bug or bugs that cannot be combined.
     """
     if X is None and Y is None and parameters is None:
         X, Y, parameters = gradient_check_n_test_case()
-    if isinstance(selection, str):
-        selection = [selection]
-    names = tuple(n for n in selection if n != "correct")
-    kwargs = {} if epsilon is None else {"epsilon": epsilon}
+    names = tuple(n for n in ([selection] if isinstance(selection, str) else selection) if n != "correct")
     lambd = bugs_lambd(names)
-    report = check_bugs(list(names), X, Y, parameters, lambd=lambd, **kwargs)
-    if names:
-        items = "".join(
-            f"<li><b>{html.escape(CATALOGUE[n].name)}</b>: {html.escape(CATALOGUE[n].title)}"
-            f"<br><i>why:</i> {html.escape(CATALOGUE[n].why)}<br><i>spot:</i> {html.escape(CATALOGUE[n].spot)}</li>"
-            for n in names)
-        explanation = f"<ul>{items}</ul>"
-    else:
-        explanation = "<p>The correct backward pass: no bug injected.</p>"
-    if lambd:
-        explanation += f"<p>The check uses the L2-regularized cost (lambd = {lambd:g}).</p>"
-    return {
-        "names": names, "lambd": lambd, "report": report, "summary": report.summary(),
-        "touched": touched_blocks(list(names), parameters), "heatmaps": report_heatmap_data(report),
-        "explanation": explanation,
-    }
+    report = check_bugs(list(names), X, Y, parameters, lambd=lambd, **({} if epsilon is None else {"epsilon": epsilon}))
+    return {"names": names, "lambd": lambd, "report": report, "summary": report.summary(),
+            "touched": touched_blocks(list(names), parameters), "heatmaps": report_heatmap_data(report),
+            "explanation": _explanation(names, lambd)}
 
 
-def _figure_png(fig, dpi):
-    """PNG bytes of a matplotlib Figure."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
-
-
-def _bug_hunt_controls(options, height):
-    """The bug-hunt widget's controls and layout, each with its CSS class for browser tests: ``bug-hunt``
-    (the whole widget), ``bug-picker`` (dropdown), ``bug-combo`` (multi-select), ``bug-explanation``,
-    ``bug-report`` (report HTML), ``bug-heatmap`` (the figure, an image).
-
-    Returns
-    -------
-    picker, combo, explanation, report_box, heatmap, box (ipywidgets)
-    """
-    picker = widgets.Dropdown(options=options, value="correct", description="bug",
-                              layout=widgets.Layout(width="420px"),
-                              style={"description_width": "60px"})
-    combo = widgets.SelectMultiple(options=options[1:], value=(), description="add",
-                                   rows=min(8, len(options)), layout=widgets.Layout(width="420px"),
-                                   style={"description_width": "60px"})
-    explanation = widgets.HTML(layout=widgets.Layout(height="150px", overflow="auto"))
-    report_box = widgets.HTML(layout=widgets.Layout(height="250px", overflow="auto"))
-    heatmap = widgets.Image(format="png", layout=widgets.Layout(height=height, object_fit="contain"))
-    picker.add_class("bug-picker")
-    combo.add_class("bug-combo")
-    explanation.add_class("bug-explanation")
-    report_box.add_class("bug-report")
-    heatmap.add_class("bug-heatmap")
-    box = widgets.VBox([widgets.HBox([widgets.VBox([picker, combo]), explanation]), report_box, heatmap])
-    box.add_class("bug-hunt")
-    return picker, combo, explanation, report_box, heatmap, box
-
-
-def bug_hunt_widget(X=None, Y=None, parameters=None, epsilon=None, height="640px", dpi=70):
+def bug_hunt_widget(X=None, Y=None, parameters=None, epsilon=None, dpi=FIGURE_DPI, precompute=True):
     """Instructor widget: pick bug(s), see the gradient check's report and heatmap update in place.
 
-    A dropdown picks one bug (or "correct"); a multi-select adds more to combine them. Every change
-    re-runs the check (``bug_hunt_view``) and redraws the report table and the heatmap figure in their
-    fixed-size boxes. Results are remembered per selection, so going back to a bug is instant. (CSS
-    classes for browser tests: see ``_bug_hunt_controls``.)
+    A dropdown picks one bug (or "correct"); a multi-select adds more to combine them. A pick shows the
+    bug's explanation at once and greys the old report ("checking ...") until the new one is drawn.
+    Every view is computed once (``bug_hunt_view`` + ``plot_report``); after the widget appears, a
+    background thread computes every single bug's view, so later picks are instant. (Layout, busy
+    state, precompute and still image: ``course_utils.bug_hunt_machinery``.)
 
     Parameters
     ----------
     X : ndarray (n_0, m), Y : ndarray (1, m), parameters : dict; default: the course's test case
     epsilon : float or None, step of the check (None: the checker's default)
-    height : str, CSS height of the figure box (fixed, so the page does not jump while redrawing)
-    dpi : int, resolution of the drawn figure
+    dpi : int, resolution of the figure
+    precompute : bool or list of str, compute every bug's view (True) or these bugs' in the background
 
     Returns
     -------
-    ipywidgets.VBox; its attribute ``view`` is the latest ``bug_hunt_view`` result and ``select(...)``
-    sets the selection from code (a name or a list of names; ValueError for an unknown name).
+    BugHuntWidget (an ipywidgets.VBox): ``view`` is the shown ``bug_hunt_view`` result, ``select(...)``
+    sets the selection from code (a name or a list of names), ``cache`` the ViewCache, ``close()`` stops it.
+
+    Raises
+    ------
+    ValueError from ``select`` for an unknown bug name.
     """
     options = ["correct"] + bug_names()
-    picker, combo, explanation, report_box, heatmap, box = _bug_hunt_controls(options, height)
-    cache, busy = {}, []
+    picker, combo, status, explanation, report_box, heatmap, box = bug_hunt_controls(options)
+
+    renderer = LayoutReuse()
+
+    def compute(key):
+        view = bug_hunt_view(list(key), X, Y, parameters, epsilon)
+        return view, view["report"]._repr_html_(), renderer.png(plot_report(view["report"]), dpi)
+
+    box.cache = cache = ViewCache(compute)
+    busy = []
 
     def redraw(change=None):
         if busy:
             return
         first = [] if picker.value == "correct" else [picker.value]
         key = tuple(first + [n for n in combo.value if n not in first])
-        if key not in cache:
-            view = bug_hunt_view(list(key), X, Y, parameters, epsilon)
-            cache[key] = (view, _figure_png(plot_report(view["report"]), dpi))
-        view, png = cache[key]
-        box.view = view
-        explanation.value = ("<div style='font-size:15px'>" + view["explanation"] + "</div>")
-        report_box.value = ("<div style='font-size:15px'>" + view["report"]._repr_html_() + "</div>")
-        heatmap.value = png
+        explanation.value = f"<div style='font-size:15px'>{_explanation(key, bugs_lambd(key))}</div>"
+        if not cache.ready(key):  # sent to the browser now, before the check runs
+            status.value = busy_html(key)
+            box.add_class("bug-busy")
+        box.view, report_html, box.png = cache.get(key)
+        box.still_text = f"Bug-hunt widget (run the notebook to use it): {box.view['summary']}"
+        report_box.value = f"<div style='font-size:15px'>{report_html}</div>"
+        heatmap.value = box.png
+        status.value = BUSY_CSS
+        box.remove_class("bug-busy")
 
     def select(names):
         names = [names] if isinstance(names, str) else list(names)
         unknown = [n for n in names if n not in options]
         if unknown:
             raise ValueError(f"unknown bug {unknown[0]!r}; choose from {', '.join(options)}")
-        first = names[0] if names else "correct"
         busy.append(True)  # set both controls, then redraw once
         try:
-            picker.value = first
-            combo.value = tuple(n for n in names[1:] if n not in ("correct", first))
+            picker.value = names[0] if names else "correct"
+            combo.value = tuple(n for n in names[1:] if n not in ("correct", picker.value))
         finally:
             busy.pop()
         redraw()
@@ -164,6 +142,8 @@ def bug_hunt_widget(X=None, Y=None, parameters=None, epsilon=None, height="640px
     combo.observe(redraw, names="value")
     box.select = select
     redraw()
+    if precompute:
+        cache.start([(name,) for name in (bug_names() if precompute is True else precompute)])
     return box
 
 

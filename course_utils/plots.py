@@ -9,13 +9,15 @@ from matplotlib import colormaps
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+from course_utils.epsilon_drawing import (EPSILON_DPI, EPSILON_FONTS, EPSILON_PANEL_SIZE, EPSILON_YLIM,
+                                         OPTIONAL_ARTISTS, panel_artists, plain_log_ticks,
+                                         redraw_error_vs_epsilon, update_current_step)
 from course_utils.figure_machinery import (COLUMN_PX, FIGURE_DPI, INLINE_DPI, REPORT_FONTS, DescribedFigure,
                                            draw_block_bars, draw_colour_bar)
 from course_utils.report import HEADLINES
 from course_utils.stepsize import METHODS, SweepCache
-from course_utils.stepsize_views import METHOD_LABELS, ZERO_FLOOR, curve_data, power_of_ten
+from course_utils.stepsize_views import METHOD_LABELS, curve_data
 
 __all__ = ["draw_error_vs_epsilon", "plot_error_vs_epsilon", "plot_methods_vs_epsilon", "plot_report",
            "redraw_error_vs_epsilon", "report_heatmap_data", "update_current_step"]
@@ -162,50 +164,21 @@ def _draw_block_heatmap(ax, name, d, cmap, norm):
 # Error versus step epsilon (notebook 4: choosing epsilon)
 # ---------------------------------------------------------------------------------------------------
 
-#: Font sizes of the epsilon plots, for projection.
-EPSILON_FONTS = {"title": 16, "label": 15, "tick": 13, "legend": 12}
-
-#: Fixed vertical limits, so that the explorer's plot never jumps while a control moves (exact zeros
-#: are drawn at stepsize.ZERO_FLOOR = 1e-18).
-EPSILON_YLIM = (1e-19, 10.0)
-
-
-def _power_label(value, _position=None):
-    """Tick label of a power of ten as plain text, "1e-12" (no mathtext: about 10x faster to draw)."""
-    exponent = int(round(np.log10(value))) if value > 0 else 0
-    return "1" if exponent == 0 else f"1e{exponent}"
-
-
-def _plain_log_ticks(ax):
-    """Major ticks every 2 decades (x) / 3 decades (y), plain-text labels, no minor ticks."""
-    for axis, every in ((ax.xaxis, 2), (ax.yaxis, 3)):
-        lo, hi = sorted(ax.get_xlim() if axis is ax.xaxis else ax.get_ylim())
-        exponents = np.arange(np.ceil(np.log10(lo)), np.floor(np.log10(hi)) + 1)
-        exponents = exponents[exponents % every == 0]
-        axis.set_major_locator(FixedLocator(10.0 ** exponents))
-        axis.set_major_formatter(FuncFormatter(_power_label))
-        axis.set_minor_locator(NullLocator())
-
-
-def _legend_label(label, values):
-    """The label, or a hidden one ("_" prefix) when the line has nothing to draw (all NaN)."""
-    return label if np.any(np.isfinite(values)) else "_" + label
-
 
 def draw_error_vs_epsilon(ax, data, legend=True, keep_unused=False):
-    """Draw one error-versus-step panel into ``ax`` (cleared first) from a ``stepsize.curve_data`` dict.
+    """Draw one error-versus-step panel into ``ax`` (cleared first) from a ``stepsize_views.curve_data`` dict.
 
     Draws: the measured relative difference (gid "measured"), the truncation line (gid "truncation",
     slope p), the round-off line (gid "roundoff", slope -1; flat for the complex step), their sum
-    (gid "model-total"), the predicted best step (gid "best-eps"), the current step (gid "current-eps",
-    its measured error gid "current-point", labelled by gid "current-text"), the classic 1e-7 threshold
-    (gid "threshold") and, when
-    the step crosses a ReLU kink, a shaded region (gid "kink-region").
+    (gid "model-total"), the panel's one best step (gid "best-eps", the step the verdict quotes), the
+    current step (gid "current-eps", its measured error gid "current-point", labelled by gid
+    "current-text" above the curves), the classic 1e-7 threshold (gid "threshold") and, when the step
+    crosses a ReLU kink, a shaded region (gid "kink-region"). The legend sits outside the axes.
 
     Parameters
     ----------
     ax : matplotlib Axes
-    data : dict from ``course_utils.stepsize.curve_data``
+    data : dict from ``course_utils.stepsize_views.curve_data``
     legend : bool
     keep_unused : bool, keep the artists this panel does not need (exact zeros, best step, kink region)
         hidden instead of removing them, so that ``redraw_error_vs_epsilon`` can show any other panel in
@@ -214,131 +187,18 @@ def draw_error_vs_epsilon(ax, data, legend=True, keep_unused=False):
     Returns
     -------
     dict gid -> the matplotlib artist
+
+    Raises
+    ------
+    KeyError when ``data`` is not a ``curve_data`` dict.
     """
     ax.clear()
-    artists = _panel_artists(ax)
+    artists = panel_artists(ax)
     redraw_error_vs_epsilon(ax, artists, data, legend=legend)
     if not keep_unused:
         for gid in [gid for gid in OPTIONAL_ARTISTS if not artists[gid].get_visible()]:
             artists.pop(gid).remove()  # (hidden artists have no legend entry)
     return artists
-
-
-#: Artists of a panel that only some panels show.
-OPTIONAL_ARTISTS = ("exact-zero", "best-eps", "kink-region")
-
-
-def _panel_artists(ax):
-    """Every artist of an error-versus-step panel, without data yet, in the order of the legend.
-
-    Returns
-    -------
-    dict gid -> artist
-    """
-    a = {}
-    (a["measured"],) = ax.loglog([], [], "o-", color="black", markersize=4, linewidth=1.5, label="measured",
-                                 gid="measured")
-    (a["exact-zero"],) = ax.loglog([], [], "v", color="black", markersize=7,
-                                   label="exactly 0 (drawn at the bottom)", gid="exact-zero")
-    (a["truncation"],) = ax.loglog([], [], "--", color="#0072B2", linewidth=2.5, gid="truncation")
-    (a["roundoff"],) = ax.loglog([], [], "-.", color="#D55E00", linewidth=2.5, gid="roundoff")
-    (a["model-total"],) = ax.loglog([], [], "-", color="#999999", linewidth=5, alpha=0.6, gid="model-total",
-                                    zorder=1)
-    a["best-eps"] = ax.axvline(1.0, color="#009E73", linestyle=":", linewidth=3, gid="best-eps")
-    a["threshold"] = ax.axhline(1.0, color="#555555", linestyle="--", linewidth=1, gid="threshold")
-    a["kink-region"] = ax.axvspan(1.0, 2.0, color="#CC79A7", alpha=0.15, label="step crosses a ReLU kink",
-                                  gid="kink-region")
-    a["current-eps"] = ax.axvline(1.0, color="#E69F00", linewidth=3, label="current \u03b5", gid="current-eps")
-    (a["current-point"],) = ax.loglog([1.0], [1.0], "D", color="#E69F00", markeredgecolor="black", markersize=13,
-                                      gid="current-point", zorder=5)
-    a["current-text"] = ax.text(1.0, 1.0, "", fontsize=EPSILON_FONTS["legend"] + 1, zorder=6, gid="current-text",
-                                bbox=dict(facecolor="white", edgecolor="#E69F00", alpha=0.9))
-    return a
-
-
-def _shown(artist, visible, label):
-    """Show or hide an optional artist; a hidden one has no legend entry ("_" label)."""
-    artist.set_visible(visible)
-    artist.set_label(label if visible else "_" + label)
-
-
-def redraw_error_vs_epsilon(ax, artists, data, legend=True):
-    """Show ``data`` (a ``stepsize.curve_data`` dict) in the artists of a panel drawn before on ``ax`` by
-    ``draw_error_vs_epsilon(..., keep_unused=True)``: new line data, labels, limits, title and legend,
-    the same picture as a fresh draw, several times faster (no axes to clear, no ticks to rebuild).
-
-    Returns
-    -------
-    dict gid -> artist (``artists``)
-    """
-    fonts = EPSILON_FONTS
-    p = {"centered": 2, "forward": 1, "complex": 2}[data["method"]]
-    artists["measured"].set_data(data["eps"], data["shown_error"])
-    exact = data["exact"]
-    artists["exact-zero"].set_data(data["eps"][exact], data["shown_error"][exact])
-    _shown(artists["exact-zero"], bool(np.any(exact)), "exactly 0 (drawn at the bottom)")
-    roundoff_label = ("round-off floor \u2248 u" if data["method"] == "complex" else "round-off \u221d u/\u03b5")
-    for gid, values, label in (("truncation", data["truncation"], "truncation \u221d \u03b5" + ("\u00b2" if p == 2 else "")),
-                               ("roundoff", data["roundoff"], roundoff_label),
-                               ("model-total", data["total"], "error model (sum)")):
-        artists[gid].set_data(data["line_eps"], values)
-        artists[gid].set_label(_legend_label(label, values))
-    best = data["best_eps"]
-    artists["best-eps"].set_xdata([best, best] if best is not None else [1.0, 1.0])
-    _shown(artists["best-eps"], best is not None,
-           f"predicted best \u03b5 \u2248 {best:.1e}" if best is not None else "predicted best \u03b5")
-    artists["threshold"].set_ydata([data["threshold"], data["threshold"]])
-    artists["threshold"].set_label(f"classic threshold {power_of_ten(data['threshold'])}")
-    kink = data["kink_eps"]
-    if kink is not None:
-        artists["kink-region"].set_x(kink)
-        artists["kink-region"].set_width(data["eps"][-1] - kink)
-    _shown(artists["kink-region"], kink is not None, "step crosses a ReLU kink")
-    artists["current-eps"].set_xdata([data["current_eps"], data["current_eps"]])
-    ax.set_xlim(data["eps"][0], data["eps"][-1])
-    ax.set_ylim(*EPSILON_YLIM)
-    _plain_log_ticks(ax)
-    update_current_step(artists, data)
-    ax.set_title(data["title"], fontsize=fonts["title"])
-    ax.set_xlabel(data["xlabel"], fontsize=fonts["label"])
-    ax.set_ylabel(data["ylabel"], fontsize=fonts["label"])
-    ax.tick_params(labelsize=fonts["tick"])
-    ax.grid(True, which="major", alpha=0.3)
-    if legend:
-        ax.legend(fontsize=fonts["legend"], loc="lower left", framealpha=0.9)
-    return artists
-
-
-def update_current_step(artists, data):
-    """Move the current-step marks of a drawn panel (from ``draw_error_vs_epsilon``) to ``data``'s step.
-
-    Only the vertical line, the point at the measured error and its text label change; the explorer
-    redraws just these artists when the slider moves.
-
-    Parameters
-    ----------
-    artists : dict gid -> artist, from ``draw_error_vs_epsilon``
-    data : dict from ``course_utils.stepsize.curve_data``
-
-    Returns
-    -------
-    list of the changed artists
-    """
-    eps, err = data["current_eps"], data["current_error"]
-    shown = err if err > 0 else ZERO_FLOOR
-    artists["current-eps"].set_xdata([eps, eps])
-    artists["current-point"].set_data([eps], [shown])
-    text = artists["current-text"]
-    text.set_text(f" \u03b5 = {eps:.1e}\n error {'0' if err == 0 else f'{err:.1e}'} ")
-    text.set_position((eps * 1.6, shown * 3))
-    # keep the label inside the axes: put it left of the line in the right third of the x range
-    lo, hi = (np.log10(v) for v in artists["measured"].axes.get_xlim())
-    right = np.log10(eps) > lo + 0.7 * (hi - lo)
-    text.set_horizontalalignment("right" if right else "left")
-    text.set_x(eps / 1.6 if right else eps * 1.6)
-    text.set_verticalalignment("bottom" if shown < 1e-2 else "top")
-    text.set_y(shown * 3 if shown < 1e-2 else shown / 3)
-    return [artists["current-eps"], artists["current-point"], text]
 
 
 def plot_error_vs_epsilon(model="net", method="centered", dtype="float64", eps=1e-7, dtypes=None, cache=None,
@@ -351,18 +211,20 @@ def plot_error_vs_epsilon(model="net", method="centered", dtype="float64", eps=1
     method : "centered", "forward" or "complex"
     dtype : "float64" or "float32" (ignored when ``dtypes`` is given)
     eps : float, the current step, marked on the plot
-    dtypes : sequence of dtype names, optional: one panel per dtype side by side, e.g. ("float64", "float32")
+    dtypes : sequence of dtype names, optional: one panel per dtype, stacked, e.g. ("float64", "float32")
     cache : SweepCache, optional, reused across calls
     mode : "entries" (per-entry check) or "direction" (one random direction)
-    data : dict or list of dicts from ``stepsize.curve_data``, optional: draw these instead of computing
+    data : dict or list of dicts from ``stepsize_views.curve_data``, optional: draw these instead
 
     Returns
     -------
-    matplotlib.figure.Figure with one Axes per panel (not registered with pyplot; nothing to close)
+    matplotlib.figure.Figure with one Axes per panel, stacked (not registered with pyplot; nothing to
+    close), sized for the notebook column (see ``course_utils.epsilon_drawing``)
 
     Raises
     ------
-    StepSizeError for an unknown model, method or dtype, or a step that is not a positive number.
+    StepSizeError for an unknown model, method or dtype, or a step that is not a positive number;
+    ValueError for an empty ``dtypes``.
     """
     cache = SweepCache() if cache is None else cache
     if data is None:
@@ -372,9 +234,9 @@ def plot_error_vs_epsilon(model="net", method="centered", dtype="float64", eps=1
         panels = [curve_data(model, method, d, eps, cache=cache, mode=mode) for d in names]
     else:
         panels = [data] if isinstance(data, dict) else list(data)
-    fig = Figure(figsize=(11.0 * len(panels) if len(panels) > 1 else 12.0, 7.0), layout="constrained")
-    axes = fig.subplots(1, len(panels), squeeze=False, sharey=True)[0]
-    for ax, panel in zip(axes, panels):
+    width, height = EPSILON_PANEL_SIZE
+    fig = Figure(figsize=(width, height * (1 + 0.75 * (len(panels) - 1))), dpi=EPSILON_DPI, layout="constrained")
+    for ax, panel in zip(fig.subplots(len(panels), 1, squeeze=False, sharex=True)[:, 0], panels):
         draw_error_vs_epsilon(ax, panel)
     return fig
 
@@ -392,10 +254,14 @@ def plot_methods_vs_epsilon(model="sin", dtype="float64", methods=METHODS, cache
     Returns
     -------
     matplotlib.figure.Figure with one Axes; each method's curve has gid "measured-<method>"
+
+    Raises
+    ------
+    StepSizeError for an unknown model, method or dtype.
     """
     cache = SweepCache() if cache is None else cache
     fonts = EPSILON_FONTS
-    fig = Figure(figsize=(12.0, 7.0), layout="constrained")
+    fig = Figure(figsize=EPSILON_PANEL_SIZE, dpi=EPSILON_DPI, layout="constrained")
     ax = fig.subplots()
     styles = {"forward": ("s-", "#D55E00"), "centered": ("o-", "#0072B2"), "complex": ("^-", "#009E73")}
     label = ""
@@ -407,13 +273,12 @@ def plot_methods_vs_epsilon(model="sin", dtype="float64", methods=METHODS, cache
         label = d["model_label"]
     ax.axhline(1e-7, color="#555555", linestyle="--", linewidth=1, label="classic threshold 1e-7", gid="threshold")
     ax.set_ylim(*EPSILON_YLIM)
-    _plain_log_ticks(ax)
-    ax.set_title(f"Error of three finite differences in {np.dtype(dtype).name}: {label}", fontsize=fonts["title"])
+    plain_log_ticks(ax)
+    ax.set_title(f"Three finite differences in {np.dtype(dtype).name}: {label}", fontsize=fonts["title"])
     ax.set_xlabel("step \u03b5 (same units as \u03b8)", fontsize=fonts["label"])
     ax.set_ylabel("relative difference \u2016g \u2212 \u011d\u2016 / (\u2016g\u2016 + \u2016\u011d\u2016)",
                   fontsize=fonts["label"])
     ax.tick_params(labelsize=fonts["tick"])
     ax.grid(True, which="major", alpha=0.3)
-    ax.legend(fontsize=fonts["legend"], loc="lower left")
+    ax.legend(fontsize=fonts["legend"], loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return fig
-

@@ -5,6 +5,8 @@ them for a plot of error versus step (``curve_data``) and says in one line what 
 (``verdict_line``).
 """
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from course_utils.stepsize import (
@@ -20,7 +22,8 @@ from course_utils.stepsize import (
     rule_of_thumb_epsilon,
 )
 
-__all__ = ["CLASSIC_THRESHOLD", "METHOD_LABELS", "ZERO_FLOOR", "curve_data", "power_of_ten", "verdict_line"]
+__all__ = ["CLASSIC_THRESHOLD", "METHOD_LABELS", "ZERO_FLOOR", "best_step_label", "curve_data", "power_of_ten",
+           "shown_best", "verdict_line"]
 
 # ---------------------------------------------------------------------------------------------------
 # Figure data: everything a plot of error versus step draws, and a one-line verdict
@@ -40,9 +43,7 @@ def curve_data(model="net", method="centered", dtype="float64", eps=1e-7, cache=
 
     Parameters
     ----------
-    model : name in MODELS
-    method : "centered", "forward" or "complex"
-    dtype : "float64" or "float32"
+    model : name in MODELS; method : "centered", "forward" or "complex"; dtype : "float64" or "float32"
     eps : float, the current step (marked on the plot, judged by the verdict)
     cache : SweepCache, optional (the explorer passes its own; without one the sweep is recomputed)
     mode : "entries" or "direction" (see ``sweep``)
@@ -57,6 +58,8 @@ def curve_data(model="net", method="centered", dtype="float64", eps=1e-7, cache=
             error model on it (NaN where the model does not apply)
         "best_eps", "best_error" : floats or None, the error model's predicted optimum
         "measured_best_eps", "measured_best_error" : floats, the measured minimum
+        "shown_best_eps", "shown_best_error" : floats or None, THE best step of the panel, the one the
+            plot marks and the verdict quotes (see ``shown_best``); "shown_best_below_kink" : bool
         "rule_eps" : float, u^(1/3) * scale (centered) or sqrt(u) * scale (forward), 1e-20 (complex)
         "kink_eps" : float or None, the smallest step that crosses a ReLU kink (found on the float64
             sweep: where the kinks are is a property of the function, not of the precision)
@@ -92,8 +95,38 @@ def curve_data(model="net", method="centered", dtype="float64", eps=1e-7, cache=
         "xlabel": "step \u03b5 (same units as \u03b8)",
         "ylabel": "relative difference \u2016g \u2212 \u011d\u2016 / (\u2016g\u2016 + \u2016\u011d\u2016)",
     }
+    data["shown_best_eps"], data["shown_best_error"], data["shown_best_below_kink"] = shown_best(data)
     data["verdict"] = verdict_line(data, complex_analytic=m.complex_analytic)
     return data
+
+
+def shown_best(data):
+    """The one best step a panel shows (dotted line, legend and verdict): the error model's optimum,
+    unless that step already crosses a ReLU kink; then the measured best among the steps below the kink.
+
+    Parameters
+    ----------
+    data : dict from ``curve_data`` (uses "best_eps", "best_error", "kink_eps", "eps", "error")
+
+    Returns
+    -------
+    (eps, error, below_kink) : (float, float, bool), or (None, None, False) when there is no best step
+        (the complex step, or no truncation error: larger steps only get better)
+
+    Raises
+    ------
+    KeyError when ``data`` lacks those entries.
+    """
+    best, kink = data["best_eps"], data["kink_eps"]
+    if best is None:
+        return None, None, False
+    if kink is None or best < kink:
+        return best, data["best_error"], False
+    below = data["eps"] < kink  # shape (k,)
+    if not np.any(below):
+        return None, None, False
+    eps, error = measured_best(SimpleNamespace(eps=data["eps"][below], error=data["error"][below]))
+    return eps, error, True
 
 
 def _current_and_cache(eps, cache):
@@ -109,23 +142,31 @@ def _current_and_cache(eps, cache):
 
 def _model_lines(s, em):
     """The error model along 200 steps spanning the sweep ``s``: line_eps and the truncation, round-off
-    and total error on it (ndarrays (200,), NaN where the model does not apply or is not positive)."""
+    and total error on it (ndarrays (200,), NaN where the model does not apply, is not positive, or
+    is above 1: a relative difference never exceeds 1, so the plots keep the band above 1 free)."""
     line_eps = np.logspace(np.log10(s.eps[0]), np.log10(s.eps[-1]), 200)
     nan = np.full(line_eps.shape, np.nan)
     truncation = em.truncation(line_eps) if em.applies and em.C1 > 0 else nan
     roundoff = em.roundoff(line_eps) if em.applies else nan
-    roundoff = np.where(roundoff > 0, roundoff, np.nan)
     total = em.total(line_eps) if em.applies else nan
-    total = np.where(total > 0, total, np.nan)
-    return line_eps, truncation, roundoff, total
+    return (line_eps,) + tuple(np.where((v > 0) & (v <= 1), v, np.nan) for v in (truncation, roundoff, total))
 
 
 def verdict_line(data, complex_analytic=True):
-    """One line judging the current step of a ``curve_data`` dict (what the explorer shows under the plot).
+    """One line judging the current step of a ``curve_data`` dict (what the explorer shows above the plot).
+
+    Parameters
+    ----------
+    data : dict from ``curve_data`` (its verdict is being made: every entry but "verdict")
+    complex_analytic : bool, whether the model's cost is complex-analytic
 
     Returns
     -------
     str
+
+    Raises
+    ------
+    KeyError when ``data`` lacks an entry of ``curve_data``.
     """
     eps, err, method = data["current_eps"], data["current_error"], data["method"]
     head = f"\u03b5 = {eps:.1e}: relative difference " + ("exactly 0" if err == 0 else f"{err:.2e}")
@@ -145,11 +186,8 @@ def verdict_line(data, complex_analytic=True):
     elif data["regime"] == "balanced":
         parts.append("near the best step")
     if method != "complex":
-        if data["best_eps"] is not None and kink is not None and data["best_eps"] >= kink:
-            parts.append(f"best \u03b5 \u2248 {data['measured_best_eps']:.1e} (just below the kink) gives "
-                         f"\u2248 {data['measured_best_error']:.1e}")
-        elif data["best_eps"] is not None:
-            parts.append(f"best \u03b5 \u2248 {data['best_eps']:.1e} gives \u2248 {data['best_error']:.1e}")
+        if data["shown_best_eps"] is not None:
+            parts.append(best_step_label(data) + f" gives \u2248 {data['shown_best_error']:.1e}")
         else:
             parts.append("no truncation error here: larger steps only get better")
     verdict = "passes" if err < data["threshold"] else "fails"
@@ -157,6 +195,25 @@ def verdict_line(data, complex_analytic=True):
     if data["dtype"] == "float32" and data["measured_best_error"] > data["threshold"]:
         parts.append(f"float32 cannot go below \u2248 {data['measured_best_error']:.1e}")
     return "; ".join(parts) + "."
+
+
+def best_step_label(data):
+    """How the plot's legend and the verdict name the panel's best step: "best ε ≈ 3.2e-02 (below the kink)".
+
+    Parameters
+    ----------
+    data : dict from ``curve_data`` with a best step ("shown_best_eps" not None)
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    TypeError when the panel has no best step (``shown_best_eps`` is None).
+    """
+    below = " (below the kink)" if data["shown_best_below_kink"] else ""
+    return f"best \u03b5 \u2248 {data['shown_best_eps']:.1e}{below}"
 
 
 def power_of_ten(x):
@@ -169,6 +226,10 @@ def power_of_ten(x):
     Returns
     -------
     str
+
+    Raises
+    ------
+    ValueError for a value that does not format as a number (e.g. a string).
     """
     mantissa, exponent = f"{x:.0e}".split("e")
     return f"{mantissa}e{int(exponent)}"

@@ -4,25 +4,26 @@ without a browser; the widget only wires controls to it and redraws in place.
 Widgets carry CSS classes (``add_class``) so that browser tests can find them by stable selectors.
 """
 
-import base64
 import html
 import io
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.figure import Figure
 
 from course_utils.bugs import CATALOGUE, bug_names, bugs_lambd, check_bugs, touched_blocks
 from course_utils.bug_hunt_machinery import (BUSY_CSS, LayoutReuse, ViewCache, bug_hunt_controls, busy_html,
                                               markdown_inline)
+from course_utils.epsilon_drawing import EPSILON_DPI, EPSILON_PANEL_SIZE
+from course_utils.epsilon_explorer_machinery import BlitPainter, EpsilonExplorer, verdict_html, widget_output
 from course_utils.figure_machinery import FIGURE_DPI
 from course_utils.plots import plot_report, report_heatmap_data
-from course_utils.plots import draw_error_vs_epsilon, redraw_error_vs_epsilon, update_current_step
 from course_utils.stepsize import MODELS, SweepCache, StepSizeError, check_dtype, check_method, get_model
 from course_utils.stepsize_views import curve_data
 from course_utils.testcases import gradient_check_n_test_case
 
-__all__ = ["EXPLORER_EXPONENTS", "EXPLORER_METHODS", "EpsilonExplorer", "bug_hunt_view", "bug_hunt_widget", "epsilon_explorer",
-           "explorer_state"]
+__all__ = ["EXPLORER_METHODS", "EXPLORER_STEP_DECADES", "EpsilonExplorer", "bug_hunt_view", "bug_hunt_widget",
+           "epsilon_explorer", "explorer_state"]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -151,10 +152,11 @@ def bug_hunt_widget(X=None, Y=None, parameters=None, epsilon=None, dpi=FIGURE_DP
 # The epsilon explorer (notebook 4: choosing epsilon)
 # ---------------------------------------------------------------------------------------------------
 
-#: Range of the explorer's step slider, as powers of ten.
-EXPLORER_EXPONENTS = (-12, 0)
-
+#: The methods of the explorer's dropdown: (label, method).
 EXPLORER_METHODS = (("centered", "centered"), ("forward", "forward"), ("complex step", "complex"))
+
+#: One arrow key on the slider moves the step by this many decades.
+EXPLORER_STEP_DECADES = 0.25
 
 
 def explorer_state(eps=1e-7, method="centered", dtype="float64", model="net", cache=None):
@@ -162,7 +164,7 @@ def explorer_state(eps=1e-7, method="centered", dtype="float64", model="net", ca
 
     Parameters
     ----------
-    eps : float, the step (the slider; 1e-12 ... 1)
+    eps : float, the step (the slider; 1e-12 ... 1, down to 1e-20 for the complex step)
     method : "centered", "forward" or "complex"
     dtype : "float64" or "float32"
     model : a name in ``course_utils.stepsize.MODELS`` ("net", "net_stable", "linear", "sin", "exp", "relu")
@@ -170,9 +172,9 @@ def explorer_state(eps=1e-7, method="centered", dtype="float64", model="net", ca
 
     Returns
     -------
-    dict: the figure data of ``course_utils.stepsize.curve_data`` (measured curve, truncation and
-        round-off lines, their sum, predicted best step, current step and its error, kink region, title,
-        axis labels) including "verdict", the one-line judgement shown under the plot.
+    dict: the figure data of ``course_utils.stepsize_views.curve_data`` (measured curve, truncation and
+        round-off lines, their sum, the panel's best step, current step and its error, kink region,
+        title, axis labels) including "verdict", the judgement shown above the plot.
 
     Raises
     ------
@@ -185,26 +187,26 @@ def explorer_state(eps=1e-7, method="centered", dtype="float64", model="net", ca
                       cache=SweepCache() if cache is None else cache)
 
 
-def _explorer_controls(first, height):
-    """The explorer's controls, set to the state ``first``, each with its CSS class for browser tests.
+def _explorer_controls(first):
+    """The explorer's controls, set to the state ``first``, each with its CSS class for browser tests;
+    they wrap onto more rows in a narrow column, and the plot takes the column's width.
 
     Returns
     -------
     slider, method_box, dtype_box, model_box, verdict, image, plot (ipywidgets)
     """
-    slider = widgets.FloatLogSlider(value=first["current_eps"], base=10, min=EXPLORER_EXPONENTS[0],
-                                    max=EXPLORER_EXPONENTS[1], step=0.05, description="\u03b5",
-                                    readout_format=".1e", continuous_update=True,
-                                    layout=widgets.Layout(width="520px"))
+    slider = widgets.FloatLogSlider(value=first["current_eps"], base=10, min=np.log10(first["eps"][0]), max=0,
+                                    step=EXPLORER_STEP_DECADES, description="\u03b5", readout_format=".1e",
+                                    continuous_update=True, layout=widgets.Layout(flex="1 1 420px", min_width="360px"))
     method_box = widgets.Dropdown(options=list(EXPLORER_METHODS), value=first["method"], description="method",
-                                  layout=widgets.Layout(width="240px"))
+                                  layout=widgets.Layout(width="260px"))
     dtype_box = widgets.Dropdown(options=["float64", "float32"], value=first["dtype"], description="dtype",
-                                 layout=widgets.Layout(width="200px"))
+                                 layout=widgets.Layout(width="220px"))
     model_box = widgets.Dropdown(options=[(get_model(k).label, k) for k in MODELS], value=first["model"],
-                                 description="model", layout=widgets.Layout(width="420px"))
-    verdict = widgets.HTML(layout=widgets.Layout(min_height="48px"))
-    image = widgets.Image(format="png", layout=widgets.Layout(height=height, object_fit="contain"))
-    plot = widgets.Output(layout=widgets.Layout(height=height, overflow="hidden"))
+                                 description="model", layout=widgets.Layout(width="440px"))
+    verdict = widgets.HTML(layout=widgets.Layout(min_height="44px", width="100%"))  # two lines: nothing jumps
+    image = widgets.Image(format="png", layout=widgets.Layout(width="100%", height="auto", max_width="1600px"))
+    plot = widgets.Output(layout=widgets.Layout(width="100%", overflow="hidden"))
     for w, css in [(slider, "eps-slider"), (method_box, "eps-method"), (dtype_box, "eps-dtype"),
                    (model_box, "eps-model"), (verdict, "eps-verdict"), (plot, "eps-plot"),
                    (image, "eps-plot-image")]:
@@ -212,50 +214,60 @@ def _explorer_controls(first, height):
     return slider, method_box, dtype_box, model_box, verdict, image, plot
 
 
-def epsilon_explorer(model="net", method="centered", dtype="float64", eps=1e-7, height="520px", dpi=72):
+def epsilon_explorer(model="net", method="centered", dtype="float64", eps=1e-7):
     """Live explorer of the step epsilon: a log slider and three dropdowns drive one redrawn plot.
 
     Moving a control recomputes ``explorer_state`` (sweeps are cached per model, method and dtype; a
     move of the slider only evaluates the current step) and redraws the same figure, sent as a PNG to
-    an Image inside a fixed-height Output: no stacked figures, no flicker.
+    an Image inside an Output as wide as the column: no stacked figures, no flicker. The slider spans
+    the x axis of the method shown (1e-12 ... 1, 1e-20 ... 1 for the complex step), a quarter of a
+    decade per arrow key. (Blitting and encoding: ``course_utils.epsilon_explorer_machinery``.)
 
-    CSS classes for browser tests: ``eps-explorer`` (the whole widget), ``eps-slider`` (FloatLogSlider,
-    1e-12 ... 1), ``eps-method``, ``eps-dtype``, ``eps-model`` (dropdowns), ``eps-verdict`` (the one-line
-    verdict), ``eps-plot`` (the Output holding the plot) and ``eps-plot-image`` (the image in it).
+    CSS classes for browser tests: ``eps-explorer`` (the whole widget), ``eps-slider``, ``eps-method``,
+    ``eps-dtype``, ``eps-model``, ``eps-verdict``, ``eps-plot`` (the Output) and ``eps-plot-image``.
 
     Parameters
     ----------
     model, method, dtype, eps : the initial state (see ``explorer_state``)
-    height : str, CSS height of the plot box (fixed, so the page does not jump)
-    dpi : int, resolution of the PNG
 
     Returns
     -------
-    ipywidgets.VBox with attributes ``state`` (the latest explorer_state dict), ``png`` (its PNG bytes),
-    ``controls`` (dict "eps", "method", "dtype", "model" -> widget), ``image`` (the Image widget in the
-    plot Output) and ``cache`` (its SweepCache).
-    """
-    from matplotlib.figure import Figure
+    EpsilonExplorer (an ipywidgets.VBox) with attributes ``state`` (the latest explorer_state dict),
+    ``png`` (its PNG bytes), ``controls`` (dict "eps", "method", "dtype", "model" -> widget), ``image``
+    (the Image widget in the plot Output) and ``cache`` (its SweepCache).
 
+    Raises
+    ------
+    StepSizeError for an unknown model, method or dtype, or a step that is not a positive number.
+    """
     get_model(model)  # fail early, with the list of models, on a wrong name
     cache = SweepCache()
     first = explorer_state(eps, method, dtype, model, cache=cache)
-    slider, method_box, dtype_box, model_box, verdict, image, plot = _explorer_controls(first, height)
-    plot.outputs = (_widget_output(image),)  # the image inside the Output, set once (never stacked)
-    box = EpsilonExplorer([widgets.HBox([slider, method_box]), widgets.HBox([dtype_box, model_box]), verdict, plot])
+    slider, method_box, dtype_box, model_box, verdict, image, plot = _explorer_controls(first)
+    plot.outputs = (widget_output(image),)  # the image inside the Output, set once (never stacked)
+    row = widgets.Layout(width="100%", flex_flow="row wrap")
+    box = EpsilonExplorer([widgets.HBox([slider, method_box], layout=row),
+                           widgets.HBox([dtype_box, model_box], layout=row), verdict, plot],
+                          layout=widgets.Layout(width="100%"))
     box.add_class("eps-explorer")
-    box.cache = cache
-    box.controls = {"eps": slider, "method": method_box, "dtype": dtype_box, "model": model_box}
-    box.image = image
-    painter = _BlitPainter(Figure(figsize=(12.0, 7.0), dpi=dpi, layout="constrained"))
+    box.cache, box.image, box.controls = cache, image, {"eps": slider, "method": method_box, "dtype": dtype_box,
+                                                        "model": model_box}
+    painter = BlitPainter(Figure(figsize=EPSILON_PANEL_SIZE, dpi=EPSILON_DPI, layout="constrained"))
+    busy = []
 
     def show(state):
-        box.state = state
-        box.png = painter.paint(state)
+        box.state, box.png = state, painter.paint(state)
         image.value = box.png
-        verdict.value = f"<div style='font-size:17px'>{html.escape(state['verdict'])}</div>"
+        verdict.value = verdict_html(state["verdict"])
 
     def redraw(change=None):
+        if busy:
+            return
+        busy.append(True)  # a new method may move the slider's lower end: one redraw for both
+        try:
+            slider.min = np.log10(cache.get(model_box.value, method_box.value, dtype_box.value).eps[0])
+        finally:
+            busy.pop()
         show(explorer_state(slider.value, method_box.value, dtype_box.value, model_box.value, cache=cache))
 
     for w in (slider, method_box, dtype_box, model_box):
@@ -264,85 +276,4 @@ def epsilon_explorer(model="net", method="centered", dtype="float64", eps=1e-7, 
     return box
 
 
-class _BlitPainter:
-    """Draws explorer states into one figure; when only the step changed, redraws just its marks.
-
-    A full draw (new model, method or dtype) renders everything except the current-step marks and keeps
-    that picture as the background; a slider move restores the background, draws the three marks and
-    encodes the PNG, which is several times cheaper than rendering the whole figure again.
-
-    A full draw reuses the panel's artists (new data, labels and legend; no cleared axes, no rebuilt
-    ticks), and the constrained layout is computed at the first draw only, then kept: every explorer
-    panel has the same fixed y axis, x tick labels of one height and a one-line title, so the layout
-    engine puts the axes at the same place for all of them (tests compare with fresh figures).
-    """
-
-    def __init__(self, fig):
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-        self.fig = fig
-        self.canvas = FigureCanvasAgg(fig)
-        self.ax = fig.subplots()
-        self.key = None
-        self.artists = None
-        self.backgrounds = {}  # key -> (background pixels, x limits), the most recent MAX_BACKGROUNDS
-
-    MAX_BACKGROUNDS = 12
-
-    def paint(self, state):
-        """PNG bytes of the figure showing ``state`` (an ``explorer_state`` dict)."""
-        key = (state["model"], state["method"], state["dtype"], state["mode"])
-        if key != self.key and key in self.backgrounds and self.artists is not None:
-            self.ax.set_xlim(*self.backgrounds[key][1])  # the marks are placed in that panel's coordinates
-            self.key = key
-        elif key != self.key:
-            if self.artists is None:
-                self.artists = draw_error_vs_epsilon(self.ax, state, keep_unused=True)
-            else:
-                redraw_error_vs_epsilon(self.ax, self.artists, state)
-            dynamic = update_current_step(self.artists, state)
-            for a in dynamic:
-                a.set_visible(False)
-            self.canvas.draw()
-            self.fig.set_layout_engine("none")  # keep the layout of the first draw (see the class notes)
-            self.backgrounds[key] = (self.canvas.copy_from_bbox(self.fig.bbox), self.ax.get_xlim())
-            while len(self.backgrounds) > self.MAX_BACKGROUNDS:
-                self.backgrounds.pop(next(iter(self.backgrounds)))
-            for a in dynamic:
-                a.set_visible(True)
-            self.key = key
-        self.canvas.restore_region(self.backgrounds[key][0])
-        for a in update_current_step(self.artists, state):
-            self.ax.draw_artist(a)
-        return _rgba_png(self.canvas.buffer_rgba())
-
-
-def _rgba_png(buffer):
-    """PNG bytes of an RGBA buffer (fast compression: the image is sent, not stored)."""
-    from PIL import Image
-
-    out = io.BytesIO()
-    Image.fromarray(np.asarray(buffer)).save(out, format="png", compress_level=1)
-    return out.getvalue()
-
-
-def _widget_output(widget):
-    """A display_data output showing ``widget`` (for ``Output.outputs``)."""
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"text/plain": f"{type(widget).__name__}(...)",
-                     "application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0,
-                                                                  "model_id": widget.model_id}}}
-
-
-class EpsilonExplorer(widgets.VBox):
-    """The explorer's box. Its display also carries the current plot as a plain PNG, which is what
-    GitHub and nbviewer show where widgets do not render (JupyterLab shows the live widget)."""
-
-    def _repr_mimebundle_(self, **kwargs):
-        bundle = super()._repr_mimebundle_(**kwargs) or {}
-        png = getattr(self, "png", None)
-        if png:
-            bundle = dict(bundle)
-            bundle["image/png"] = base64.b64encode(png).decode("ascii")
-        return bundle
-
+_BlitPainter = BlitPainter  # the name tests/test_fast_paths.py imports (the painter lives in the machinery module)

@@ -144,3 +144,93 @@ def test_bad_input_names_the_problem(cache):
         plot_error_vs_epsilon("vgg", cache=cache)
     with pytest.raises(S.StepSizeError, match="positive"):
         plot_error_vs_epsilon(eps=0.0, cache=cache)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Issue 16: one best step per panel, legends and labels off the data, text readable in the column
+# ---------------------------------------------------------------------------------------------------
+
+#: Width (CSS px) at which JupyterLab shows a notebook's figures at 1280x800 (measured by the browser
+#: tests; tests/browser/test_epsilon_layout.py checks the rendered size itself).
+COLUMN_AT_1280 = 848
+
+PANELS = [("net", "centered", "float64", 1e-7), ("net", "centered", "float32", 4.9e-3),
+          ("net", "forward", "float32", 1e-3), ("sin", "complex", "float64", 1e-10),
+          ("linear", "complex", "float64", 1e-3), ("relu", "complex", "float64", 1e-10),
+          ("net_stable", "centered", "float32", 0.5), ("exp", "forward", "float64", 1e-12)]
+
+
+@pytest.mark.parametrize("model, method, dtype, eps", PANELS)
+def test_one_best_step_per_panel_outside_the_kink_region(cache, model, method, dtype, eps):
+    """The dotted line, its legend entry and the verdict name the same step, and it does not cross a kink."""
+    from course_utils.stepsize_views import curve_data
+
+    data = curve_data(model, method, dtype, eps, cache=cache)
+    ax = plot_error_vs_epsilon(data=data).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    if data["shown_best_eps"] is None:
+        assert not has(ax, "best-eps") and not any("best" in t for t in labels)
+        return
+    x = artist(ax, "best-eps").get_xdata()[0]
+    assert x == data["shown_best_eps"]
+    best_labels = [t for t in labels if t.startswith("best \u03b5")]
+    assert len(best_labels) == 1 and f"{x:.1e}" in best_labels[0]
+    assert data["verdict"].count("best \u03b5") == 1 and best_labels[0] in data["verdict"]
+    if has(ax, "kink-region"):
+        assert x < artist(ax, "kink-region").get_x()
+
+
+def test_float32_net_best_step_is_the_measured_one_below_the_kink(cache):
+    from course_utils.stepsize_views import curve_data
+
+    data = curve_data("net", "centered", "float32", 4.9e-3, cache=cache)
+    assert data["best_eps"] >= data["kink_eps"]  # the error model's optimum crosses the kink ...
+    below = data["eps"] < data["kink_eps"]
+    i = np.argmin(data["error"][below])
+    assert data["shown_best_eps"] == data["eps"][below][i] and data["shown_best_below_kink"]  # ... so not shown
+    assert "(below the kink)" in data["verdict"]
+
+
+def window(artist_, renderer):
+    return artist_.get_window_extent(renderer)
+
+
+@pytest.mark.parametrize("model, method, dtype, eps", PANELS)
+def test_legend_outside_the_axes_and_step_label_above_every_curve(cache, model, method, dtype, eps):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = plot_error_vs_epsilon(model, method, dtype, eps=eps, cache=cache)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    ax = fig.axes[0]
+    box, legend = ax.get_window_extent(renderer), window(ax.get_legend(), renderer)
+    assert legend.x0 >= box.x1, "the legend overlaps the axes"
+    assert legend.x1 <= fig.bbox.x1 + 0.5 and legend.y0 >= fig.bbox.y0  # and stays in the figure
+    label = window(artist(ax, "current-text"), renderer)
+    assert box.x0 <= label.x0 and label.x1 <= box.x1 and label.y1 <= box.y1  # inside the axes
+    one = ax.transData.transform((1.0, 1.0))[1]  # display height of a relative difference of 1
+    assert label.y0 > one, "the step label reaches down into the curves"
+    for gid in ("measured", "truncation", "roundoff", "model-total"):
+        _, y = artist(ax, gid).get_data()
+        y = np.asarray(y, dtype=float)
+        assert np.all(y[np.isfinite(y)] <= 1.0), gid  # no curve goes up into the label's band
+
+
+@pytest.mark.parametrize("kind", ["single", "stacked", "methods"])
+def test_every_text_is_at_least_11_px_when_the_figure_fills_the_1280_column(cache, kind):
+    from course_utils.epsilon_drawing import EPSILON_DPI
+
+    fig = {"single": lambda: plot_error_vs_epsilon("net", cache=cache),
+           "stacked": lambda: plot_error_vs_epsilon("net", dtypes=("float64", "float32"), eps=4.9e-3, cache=cache),
+           "methods": lambda: plot_methods_vs_epsilon("net", cache=cache)}[kind]()
+    fig.draw_without_rendering()
+    texts = [t for t in fig.findobj(lambda a: hasattr(a, "get_fontsize") and hasattr(a, "get_text"))
+             if t.get_text().strip() and t.get_visible()]
+    smallest = min(t.get_fontsize() for t in texts)
+    assert smallest >= min(EPSILON_FONTS.values()) >= 12
+    assert fig.dpi == EPSILON_DPI
+    width_px = fig.get_figwidth() * EPSILON_DPI  # the picture's natural width (layout fills the figure)
+    shown = min(1.0, COLUMN_AT_1280 / width_px)
+    assert smallest * EPSILON_DPI / 72 * shown >= 11, f"{smallest} pt is {smallest * EPSILON_DPI / 72 * shown:.1f} px"
+    assert width_px >= 1400  # wide enough to fill a projector's column (about 1490 px at 1920) sharply

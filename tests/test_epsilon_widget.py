@@ -3,6 +3,8 @@ wires each control to it, redraws in place (one image, fixed height) and carries
 browser tests use."""
 
 import base64
+import html
+import re
 
 import ipywidgets as widgets
 import numpy as np
@@ -97,12 +99,42 @@ def test_widget_has_the_controls_and_css_classes(explorer):
     assert "eps-explorer" in explorer._dom_classes
     slider = find(explorer, "eps-slider")[0]
     assert isinstance(slider, widgets.FloatLogSlider)
-    assert (slider.base, slider.min, slider.max) == (10, -12, 0)
+    assert (slider.base, slider.min, slider.max, slider.step) == (10, -12, 0, 0.25)  # the centered axis
     assert {v for _, v in find(explorer, "eps-method")[0].options} == set(S.METHODS)
     assert set(find(explorer, "eps-dtype")[0].options) == {"float64", "float32"}
     assert {v for _, v in find(explorer, "eps-model")[0].options} == set(S.MODELS)
     plot = find(explorer, "eps-plot")[0]
-    assert isinstance(plot, widgets.Output) and plot.layout.height
+    assert isinstance(plot, widgets.Output) and plot.layout.width == "100%"  # as wide as the column
+    assert explorer.layout.width == "100%" and explorer.image.layout.width == "100%"
+
+
+def test_slider_spans_the_axis_of_the_method_shown(explorer):
+    """The complex step's axis reaches 1e-20, and so does the slider; back on centered differences the
+    step is brought back onto their axis (1e-12 ... 1), with one redraw showing it."""
+    slider, method = explorer.controls["eps"], explorer.controls["method"]
+    method.value = "complex"
+    assert slider.min == pytest.approx(np.log10(explorer.state["eps"][0])) == pytest.approx(-20)
+    slider.value = 1e-18
+    assert explorer.state["current_eps"] == pytest.approx(1e-18)
+    method.value = "centered"
+    assert slider.min == pytest.approx(-12) and slider.value == pytest.approx(1e-12)
+    assert explorer.state["method"] == "centered" and explorer.state["current_eps"] == pytest.approx(1e-12)
+    slider.value = 1e-7
+
+
+def test_verdict_keeps_numbers_whole_when_it_wraps(explorer):
+    from course_utils.epsilon_explorer_machinery import verdict_html
+
+    explorer.controls["dtype"].value = "float32"
+    try:
+        shown = find(explorer, "eps-verdict")[0].value
+    finally:
+        explorer.controls["dtype"].value = "float64"
+    numbers = re.findall(r"\d\.\de-\d\d", explorer_state(1e-7, "centered", "float32", "net")["verdict"])
+    assert len(numbers) >= 3
+    for number in numbers:
+        assert f"<span style='white-space:nowrap'>{number}</span>" in shown
+    assert "&lt;b&gt;" in verdict_html("<b>")  # escaped
 
 
 @pytest.mark.parametrize("control, value, field", [
@@ -121,8 +153,8 @@ def test_each_control_redraws_in_place(explorer, control, value, field):
     shown = plot.outputs[0]["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
     assert shown == explorer.image.model_id and "eps-plot-image" in explorer.image._dom_classes
     assert explorer.image.value == explorer.png
-    verdict = find(explorer, "eps-verdict")[0].value
-    assert explorer.state["verdict"].split(";")[0].replace("\u03b5", "") in verdict.replace("\u03b5", "")
+    verdict = html.unescape(re.sub(r"<[^>]+>", "", find(explorer, "eps-verdict")[0].value))
+    assert verdict == explorer.state["verdict"]  # the whole verdict, as text
     explorer.controls[control].value = {"eps": 1e-7, "method": "centered", "dtype": "float64", "model": "net"}[control]
 
 
@@ -143,3 +175,26 @@ def test_display_carries_a_static_png_for_github(explorer):
 def test_unknown_model_fails_before_building_the_widget():
     with pytest.raises(S.StepSizeError, match="model must be one of"):
         epsilon_explorer(model="gpt")
+
+
+def test_png_written_directly_decodes_to_the_canvas():
+    from io import BytesIO
+
+    from PIL import Image
+
+    from course_utils.epsilon_explorer_machinery import rgba_png
+
+    rgba = np.random.default_rng(0).integers(0, 256, size=(7, 5, 4), dtype=np.uint8)
+    rgba[..., 3] = 255
+    decoded = np.asarray(Image.open(BytesIO(rgba_png(rgba))).convert("RGB"))
+    np.testing.assert_array_equal(decoded, rgba[..., :3])
+    with pytest.raises(ValueError, match="RGBA buffer"):
+        rgba_png(np.zeros((4, 4, 3), np.uint8))
+
+
+@pytest.mark.parametrize("name", ["epsilon_drawing", "epsilon_explorer_machinery"])
+def test_machinery_modules_say_a_student_does_not_need_them(name):
+    import importlib
+
+    first = importlib.import_module(f"course_utils.{name}").__doc__.strip().splitlines()[0]
+    assert "a student does not need this module" in first, first

@@ -1,0 +1,60 @@
+"""Issue 17: the class report opened in a real browser (Chromium, a file:// page, no JupyterLab).
+
+The report is built from a results folder written by hand (no grading: see
+``tests/test_class_report.write_results_folder``) plus one graded-looking submission per notebook, so
+every section is there. What it proves: the page opens from disk with nothing fetched, every section
+(overview, each notebook, each exercise, the unfixed bugs of notebook 03, the ungraded files, how it was
+made) is found and visible, and every embedded figure decoded (natural width > 0) with its alt text.
+"""
+
+import json
+
+import pytest
+
+from autograder.class_report import REPORT_DIR, write_report
+from autograder.specs import notebook_specs
+from course_utils.mistakes import mistakes_for
+from tests.test_class_report import _test_entry, write_results_folder
+
+from .harness import launch_chromium
+
+pytestmark = pytest.mark.usefixtures("browser_ready")
+
+
+@pytest.fixture(scope="module")
+def report_page(tmp_path_factory):
+    """(report numbers, path of class-report.html) for a hand-written results folder."""
+    folder = write_results_folder(tmp_path_factory.mktemp("class") / "results")
+    for notebook_id, spec in notebook_specs().items():  # one submission per notebook, each with a mistake
+        tests = [_test_entry(e.grade_id, 0, e.points, [mistakes_for(e.function)[-1].id]) for e in spec.exercises]
+        (folder / f"n{notebook_id[:2]}.json").write_text(json.dumps({"score": 0.0, "tests": tests}))
+    report = write_report(folder)
+    return report, folder / REPORT_DIR / "class-report.html"
+
+
+def test_every_section_is_found_and_every_figure_loaded(report_page):
+    from playwright.sync_api import sync_playwright
+    report, path = report_page
+    sections = ["#overview", "#ungraded", "#about", "#unfixed-bugs"]
+    sections += [f"#nb-{nb['notebook']}" for nb in report["notebooks"]]
+    sections += [f"#ex-{x['grade_id']}" for nb in report["notebooks"] for x in nb["exercises"]]
+    assert len(report["notebooks"]) == len(notebook_specs())
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page()
+            requests = []
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(path.as_uri())
+            page.wait_for_load_state("load")
+            for selector in sections:
+                assert page.locator(selector).count() == 1, selector
+                assert page.locator(selector).first.is_visible(), selector
+            loaded = page.evaluate("() => [...document.images].map(i => [i.complete, i.naturalWidth, i.alt])")
+            # the overview, a histogram per notebook, and per exercise a histogram and the mistakes' bars
+            assert len(loaded) == 1 + len(report["notebooks"]) + 2 * (len(sections) - 4 - len(report["notebooks"]))
+            assert all(done and width > 0 and alt.strip() for done, width, alt in loaded), loaded
+            assert page.locator("h1").count() == 1
+            assert all(u.startswith(("file://", "data:")) for u in requests), requests
+        finally:
+            browser.close()

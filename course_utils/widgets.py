@@ -14,8 +14,11 @@ from matplotlib.figure import Figure
 from course_utils.bugs import CATALOGUE, bug_names, bugs_lambd, check_bugs, touched_blocks
 from course_utils.bug_hunt_machinery import (BUSY_CSS, LayoutReuse, ViewCache, bug_hunt_controls, busy_html,
                                               markdown_inline)
+from course_utils.bug_hunt_machinery import (BUSY_CSS, LayoutReuse, ViewCache, bug_hunt_controls, busy_html,
+                                              markdown_inline)
 from course_utils.epsilon_drawing import EPSILON_DPI, EPSILON_PANEL_SIZE
 from course_utils.epsilon_explorer_machinery import BlitPainter, EpsilonExplorer, verdict_html, widget_output
+from course_utils.figure_machinery import FIGURE_DPI
 from course_utils.figure_machinery import FIGURE_DPI
 from course_utils.plots import plot_report, report_heatmap_data
 from course_utils.stepsize import MODELS, SweepCache, StepSizeError, check_dtype, check_method, get_model
@@ -29,6 +32,17 @@ __all__ = ["EXPLORER_METHODS", "EXPLORER_STEP_DECADES", "EpsilonExplorer", "bug_
 # ---------------------------------------------------------------------------------------------------
 # Instructor widget: inject bugs live (notebook 3: bug hunt)
 # ---------------------------------------------------------------------------------------------------
+
+def _explanation(names, lambd):
+    """HTML: what each bug in ``names`` is, why people write it and how to spot it (the catalogue's text)."""
+    if not names:
+        return "<p>The correct backward pass: no bug injected.</p>"
+    items = "".join(f"<li><b>{html.escape(n)}</b>: {markdown_inline(CATALOGUE[n].title)}<br><i>why:</i> "
+                    f"{markdown_inline(CATALOGUE[n].why)}<br><i>spot:</i> {markdown_inline(CATALOGUE[n].spot)}</li>"
+                    for n in names)
+    l2 = f"<p>The check uses the L2-regularized cost (lambd = {lambd:g}).</p>" if lambd else ""
+    return f"<ul style='margin:0'>{items}</ul>{l2}"
+
 
 def _explanation(names, lambd):
     """HTML: what each bug in ``names`` is, why people write it and how to spot it (the catalogue's text)."""
@@ -91,8 +105,8 @@ def bug_hunt_widget(X=None, Y=None, parameters=None, epsilon=None, dpi=FIGURE_DP
 
     Returns
     -------
-    BugHuntWidget (an ipywidgets.VBox): ``view`` is the shown ``bug_hunt_view`` result, ``select(...)``
-    sets the selection from code (a name or a list of names), ``cache`` the ViewCache, ``close()`` stops it.
+    BugHuntWidget (an ipywidgets.VBox): ``view`` is the shown ``bug_hunt_view`` result, ``select(names)``
+    sets the selection from code, ``cache`` the ViewCache, ``close()`` stops it.
 
     Raises
     ------
@@ -108,10 +122,9 @@ def bug_hunt_widget(X=None, Y=None, parameters=None, epsilon=None, dpi=FIGURE_DP
         return view, view["report"]._repr_html_(), renderer.png(plot_report(view["report"]), dpi)
 
     box.cache = cache = ViewCache(compute)
-    busy = []
 
     def redraw(change=None):
-        if busy:
+        if box.holding():
             return
         first = [] if picker.value == "correct" else [picker.value]
         key = tuple(first + [n for n in combo.value if n not in first])
@@ -126,22 +139,9 @@ def bug_hunt_widget(X=None, Y=None, parameters=None, epsilon=None, dpi=FIGURE_DP
         status.value = BUSY_CSS
         box.remove_class("bug-busy")
 
-    def select(names):
-        names = [names] if isinstance(names, str) else list(names)
-        unknown = [n for n in names if n not in options]
-        if unknown:
-            raise ValueError(f"unknown bug {unknown[0]!r}; choose from {', '.join(options)}")
-        busy.append(True)  # set both controls, then redraw once
-        try:
-            picker.value = names[0] if names else "correct"
-            combo.value = tuple(n for n in names[1:] if n not in ("correct", picker.value))
-        finally:
-            busy.pop()
-        redraw()
-
     picker.observe(redraw, names="value")
     combo.observe(redraw, names="value")
-    box.select = select
+    box.redraw = redraw
     redraw()
     if precompute:
         cache.start([(name,) for name in (bug_names() if precompute is True else precompute)])

@@ -1,9 +1,16 @@
-"""The instructor's bug-hunt widget, tested without a browser: set a control, read what it shows."""
+"""The instructor's bug-hunt widget, tested without a browser: set a control, read what it shows.
+
+What the asserts prove: each view names and localises its bugs; the explanation is rendered HTML with
+every part of the catalogue's text; a pick shows the busy state before the check runs (and not when
+the view is ready); the background precompute gives the same views as a direct computation and stops
+with the widget; the display bundle carries a still image for viewers without widgets.
+"""
 
 import pytest
 
 from course_utils.bugs import CATALOGUE, DEFAULT_LAMBD, bug_names, touched_blocks
 from course_utils.testcases import gradient_check_n_test_case
+from course_utils.bug_hunt_machinery import ViewCache, busy_html, markdown_inline
 from course_utils.widgets import bug_hunt_view, bug_hunt_widget
 
 PNG = b"\x89PNG"
@@ -24,7 +31,9 @@ def find(widget, css_class):
 
 @pytest.fixture(scope="module")
 def widget():
-    return bug_hunt_widget()
+    w = bug_hunt_widget(precompute=False)  # every view computed on demand: the tests see each pick happen
+    yield w
+    w.close()
 
 
 def test_view_of_one_bug_names_and_localises_it():
@@ -48,7 +57,8 @@ def test_view_of_the_correct_pass_and_of_an_l2_bug():
 
 
 def test_widget_has_stable_css_classes(widget):
-    for css_class in ("bug-hunt", "bug-picker", "bug-combo", "bug-explanation", "bug-report", "bug-heatmap"):
+    for css_class in ("bug-hunt", "bug-picker", "bug-combo", "bug-status", "bug-explanation", "bug-report",
+                      "bug-heatmap"):
         find(widget, css_class)
     assert "bug-hunt" in widget._dom_classes
     assert find(widget, "bug-picker").options[0] == "correct"
@@ -82,18 +92,75 @@ def test_multi_select_combines_bugs(widget):
     assert widget.view["names"] == ("classic_dW2_db1", "l2_on_biases")
 
 
-def test_every_bug_can_be_injected_live(widget):
+def test_every_bug_view_localises_it():
     _, _, parameters = gradient_check_n_test_case()
-    picker = find(widget, "bug-picker")
-    find(widget, "bug-combo").value = ()
-    seen = set()
     for name in bug_names():
-        picker.value = name
-        report = widget.view["report"]
-        assert widget.view["names"] == (name,)
-        assert set(report.failing_blocks()) == set(touched_blocks(name, parameters)), name
-        seen.add(find(widget, "bug-heatmap").value)
-    assert len(seen) == len(bug_names())  # a different picture for every bug
+        view = bug_hunt_view(name)
+        assert view["names"] == (name,)
+        assert set(view["report"].failing_blocks()) == set(touched_blocks(name, parameters)), name
+
+
+def test_the_explanation_is_rendered_html_with_every_part_of_the_text():
+    view = bug_hunt_view(["weight_grad_transposed", "l2_on_biases"])
+    text = view["explanation"]
+    assert "`" not in text and "<code>" in text  # markdown code spans rendered, no raw backticks
+    for name in view["names"]:
+        assert markdown_inline(CATALOGUE[name].spot) in text  # the whole spot line of both bugs
+        assert markdown_inline(CATALOGUE[name].why) in text
+    assert "lambd = 0.7" in text
+    assert markdown_inline("a `b` **c** <d>") == "a <code>b</code> <b>c</b> &lt;d&gt;"
+
+
+def test_a_pick_shows_the_busy_state_before_the_check_runs(widget):
+    status, report = find(widget, "bug-status"), find(widget, "bug-report")
+    seen = []
+    status.observe(lambda change: seen.append(("status", change["new"])), names="value")
+    report.observe(lambda change: seen.append(("report", change["new"])), names="value")
+    widget.select("correct")
+    seen.clear()
+    widget.select("db_before_relu")  # not computed yet
+    assert seen[0] == ("status", busy_html(("db_before_relu",)))  # first thing sent: "checking ..."
+    assert [kind for kind, _ in seen] == ["status", "report", "status"]  # then the report, then the all-clear
+    assert "bug-busy" not in widget._dom_classes
+    seen.clear()
+    widget.select("correct")  # computed before: no busy state at all
+    assert [kind for kind, _ in seen] == ["report"]
+
+
+def test_background_precompute_gives_the_same_views_and_stops_with_the_widget():
+    names = ["relu_mask_off_by_one", "bias_sum_all_axes"]
+    w = bug_hunt_widget(precompute=names)
+    assert w.cache.wait(timeout=600)  # a condition (the thread ended), not a sleep
+    assert all(w.cache.ready((n,)) for n in names)
+    for name in names:
+        view, _, png = w.cache.get((name,))
+        assert view["report"].failing_blocks() == bug_hunt_view(name)["report"].failing_blocks()
+        assert png[:4] == PNG
+    assert len({w.cache.get((n,))[2] for n in names}) == 2  # a different picture for every bug
+    w.close()
+    assert not w.cache.thread.is_alive()
+    everything = bug_hunt_widget(precompute=True)
+    everything.close()  # stops the precompute after at most the view in progress
+    assert everything.cache.wait(timeout=600) and not everything.cache.thread.is_alive()
+
+
+def test_view_cache_computes_each_key_once_whatever_the_order():
+    calls = []
+    cache = ViewCache(lambda key: calls.append(key) or len(calls))
+    cache.start([("a",), ("b",)])
+    first = cache.get(("b",))
+    assert cache.wait(timeout=60)
+    assert sorted(calls) == [("a",), ("b",)] and cache.get(("b",)) == first
+
+
+def test_the_display_bundle_carries_a_still_image(widget):
+    widget.select("classic_dW2_db1")
+    data, metadata = widget._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data
+    assert data["text/plain"].startswith("Bug-hunt widget") and "FAILED" in data["text/plain"]
+    import base64
+    assert base64.b64decode(data["image/png"]) == widget.png and widget.png[:4] == PNG
+    assert metadata["image/png"]["alt"] == data["text/plain"]
 
 
 def test_select_rejects_unknown_bugs(widget):

@@ -17,7 +17,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from course_utils.stepsize_views import ZERO_FLOOR, best_step_label, power_of_ten
 
 __all__ = ["EPSILON_DPI", "EPSILON_FONTS", "EPSILON_PANEL_SIZE", "EPSILON_YLIM", "OPTIONAL_ARTISTS",
-           "panel_artists", "plain_log_ticks", "redraw_error_vs_epsilon", "update_current_step"]
+           "describe_panel", "panel_artists", "plain_log_ticks", "redraw_error_vs_epsilon", "update_current_step"]
 
 #: Font sizes (points) of the epsilon plots; every text of the figures uses one of them.
 EPSILON_FONTS = {"title": 15, "label": 14, "tick": 13, "legend": 12, "step": 12}
@@ -205,3 +205,30 @@ def update_current_step(artists, data):
     text.set_horizontalalignment("right" if right else "left")
     text.set_position((eps / 1.8 if right else eps * 1.8, np.sqrt(EPSILON_YLIM[1])))
     return [artists["current-eps"], artists["current-point"], text]
+
+
+def describe_panel(data):
+    """Alt text of a panel: what is plotted and the numbers a reader would take from it.
+
+    Parameters
+    ----------
+    data : dict from ``course_utils.stepsize_views.curve_data``
+
+    Returns
+    -------
+    str, one or two sentences
+
+    Raises
+    ------
+    KeyError when ``data`` is not a ``curve_data`` dict.
+    """
+    err = data["current_error"]
+    parts = [f"Log-log plot of the relative difference against the step \u03b5 for {data['title']}",
+             f"the smallest measured difference is {data['measured_best_error']:.1e} at \u03b5 \u2248 "
+             f"{data['measured_best_eps']:.1e}"]
+    if data["shown_best_eps"] is not None:
+        parts.append(best_step_label(data).replace("\u2248", "about"))
+    if data["kink_eps"] is not None:
+        parts.append(f"steps from {data['kink_eps']:.0e} cross a ReLU kink (shaded)")
+    parts.append(f"the current step {data['current_eps']:.1e} gives {'exactly 0' if err == 0 else f'{err:.1e}'}")
+    return "; ".join(parts) + "."

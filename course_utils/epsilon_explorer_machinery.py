@@ -19,7 +19,7 @@ import zlib
 import ipywidgets as widgets
 import numpy as np
 
-from course_utils.epsilon_drawing import redraw_error_vs_epsilon, update_current_step
+from course_utils.epsilon_drawing import describe_panel, redraw_error_vs_epsilon, update_current_step
 from course_utils.plots import draw_error_vs_epsilon
 
 __all__ = ["BlitPainter", "EpsilonExplorer", "rgba_png", "verdict_html", "widget_output"]
@@ -168,13 +168,15 @@ def verdict_html(verdict, font_px=15):
 
 
 class EpsilonExplorer(widgets.VBox):
-    """The explorer's box. Its display also carries the current plot as a plain PNG, which is what
-    GitHub and nbviewer show where widgets do not render (JupyterLab shows the live widget)."""
+    """The explorer's box. Its display also carries the current plot as a plain PNG with alt text, which
+    is what GitHub, nbviewer and nbconvert show where widgets do not render (JupyterLab shows the live
+    widget)."""
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs) or {}
-        png = getattr(self, "png", None)
-        if png:
-            bundle = dict(bundle)
-            bundle["image/png"] = base64.b64encode(png).decode("ascii")
-        return bundle
+        png, state = getattr(self, "png", None), getattr(self, "state", None)
+        if not png or state is None:
+            return bundle
+        bundle = dict(bundle)
+        bundle["image/png"] = base64.b64encode(png).decode("ascii")
+        return bundle, {"image/png": {"alt": "The \u03b5 explorer. " + describe_panel(state)}}

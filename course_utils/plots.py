@@ -7,11 +7,10 @@ nothing that depends on telling two colours apart (hatching, outlines and labels
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import LogNorm
-from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from course_utils.epsilon_drawing import (EPSILON_DPI, EPSILON_FONTS, EPSILON_PANEL_SIZE, EPSILON_YLIM,
-                                         OPTIONAL_ARTISTS, panel_artists, plain_log_ticks,
+                                         OPTIONAL_ARTISTS, describe_panel, panel_artists, plain_log_ticks,
                                          redraw_error_vs_epsilon, update_current_step)
 from course_utils.figure_machinery import (COLUMN_PX, FIGURE_DPI, INLINE_DPI, REPORT_FONTS, DescribedFigure,
                                            draw_block_bars, draw_colour_bar)
@@ -218,8 +217,8 @@ def plot_error_vs_epsilon(model="net", method="centered", dtype="float64", eps=1
 
     Returns
     -------
-    matplotlib.figure.Figure with one Axes per panel, stacked (not registered with pyplot; nothing to
-    close), sized for the notebook column (see ``course_utils.epsilon_drawing``)
+    DescribedFigure (a matplotlib Figure with alt text) with one Axes per panel, stacked (not registered
+    with pyplot; nothing to close), sized for the notebook column (see ``course_utils.epsilon_drawing``)
 
     Raises
     ------
@@ -235,7 +234,9 @@ def plot_error_vs_epsilon(model="net", method="centered", dtype="float64", eps=1
     else:
         panels = [data] if isinstance(data, dict) else list(data)
     width, height = EPSILON_PANEL_SIZE
-    fig = Figure(figsize=(width, height * (1 + 0.75 * (len(panels) - 1))), dpi=EPSILON_DPI, layout="constrained")
+    fig = DescribedFigure(figsize=(width, height * (1 + 0.75 * (len(panels) - 1))), dpi=EPSILON_DPI,
+                          layout="constrained")
+    fig.alt = " ".join(describe_panel(panel) for panel in panels)
     for ax, panel in zip(fig.subplots(len(panels), 1, squeeze=False, sharex=True)[:, 0], panels):
         draw_error_vs_epsilon(ax, panel)
     return fig
@@ -253,7 +254,8 @@ def plot_methods_vs_epsilon(model="sin", dtype="float64", methods=METHODS, cache
 
     Returns
     -------
-    matplotlib.figure.Figure with one Axes; each method's curve has gid "measured-<method>"
+    DescribedFigure (a matplotlib Figure with alt text) with one Axes; each method's curve has gid
+    "measured-<method>"
 
     Raises
     ------
@@ -261,16 +263,20 @@ def plot_methods_vs_epsilon(model="sin", dtype="float64", methods=METHODS, cache
     """
     cache = SweepCache() if cache is None else cache
     fonts = EPSILON_FONTS
-    fig = Figure(figsize=EPSILON_PANEL_SIZE, dpi=EPSILON_DPI, layout="constrained")
+    fig = DescribedFigure(figsize=EPSILON_PANEL_SIZE, dpi=EPSILON_DPI, layout="constrained")
     ax = fig.subplots()
     styles = {"forward": ("s-", "#D55E00"), "centered": ("o-", "#0072B2"), "complex": ("^-", "#009E73")}
-    label = ""
+    label, lowest = "", []
     for method in methods:
         d = curve_data(model, method, dtype, 1e-7, cache=cache)
         marker, colour = styles[method]
         ax.loglog(d["eps"], d["shown_error"], marker, color=colour, markersize=4, linewidth=2,
                   label=f"{METHOD_LABELS[method]}", gid=f"measured-{method}")
         label = d["model_label"]
+        lowest.append(f"{METHOD_LABELS[method]} {d['measured_best_error']:.1e} at \u03b5 \u2248 "
+                      f"{d['measured_best_eps']:.1e}")
+    fig.alt = (f"Log-log plot of the relative difference against the step \u03b5 of {', '.join(methods)} differences "
+               f"in {np.dtype(dtype).name} on {label}; smallest measured: {'; '.join(lowest)}.")
     ax.axhline(1e-7, color="#555555", linestyle="--", linewidth=1, label="classic threshold 1e-7", gid="threshold")
     ax.set_ylim(*EPSILON_YLIM)
     plain_log_ticks(ax)

@@ -234,3 +234,16 @@ def test_every_text_is_at_least_11_px_when_the_figure_fills_the_1280_column(cach
     shown = min(1.0, COLUMN_AT_1280 / width_px)
     assert smallest * EPSILON_DPI / 72 * shown >= 11, f"{smallest} pt is {smallest * EPSILON_DPI / 72 * shown:.1f} px"
     assert width_px >= 1400  # wide enough to fill a projector's column (about 1490 px at 1920) sharply
+
+
+def test_figures_carry_alt_text_with_their_numbers(cache):
+    from course_utils.stepsize_views import curve_data
+
+    fig = plot_error_vs_epsilon("net", dtypes=("float64", "float32"), eps=4.9e-3, cache=cache)
+    _, metadata = fig._repr_mimebundle_()
+    alt = metadata["image/png"]["alt"]
+    for dtype in ("float64", "float32"):
+        data = curve_data("net", "centered", dtype, 4.9e-3, cache=cache)
+        assert data["title"] in alt and f"{data['shown_best_eps']:.1e}" in alt
+    alt = plot_methods_vs_epsilon("net", cache=cache)._repr_mimebundle_()[1]["image/png"]["alt"]
+    assert all(m in alt for m in ("centered", "forward", "complex"))

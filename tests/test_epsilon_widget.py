@@ -167,9 +167,11 @@ def test_going_back_to_a_state_gives_the_same_picture(explorer):
 
 
 def test_display_carries_a_static_png_for_github(explorer):
-    bundle = explorer._repr_mimebundle_()
+    bundle, metadata = explorer._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert base64.b64decode(bundle["image/png"]) == explorer.png
+    alt = metadata["image/png"]["alt"]  # what nbconvert writes as the still image's alt text
+    assert explorer.state["title"] in alt and f"{explorer.state['current_eps']:.1e}" in alt
 
 
 def test_unknown_model_fails_before_building_the_widget():

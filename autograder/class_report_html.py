@@ -95,17 +95,31 @@ def _bar_figure(labels):
     layout: a constrained layout would draw every figure twice)."""
     height = 0.45 * max(len(labels), 1) + 1.3
     fig = Figure(figsize=(8.0, height))
-    left = min(0.55, 0.02 + 0.0125 * max([len(label) for label in labels] + [4]))
+    left = min(0.55, 0.03 + 0.0098 * max([len(label) for label in labels] + [4]))
     fig.subplots_adjust(left=left, right=0.95, bottom=0.8 / height, top=1 - 0.45 / height)
     fig.add_subplot()
     return fig
 
 
+def _class_mistakes(report):
+    """The ``TOP_MISTAKES`` most frequent mistakes of the whole class: list of (id, count)."""
+    counts = [(m["id"], m["count"]) for nb in report["notebooks"] for x in nb["exercises"] for m in x["mistakes"]]
+    return sorted(counts, key=lambda item: (-item[1], item[0]))[:TOP_MISTAKES]
+
+
 def _overview_figure(report):
+    """Two panels, one above the other: full marks per exercise; the class's most frequent mistakes."""
     rows = [(f"{nb['notebook'][:2]} {x['function']}", x) for nb in report["notebooks"] for x in nb["exercises"]]
+    top = _class_mistakes(report)
+    labels = [label for label, _ in rows] + [i for i, _ in top]
+    n = len(rows) + len(top)
     with matplotlib.rc_context(_RC):
-        fig = _bar_figure([label for label, _ in rows])
-        ax = fig.axes[0]
+        height = 0.42 * max(n, 2) + 2.6
+        fig = Figure(figsize=(10.0, height))
+        left = min(0.6, 0.04 + 0.0080 * max([len(label) for label in labels] + [4]))
+        grid = fig.add_gridspec(2, 1, height_ratios=[max(len(rows), 1), max(len(top), 1)], hspace=0.3,
+                                left=left, right=0.95, bottom=0.75 / height, top=1 - 0.45 / height)
+        ax = fig.add_subplot(grid[0])
         shares = [100.0 * (x["full_marks_share"] or 0.0) for _, x in rows]
         ax.barh(range(len(rows)), shares, color=OKABE_ITO["green"], edgecolor="black")
         for i, (_, x) in enumerate(rows):
@@ -115,11 +129,18 @@ def _overview_figure(report):
         ax.set_xlim(0, 100)
         ax.set_xlabel("submissions with full marks (%)")
         ax.set_title("Full marks per exercise")
+        ax = fig.add_subplot(grid[1])
+        ax.barh(range(len(top)), [c for _, c in top], color=OKABE_ITO["vermillion"], edgecolor="black", hatch="//")
+        ax.set_yticks(range(len(top)), [i for i, _ in top])
+        ax.invert_yaxis()
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlabel("submissions")
+        ax.set_title("Most frequent mistakes in the class")
         return figure_png(fig)
 
 
 def overview_png(report):
-    """The page's overview figure (share of full marks per exercise) as PNG bytes.
+    """The page's overview figure (full marks per exercise; the class's most frequent mistakes) as PNG bytes.
 
     Parameters
     ----------
@@ -275,10 +296,12 @@ def _overview(report):
                    f'<td class="number mistakes">{x["outcomes"]["mistake"]}</td>'
                    f'<td class="number stopped">{x["outcomes"]["timeout"] + x["outcomes"]["crash"]}</td></tr>'
                    for nb in report["notebooks"] for x in nb["exercises"])
-    alt = "Bar chart of the share of full marks per exercise: " + "; ".join(
-        f"{x['function']}, {x['full_marks']} of {x['graded']}" for nb in report["notebooks"] for x in nb["exercises"]) + "."
+    alt = ("Two bar charts. Full marks per exercise: " + "; ".join(
+        f"{x['function']}, {x['full_marks']} of {x['graded']}" for nb in report["notebooks"] for x in nb["exercises"])
+        + ". Most frequent mistakes in the class: " + "; ".join(f"{i}, {c}" for i, c in _class_mistakes(report)) + ".")
     return ('<section id="overview"><h2>Overview</h2>'
-            + _img(overview_png(report), alt, "Share of the graded submissions with full marks, per exercise.")
+            + _img(overview_png(report), alt, "Above: the share of the graded submissions with full marks, per "
+                   "exercise. Below: the mistakes made by the most submissions, over all exercises.")
             + '<table><caption>Every exercise at a glance</caption><thead><tr><th scope="col">Exercise</th>'
             '<th scope="col">Graded</th><th scope="col">Full marks</th><th scope="col">Catalogued mistake</th>'
             '<th scope="col">Timed out or crashed</th></tr></thead><tbody>' + rows + "</tbody></table></section>")

@@ -227,6 +227,19 @@ class BugHuntWidget(widgets.VBox):
             self._holding = False
         self.redraw()
 
+    def busy(self, key):
+        """Show the busy state for the selection ``key`` (tuple of str): status line, greyed report."""
+        self.children[1].value = busy_html(key)
+        self.add_class("bug-busy")
+
+    def idle(self, error=None):
+        """Leave the busy state; with ``error`` (e.g. two bugs that rewrite the same line), say it."""
+        note = "" if error is None else (
+            f"<div style='font-size:15px;padding:4px 8px;border-left:4px solid #c92a2a'>\u2718 "
+            f"{html.escape(str(error))} (the report below is the previous one)</div>")
+        self.children[1].value = BUSY_CSS + note
+        self.remove_class("bug-busy")
+
     def holding(self):
         """True while ``select`` sets the controls (their observers wait for its single redraw)."""
         return self._holding

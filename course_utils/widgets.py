@@ -11,13 +11,15 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from course_utils.bugs import CATALOGUE, bug_names, bugs_lambd, check_bugs, touched_blocks
+from course_utils.bugs import CATALOGUE, BugError, bug_names, bugs_lambd, check_bugs, touched_blocks
+from course_utils.bug_hunt_machinery import LayoutReuse, ViewCache, bug_hunt_controls, markdown_inline
 from course_utils.bug_hunt_machinery import (BUSY_CSS, LayoutReuse, ViewCache, bug_hunt_controls, busy_html,
                                               markdown_inline)
 from course_utils.bug_hunt_machinery import (BUSY_CSS, LayoutReuse, ViewCache, bug_hunt_controls, busy_html,
                                               markdown_inline)
 from course_utils.epsilon_drawing import EPSILON_DPI, EPSILON_PANEL_SIZE
 from course_utils.epsilon_explorer_machinery import BlitPainter, EpsilonExplorer, verdict_html, widget_output
+from course_utils.figure_machinery import FIGURE_DPI
 from course_utils.figure_machinery import FIGURE_DPI
 from course_utils.figure_machinery import FIGURE_DPI
 from course_utils.plots import plot_report, report_heatmap_data
@@ -32,6 +34,17 @@ __all__ = ["EXPLORER_METHODS", "EXPLORER_STEP_DECADES", "EpsilonExplorer", "bug_
 # ---------------------------------------------------------------------------------------------------
 # Instructor widget: inject bugs live (notebook 3: bug hunt)
 # ---------------------------------------------------------------------------------------------------
+
+def _explanation(names, lambd):
+    """HTML: what each bug in ``names`` is, why people write it and how to spot it (the catalogue's text)."""
+    if not names:
+        return "<p>The correct backward pass: no bug injected.</p>"
+    items = "".join(f"<li><b>{html.escape(n)}</b>: {markdown_inline(CATALOGUE[n].title)}<br><i>why:</i> "
+                    f"{markdown_inline(CATALOGUE[n].why)}<br><i>spot:</i> {markdown_inline(CATALOGUE[n].spot)}</li>"
+                    for n in names)
+    l2 = f"<p>The check uses the L2-regularized cost (lambd = {lambd:g}).</p>" if lambd else ""
+    return f"<ul style='margin:0'>{items}</ul>{l2}"
+
 
 def _explanation(names, lambd):
     """HTML: what each bug in ``names`` is, why people write it and how to spot it (the catalogue's text)."""
@@ -130,14 +143,15 @@ def bug_hunt_widget(X=None, Y=None, parameters=None, epsilon=None, dpi=FIGURE_DP
         key = tuple(first + [n for n in combo.value if n not in first])
         explanation.value = f"<div style='font-size:15px'>{_explanation(key, bugs_lambd(key))}</div>"
         if not cache.ready(key):  # sent to the browser now, before the check runs
-            status.value = busy_html(key)
-            box.add_class("bug-busy")
-        box.view, report_html, box.png = cache.get(key)
+            box.busy(key)
+        try:
+            box.view, report_html, box.png = cache.get(key)
+        except BugError as error:  # two bugs that rewrite the same line of the backward pass
+            return box.idle(error)
         box.still_text = f"Bug-hunt widget (run the notebook to use it): {box.view['summary']}"
         report_box.value = f"<div style='font-size:15px'>{report_html}</div>"
         heatmap.value = box.png
-        status.value = BUSY_CSS
-        box.remove_class("bug-busy")
+        box.idle()
 
     picker.observe(redraw, names="value")
     combo.observe(redraw, names="value")

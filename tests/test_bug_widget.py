@@ -163,6 +163,14 @@ def test_the_display_bundle_carries_a_still_image(widget):
     assert metadata["image/png"]["alt"] == data["text/plain"]
 
 
+def test_bugs_that_cannot_be_combined_are_explained_not_raised(widget):
+    widget.select("classic_dW2_db1")
+    before = find(widget, "bug-report").value
+    widget.select(["missing_1_over_m", "weight_grad_transposed"])  # both rewrite the line computing dW
+    assert "both rewrite the line" in find(widget, "bug-status").value
+    assert find(widget, "bug-report").value == before and "bug-busy" not in widget._dom_classes
+
+
 def test_select_rejects_unknown_bugs(widget):
     with pytest.raises(ValueError, match="choose from correct, classic_dW2_db1"):
         widget.select("no_such_bug")

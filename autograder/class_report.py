@@ -339,12 +339,13 @@ def read_results(results_dir):
 
     Raises
     ------
-    NotADirectoryError if ``results_dir`` is not a directory (a link to one is refused too).
+    NotADirectoryError if ``results_dir`` is not a directory (the folder given is trusted; links inside it
+    are not followed).
     """
     results_dir = Path(results_dir)
-    if results_dir.is_symlink() or not results_dir.is_dir():
-        raise NotADirectoryError(f"{results_dir} is not a directory of results (a link is not followed): "
-                                 f"give the --results-dir of a batch, or a folder of Gradescope results")
+    if not results_dir.is_dir():
+        raise NotADirectoryError(f"{results_dir} is not a directory: give the --results-dir of a batch, or a "
+                                 f"folder of Gradescope results (one folder per submission)")
     exercises = {e.grade_id for spec in notebook_specs().values() for e in spec.exercises}
     records = []
     for name, path in _results_files(results_dir):
@@ -504,7 +505,7 @@ def _unfixed(exercise_numbers):
     for entry in exercise_numbers["mistakes"]:
         bug = UNFIXED_BUGS.get(entry["id"])
         if bug is not None:
-            counts[bug] = counts.get(bug, 0) + entry["count"]  # ids of one group name different bugs
+            counts[bug] = counts.get(bug, 0) + entry["count"]  # one id per bug: a group is counted once
     return [{"bug": bug, "title": CATALOGUE[bug].title, "in_notebook": bug in NOTEBOOK_BUGS,
              "count": counts.get(bug, 0)}
             for bug in sorted(set(UNFIXED_BUGS.values()), key=lambda b: (-counts.get(b, 0), b not in NOTEBOOK_BUGS, b))]

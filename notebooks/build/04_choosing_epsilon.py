@@ -42,11 +42,11 @@ def build():
 
         import numpy as np
 
-        from course_utils.checks import optimal_epsilon_test
+        from course_utils.checks import needs_exercise, optimal_epsilon_test
         from course_utils.gradcheck import check_gradients
         from course_utils.models import backward_propagation_n, forward_propagation_n
         from course_utils.plots import plot_error_vs_epsilon, plot_methods_vs_epsilon
-        from course_utils.stepsize import SweepCache, error_at, measured_best
+        from course_utils.stepsize import SweepCache, error_at, kink_step, measured_best, rule_of_thumb_epsilon
         from course_utils.testcases import gradient_check_n_test_case
 
         X, Y, parameters = gradient_check_n_test_case()
@@ -61,11 +61,14 @@ def build():
         backpropagation, at the classic step and at a 1000 times larger one.
         """),
         code("""
-        for eps in [1e-7, 1e-4]:
-            print(f"epsilon = {eps:.0e}: relative difference = {error_at('net', 'centered', 'float64', eps):.1e}")
+        at_classic = error_at("net", "centered", "float64", 1e-7)
+        at_larger = error_at("net", "centered", "float64", 1e-4)
+        print(f"epsilon = 1e-07: relative difference = {at_classic:.1e}")
+        print(f"epsilon = 1e-04: relative difference = {at_larger:.1e}")
+        print(f"the larger step is {at_classic / at_larger:.0f} times more accurate")
         """),
         md(r"""
-        The larger step is about **1000 times more accurate**. Nothing is wrong with the network; the
+        The larger step is about **600 times more accurate**. Nothing is wrong with the network; the
         error is in the finite difference itself. To see why, we need to look at all steps at once.
 
         ## 2. Two errors pulling in opposite directions
@@ -97,19 +100,21 @@ def build():
         their sum.
         """),
         code("""
+        net_curve = sweeps.get("net", "centered", "float64")
+        print(f"{net_curve.eps.size} steps from {net_curve.eps[0]:.0e} to {net_curve.eps[-1]:.0e}")
         plot_error_vs_epsilon("net", "centered", "float64", eps=1e-7, cache=sweeps)
         """),
         md(r"""
         Read it from left to right: the measured error falls along the round-off line (slope $-1$),
         reaches its minimum where the two lines cross, then climbs along the truncation line (slope
-        $+2$). The classic step sits on the round-off side, about three orders of magnitude above the
-        best. (On the far right the step is so large that it crosses a ReLU kink; section 6 is about
+        $+2$). The classic step sits on the round-off side, almost a thousand times smaller than the
+        best step, and its difference is almost a thousand times the smallest one (the cell below prints
+        both). (On the far right the step is so large that it crosses a ReLU kink; section 6 is about
         that.)
 
         The slopes are not just drawn, they are measured. We fit a line to each region of the curve:
         """),
         code("""
-        net_curve = sweeps.get("net", "centered", "float64")
         best_eps, best_err = measured_best(net_curve)
         small = net_curve.eps < best_eps / 30
         large = (net_curve.eps > best_eps * 30) & (net_curve.eps < 3e-2)
@@ -117,7 +122,9 @@ def build():
         slope_large = np.polyfit(np.log10(net_curve.eps[large]), np.log10(net_curve.error[large]), 1)[0]
         print(f"slope left of the minimum:  {slope_small:+.1f} (round-off, u / eps)")
         print(f"slope right of the minimum: {slope_large:+.1f} (truncation, eps**2)")
-        print(f"measured best step: about 1e{np.log10(best_eps):.0f}")
+        print(f"measured best step: about 1e{np.log10(best_eps):.0f} ({best_eps:.1e}), "
+              f"relative difference {best_err:.1e}, {at_classic / best_err:.0f} times smaller than at 1e-7")
+        print(f"steps from {kink_step(net_curve):.1e} on cross a ReLU kink (the shaded region)")
         """),
         md(r"""
         ### The round-off constant depends on how you compute the cost
@@ -132,12 +139,18 @@ def build():
         $100^{2/3} \approx 20$, as the formula of section 3 predicts):
         """),
         code("""
+        A3 = cache[9]  # cache = (Z1, A1, W1, b1, Z2, A2, W2, b2, Z3, A3, W3, b3)
+        print(f"the example with y = 0 has a = {A3[0, 2]:.4f}, so 1 - a = {1 - A3[0, 2]:.1e}")
+        numbers = {}
         for model in ["net", "net_stable"]:
             fitted = sweeps.error_model(model, "centered", "float64")
             _, smallest = measured_best(sweeps.get(model, "centered", "float64"))
-            print(f"{model:<11} C1 = {fitted.C1:.2f}   C2 = {fitted.C2:.0e}   "
-                  f"error at 1e-7 = {error_at(model, 'centered', 'float64', 1e-7):.1e}   "
+            at_classic_step = error_at(model, "centered", "float64", 1e-7)
+            numbers[model] = (fitted.C2, at_classic_step, smallest)
+            print(f"{model:<11} C1 = {fitted.C1:.2f}   C2 = {fitted.C2:.0e}   error at 1e-7 = {at_classic_step:.1e}   "
                   f"best step about 1e{np.log10(fitted.best_epsilon):.0f}, smallest error {smallest:.0e}")
+        ratios = [textbook / stable for textbook, stable in zip(numbers["net"], numbers["net_stable"])]
+        print("textbook / stable: C2 {:.0f} times, error at 1e-7 {:.0f} times, smallest error {:.0f} times".format(*ratios))
         """),
         md(r"""
         ## 3. The best step
@@ -203,9 +216,10 @@ def build():
             return float(eps)
 
 
-        for dtype in [np.float64, np.float32]:
-            print(f"{np.dtype(dtype).name}: centered {optimal_epsilon(dtype):.1e}, "
-                  f"forward {optimal_epsilon(dtype, 'forward'):.1e}")
+        with needs_exercise("Exercise 4 (optimal_epsilon)"):
+            for dtype in [np.float64, np.float32]:
+                print(f"{np.dtype(dtype).name}: centered {optimal_epsilon(dtype):.1e}, "
+                      f"forward {optimal_epsilon(dtype, 'forward'):.1e}")
         ''', grade_id="optimal_epsilon"),
         md("""
         The test checks both precisions (given as NumPy types and as names), both methods, and scales
@@ -227,17 +241,27 @@ def build():
         grow on both sides.
         """),
         code("""
-        plot_error_vs_epsilon("sin", "centered", "float64", eps=optimal_epsilon(np.float64), cache=sweeps)
+        with needs_exercise("Exercise 4 (optimal_epsilon)") as pending:
+            step64 = optimal_epsilon(np.float64)
+        if pending.missing:  # until then, the plot marks the library's rule-of-thumb step
+            step64 = rule_of_thumb_epsilon("float64")
+        plot_error_vs_epsilon("sin", "centered", "float64", eps=step64, cache=sweeps)
         """),
         md(r"""
-        For the network the measured best step (about $10^{-4}$) is ten times larger than the rule of
-        thumb, because the textbook cost has a large round-off constant (section 2). The rule of thumb
-        is a starting point, not a law: even there, it gives a difference near $10^{-9}$, almost a
-        hundred times smaller than at $10^{-7}$.
+        For the network the measured best step (about $10^{-4}$) is about ten times larger than the rule
+        of thumb, because the textbook cost has a large round-off constant (section 2). The rule of thumb
+        is a starting point, not a law: even there, it gives a difference near $10^{-9}$, about 75 times
+        smaller than at $10^{-7}$:
         """),
         code("""
-        print(f"network, rule-of-thumb step {optimal_epsilon(np.float64):.1e}: "
-              f"difference {error_at('net', 'centered', 'float64', optimal_epsilon(np.float64)):.1e}")
+        with needs_exercise("Exercise 4 (optimal_epsilon)") as pending:
+            step64 = optimal_epsilon(np.float64)
+        if pending.missing:  # until then, the library's rule-of-thumb step
+            step64 = rule_of_thumb_epsilon("float64")
+        at_rule = error_at("net", "centered", "float64", step64)
+        print(f"network, rule-of-thumb step {step64:.1e}: difference {at_rule:.1e}, "
+              f"{at_classic / at_rule:.0f} times smaller than at 1e-7")
+        print(f"the measured best step {best_eps:.1e} is {best_eps / step64:.0f} times the rule of thumb")
         """),
         md(r"""
         ## 5. float32: what threshold can you honestly use?
@@ -248,20 +272,28 @@ def build():
         (times the constants). Side by side, with your float32 step from the exercise marked on both panels:
         """),
         code("""
-        plot_error_vs_epsilon("net", "centered", dtypes=("float64", "float32"), eps=optimal_epsilon(np.float32),
-                              cache=sweeps)
+        with needs_exercise("Exercise 4 (optimal_epsilon)") as pending:
+            step32 = optimal_epsilon(np.float32)
+        if pending.missing:  # until then, the plot marks the library's rule-of-thumb step
+            step32 = rule_of_thumb_epsilon("float32")
+        plot_error_vs_epsilon("net", "centered", dtypes=("float64", "float32"), eps=step32, cache=sweeps)
         """),
         code("""
+        u32, u64 = np.finfo(np.float32).eps, np.finfo(np.float64).eps
         eps64, err64 = measured_best(sweeps.get("net", "centered", "float64"))
         eps32, err32 = measured_best(sweeps.get("net", "centered", "float32"))
-        print(f"float64: best step about 1e{np.log10(eps64):.0f}, smallest relative difference about 1e{np.log10(err64):.0f}")
-        print(f"float32: best step above 1e-3? {eps32 > 1e-3}.  Smallest relative difference below 1e-4? {err32 < 1e-4}")
+        print(f"float32: u = {u32:.1e}, {u32 / u64:.1e} times float64's; u**(1/3) = {u32 ** (1 / 3):.0e}, "
+              f"u**(2/3) = {u32 ** (2 / 3):.0e}")
+        print(f"float64: best step {eps64:.1e}, smallest relative difference {err64:.1e}")
+        print(f"float32: best step {eps32:.1e}, smallest relative difference {err32:.1e}")
+        print(f"float32 at your step {step32:.1e}: {error_at('net', 'centered', 'float32', step32):.1e}; "
+              f"at 1e-7: {error_at('net', 'centered', 'float32', 1e-7):.1f}")
         """),
         md(r"""
-        On the right panel your step sits on the round-off line with an error near $10^{-3}$. The
+        On the lower panel your step sits on the round-off line with an error near $10^{-3}$. The
         network's large round-off constant pushes the measured best step higher still, to a few times
-        $10^{-2}$, right next to the steps that cross a ReLU kink (shaded). On the far left the curve is
-        flat at exactly 1: the step is so small that $J(\theta + \varepsilon)$ and $J(\theta - \varepsilon)$
+        $10^{-2}$ ($3.2 \times 10^{-2}$), just below the steps that cross a ReLU kink (shaded, from about
+        $4 \times 10^{-2}$, as in float64). On the far left the curve is flat at exactly 1: the step is so small that $J(\theta + \varepsilon)$ and $J(\theta - \varepsilon)$
         round to the same float32 number, the difference is 0, and so is the estimated gradient.
 
         In float32, **no step** gets the network's correct gradient below $10^{-4}$, so a threshold of
@@ -309,13 +341,17 @@ def build():
             r = check_gradients(lambda p: forward_propagation_n(X, Y, p)[0], near_kink, near_gradients, epsilon=eps)
             print(f"epsilon = {eps:.0e}: relative difference {r.relative_difference:.1e}, verdict {r.verdict}, "
                   f"kinks {[entry.label for entry in r.kinks]}")
+        if r.verdict == "inconclusive":
+            print("why inconclusive, at 1e-04:", r.notes[0])
         """),
         md(r"""
-        Up to $10^{-6}$ the step moves $z$ by less than $3 \times 10^{-6}$ and all is well. From
-        $10^{-5}$ on, the five parameters that feed this $z$ (row 1 of `W1` and `b1[1, 0]`) cross the
-        kink, and the relative difference jumps to almost $10^{-2}$: a check that only looks at that
-        number would call this correct network broken. The course's checker still says "passed",
-        because it finds those five entries and leaves them out of the verdict.
+        Up to $10^{-6}$ the step moves $z$ by less than $3 \times 10^{-6}$: no entry crosses the kink and
+        the relative difference stays small. From $10^{-5}$ on, the five parameters that feed this $z$
+        (row 1 of `W1` and `b1[1, 0]`) cross the kink, and the relative difference jumps to almost
+        $10^{-2}$: a check that only looks at that number would call this correct network broken. The
+        course's checker never says "failed" here: it names those five entries as kinks and sets them
+        aside. So close to a kink it does not say "passed" either: its verdict is "inconclusive", with a
+        note saying why (printed above for the last step).
 
         How does it know? With the centered difference it also gets the two one-sided differences,
         $\frac{J(\theta + \varepsilon) - J(\theta)}{\varepsilon}$ and
@@ -335,13 +371,20 @@ def build():
         step can be as small as $10^{-20}$ and the derivative is exact to machine precision:
         """),
         code("""
-        plot_methods_vs_epsilon("net", "float64", cache=sweeps)
+        methods_figure = plot_methods_vs_epsilon("net", "float64", cache=sweeps)
+        complex_curve = sweeps.get("net", "complex", "float64")
+        flat = complex_curve.error[complex_curve.eps <= 1e-6]
+        print(f"complex step, every step from 1e-20 to 1e-6: {flat.min():.0e} to {flat.max():.0e}")
+        for eps in [1e-5, 1e-4, 1e-2]:
+            print(f"complex step at {eps:.0e}: {error_at('net', 'complex', 'float64', eps):.1e}")
+        methods_figure
         """),
         md(r"""
         The complex step (green) stays flat at a few times $10^{-14}$ (the round-off of the gradient
         computations themselves) all the way down to $\varepsilon = 10^{-20}$, while forward and
         centered differences are ruined by round-off below their best steps. Above $10^{-6}$ its
-        truncation error ($\propto \varepsilon^2$) takes over, as for centered differences.
+        truncation error ($\propto \varepsilon^2$: 100 times more for every 10 times larger step) takes
+        over, as for centered differences.
 
         It needs a cost that carries complex numbers through, and an **analytic** one. The network's
         ReLU, `np.maximum(z, 0)`, works by luck: NumPy compares complex numbers by their real part
@@ -353,6 +396,9 @@ def build():
         of $\frac{1 - 1/2}{1 + 1/2} = \frac{1}{3}$: the flat line at 0.33.)
         """),
         code("""
+        for eps in [1e-20, 1e-10, 1e-3]:
+            print(f"complex step on exp(relu(x)), relu via |x|, at {eps:.0e}: "
+                  f"{error_at('relu', 'complex', 'float64', eps):.2f}")
         plot_error_vs_epsilon("relu", "complex", "float64", eps=1e-10, cache=sweeps)
         """),
         md(r"""
@@ -415,9 +461,11 @@ def build():
 
         ## 10. The ε explorer (for live exploration)
 
-        Move the slider and the dropdowns: the plot and the verdict under it update as you go. Try the
-        classic $10^{-7}$ in float64 and in float32, the complex step on every model, and steps near 1
-        on the network. (Where widgets do not run, e.g. on GitHub, you see a still picture.)
+        Move the slider and the dropdowns: the verdict and the plot under it update as you go. Click the
+        slider's handle and use the arrow keys: each press moves the step a quarter of a decade (the
+        slider reaches $10^{-20}$ for the complex step). Try the classic $10^{-7}$ in float64 and in
+        float32, the complex step on every model, and steps near 1 on the network. (Where widgets do not
+        run, e.g. on GitHub, you see a still picture.)
         """),
         code("""
         # NBVAL_IGNORE_OUTPUT
@@ -462,8 +510,8 @@ def build():
         md(r"""
         Read the four lines:
 
-        * With the **textbook** cost the measured noise is about $10^{-6}$ on a cost of 24: 8 of its 16
-          digits are gone, and the noise floor of the check (about $10^{-5}$ relative) is above the
+        * With the **textbook** cost the measured noise is about $10^{-6}$ on a cost of 24: about half of
+          its 16 digits are gone, and the noise floor of the check (about $10^{-5}$ relative) is above the
           $10^{-6}$ threshold. The right gradient is **inconclusive**: the checker says the noise hides the
           answer, how many digits were lost, and what to do (the report's note). It does not cry wolf.
         * The **bug** is still **failed**: a 50 % error is far above that noise, at every step tried.

@@ -195,10 +195,11 @@ def write_class(out, size=60, seed=0, notebooks=ROOT / "notebooks"):
         if entry["kind"] == "empty":
             path.write_bytes(b"")
         elif entry["kind"] == "corrupt_json":
-            path.write_text('{"cells": [{"cell_type": "code", "source": "def forward_propagation(x, th', encoding="utf-8")
+            path.write_text('{"cells": [{"cell_type": "code", "source": "def forward_pro', encoding="utf-8")
         else:
             nid = entry["notebook"]
-            sources = {g: _cell_source(g, what, entry["student"], masters[nid]) for g, what in entry["exercises"].items()}
+            sources = {g: _cell_source(g, what, entry["student"], masters[nid])
+                       for g, what in entry["exercises"].items()}
             path.write_text(json.dumps(_fill(released[nid], sources), indent=1) + "\n", encoding="utf-8")
     manifest = {"seed": int(seed), "size": int(size), "submissions": plan}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")

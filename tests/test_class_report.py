@@ -239,7 +239,8 @@ def assert_accessible(text):
     assert page.tables and all(t and all(scope in ("col", "row") for scope in t) for t in page.tables)
     assert page.imgs and all((img.get("alt") or "").strip() for img in page.imgs)
     assert all(img["src"].startswith("data:image/png;base64,") for img in page.imgs)
-    assert all(u.startswith(("#", "data:")) for u in page.urls), [u[:60] for u in page.urls if not u.startswith(("#", "data:"))]
+    outside = [u[:60] for u in page.urls if not u.startswith(("#", "data:"))]
+    assert not outside, outside
     assert "<script" not in text.lower() and "@import" not in text and "url(" not in text
 
 
@@ -267,7 +268,8 @@ def test_demo_class_is_drawn_from_its_seed_and_imports_nothing_from_tests(tmp_pa
     assert len(files) == 10 and MANIFEST in files
     assert all((tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files)
     for module in ("demo_class.py", "demo_sources.py"):
-        assert "tests" not in re.findall(r"^\s*(?:from|import)\s+(\w+)", (ROOT / "autograder" / module).read_text(), re.M)
+        imported = re.findall(r"^\s*(?:from|import)\s+(\w+)", (ROOT / "autograder" / module).read_text(), re.M)
+        assert imported and "tests" not in imported, (module, imported)
 
 
 def test_an_example_is_the_students_own_lines():
@@ -383,3 +385,19 @@ def test_the_demo_class_of_60_is_counted_exactly(tmp_path):
     assert_planted_counted(manifest, report)
     assert_accessible(page)
     assert len(rows) == sum(m["count"] for nb in report["notebooks"] for x in nb["exercises"] for m in x["mistakes"])
+
+
+def test_batch_anonymize_names_no_one_even_in_the_problems(tmp_path, capsys):
+    """`batch --anonymize` (here on files that cannot be graded: nothing runs) writes pseudonyms, and the
+    problem messages, which quote the file name, lose its words."""
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "zebulon_quarrington.ipynb").write_bytes(b"")
+    (folder / "Ottoline-Vexley.ipynb").write_text("{ not json")
+    _cli("batch", folder, "--results-dir", tmp_path / "out", "--anonymize", "--timeout", TIMEOUT)
+    texts = " ".join((tmp_path / "out" / REPORT_DIR / n).read_text() for n in FILES).lower()
+    assert not [w for w in ("zebulon", "quarrington", "ottoline", "vexley") if w in texts]
+    report = json.loads((tmp_path / "out" / REPORT_DIR / "class-report.json").read_text())
+    assert len(report["ungraded"]) == 2 and report["anonymized"] is True
+    assert all("[name]" in u["problem"] for u in report["ungraded"])
+    assert "class report (2 submissions)" in capsys.readouterr().out

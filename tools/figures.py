@@ -66,19 +66,24 @@ def draw_model_1d():
     return fig
 
 
+#: The smallest font (pt) of the diagrams: at DPI, shrunk to a 848 px notebook column (JupyterLab at
+#: 1280), a 1100 px wide picture shows it at 12 * 110/72 * 848/1100 = 14 px (11 px is the floor).
+MIN_FONT = 12
+
+
 def draw_network_3layer():
     """The fraud-detection network 4 -> 5 -> 3 -> 1 with its layer types and parameter shapes.
 
     Returns
     -------
-    matplotlib.figure.Figure, 9 x 4 inches
+    matplotlib.figure.Figure, 10 x 4 inches (1100 x 440 px at DPI), every text at least MIN_FONT pt
     """
-    fig = Figure(figsize=(9, 4.0))
-    ax = _blank_axes(fig, (0, 9), (-0.4, 4.0))
+    fig = Figure(figsize=(10, 4.0))
+    ax = _blank_axes(fig, (0, 10), (-0.25, 3.75))
     sizes = [4, 5, 3, 1]
-    xs = [0.8, 3.2, 5.6, 7.6]
+    xs = [1.0, 3.6, 6.2, 8.5]
     colours = [BLUE, ORANGE, ORANGE, GREEN]
-    top, spacing = 3.3, 0.62
+    top, spacing = 3.2, 0.56
     centres = []
     for n, x in zip(sizes, xs):
         y0 = (top + (top - spacing * 4)) / 2 + spacing * (n - 1) / 2
@@ -89,16 +94,16 @@ def draw_network_3layer():
                 ax.plot([a[0], b[0]], [a[1], b[1]], color=GREY, lw=0.8, zorder=1)
     for column, colour in zip(centres, colours):
         for (x, y) in column:
-            ax.add_patch(Circle((x, y), 0.2, facecolor=colour, edgecolor=INK, lw=1.0, zorder=2))
+            ax.add_patch(Circle((x, y), 0.19, facecolor=colour, edgecolor=INK, lw=1.0, zorder=2))
     labels = ["X\n4 features\nshape (4, m)", "LINEAR → RELU\nW1 (5, 4), b1 (5, 1)\nA1 (5, m)",
               "LINEAR → RELU\nW2 (3, 5), b2 (3, 1)\nA2 (3, m)", "LINEAR → SIGMOID\nW3 (1, 3), b3 (1, 1)\nA3 (1, m)"]
     for x, label in zip(xs, labels):
-        ax.text(x, 0.05, label, ha="center", va="center", fontsize=9.5, color=INK)
-    _arrow(ax, (7.85, centres[3][0][1]), (8.45, centres[3][0][1]))
-    ax.text(8.6, centres[3][0][1], "J", ha="center", va="center", fontsize=15, color=GREEN, fontweight="bold")
-    ax.text(8.6, centres[3][0][1] - 0.45, "cross-\nentropy", ha="center", va="top", fontsize=8.5, color=INK)
-    ax.text(4.5, 3.75, "fraud-detection network: one column per transaction, output = P(fraud)",
-            ha="center", va="center", fontsize=11, color=INK, style="italic")
+        ax.text(x, 0.27, label, ha="center", va="center", fontsize=MIN_FONT, color=INK, linespacing=1.25)
+    _arrow(ax, (8.72, centres[3][0][1]), (9.3, centres[3][0][1]))
+    ax.text(9.5, centres[3][0][1], "J", ha="center", va="center", fontsize=18, color=GREEN, fontweight="bold")
+    ax.text(9.5, centres[3][0][1] - 0.35, "cross-\nentropy", ha="center", va="top", fontsize=MIN_FONT, color=INK)
+    ax.text(5.0, 3.55, "fraud-detection network: one column per transaction, output = P(fraud)",
+            ha="center", va="center", fontsize=MIN_FONT + 1, color=INK, style="italic")
     return fig
 
 

@@ -12,14 +12,15 @@
 * every regular file ``R/*.json`` is a results file of ``batch`` (its name, percent-decoded, is the
   submission's path: ``sub%2Fx.json`` is ``sub/x.ipynb``);
 * every regular file ``R/<folder>/results.json`` is a results file downloaded from Gradescope (the
-  export's one folder per submission; the folder's name is the submission's name).
+  export's one folder per submission; the folder's name is the submission's name); the notebooks
+  submitted, when they sit beside it in that folder, give the examples.
 
 Every input is hostile: files are read without following links (a link is listed as not read, never
 opened), only regular files, at most ``MAX_RESULTS_BYTES`` each and ``MAX_FILES`` in all; only known
 exercises and catalogued mistake ids count (the hint shown is always the catalogue's own); every text
 taken from a file is bounded and made printable, and the page escapes all of it. Nothing is executed:
 the student's lines in the examples are text cut from the exercise cell when ``batch`` graded it (kept
-in the results under ``extra_data.excerpts``).
+in the results under ``extra_data.excerpts``), or from a notebook beside a Gradescope results.json.
 
 Names: the report shows the submission's file name, or with ``anonymize`` a stable pseudonym
 ("student-" and 8 hex digits of an HMAC-SHA256 of the name under a random key kept in ``R/.class-report-
@@ -64,6 +65,8 @@ MAX_EXAMPLE_LINES, MAX_LINE_CHARS = 6, 120
 #: Longest cell parsed to find the exercise's function (longer cells are cut line by line instead).
 MAX_PARSE_CHARS = 100_000
 KEY_FILE = ".class-report-key"
+#: Most notebooks read beside a Gradescope folder's results.json (for examples).
+MAX_FOLDER_NOTEBOOKS = 10
 #: Mistake ids of backward_propagation_fixed that mean a bug of ``course_utils.bugs.CATALOGUE`` was left in.
 UNFIXED_BUGS = {
     "backward_propagation_fixed.classic_scale_bugs": "classic_dW2_db1",
@@ -182,6 +185,23 @@ def solution_sources(masters):
     return sources
 
 
+def _excerpts(notebooks, grade_ids, solutions):
+    """grade_id -> example lines, from the first of ``notebooks`` (loaded Submissions) holding each cell."""
+    by_grade_id = {e.grade_id: e for spec in notebook_specs().values() for e in spec.exercises}
+    excerpts = {}
+    for grade_id in grade_ids:
+        exercise = by_grade_id.get(grade_id)
+        if exercise is None or grade_id not in solutions:
+            continue
+        for notebook in notebooks:
+            cells = notebook.cells_with_grade_id(grade_id)
+            cell = cells[-1] if cells else notebook.cell_defining(exercise.function)
+            if cell is not None:
+                excerpts[grade_id] = excerpt(cell.source, solutions[grade_id], exercise.function)
+                break
+    return excerpts
+
+
 def add_excerpts(results, path, solutions):
     """Put the example lines of every failed exercise with a catalogued mistake into
     ``results["extra_data"]["excerpts"]`` (grade_id -> list of str).
@@ -201,27 +221,38 @@ def add_excerpts(results, path, solutions):
     Nothing: a submission that cannot be read again gets no excerpts.
     """
     from autograder.notebook import SubmissionError, load_submission
-    wanted = [t for t in results.get("tests", []) if t.get("mistake_ids")]
+    wanted = [_grade_id(t.get("name", "")) for t in results.get("tests", []) if t.get("mistake_ids")]
     if not wanted:
         return results
     try:
         submission = load_submission(path)
     except (SubmissionError, OSError):
         return results
-    by_grade_id = {e.grade_id: e for spec in notebook_specs().values() for e in spec.exercises}
-    excerpts = {}
-    for test in wanted:
-        grade_id = _grade_id(test.get("name", ""))
-        exercise = by_grade_id.get(grade_id)
-        if exercise is None or grade_id not in solutions:
-            continue
-        cells = submission.cells_with_grade_id(grade_id)
-        cell = cells[-1] if cells else submission.cell_defining(exercise.function)
-        if cell is not None:
-            excerpts[grade_id] = excerpt(cell.source, solutions[grade_id], exercise.function)
+    excerpts = _excerpts([submission], wanted, solutions)
     if excerpts:
         results.setdefault("extra_data", {})["excerpts"] = excerpts
     return results
+
+
+def _folder_excerpts(record, folder, solutions):
+    """Examples for a Gradescope folder's record from the notebooks beside its results.json (at most
+    ``MAX_FOLDER_NOTEBOOKS``, links never followed, read by the grader's bounded reader)."""
+    from autograder.notebook import SubmissionError, load_submission
+    wanted = [t["grade_id"] for t in record["tests"] if t["mistake_ids"] and not t["excerpt"]]
+    if not wanted:
+        return
+    notebooks = []
+    with os.scandir(folder) as entries:
+        paths = sorted(e.path for e in entries if e.name.endswith(".ipynb") and e.is_file(follow_symlinks=False))
+    for path in paths[:MAX_FOLDER_NOTEBOOKS]:
+        try:
+            notebooks.append(load_submission(path))
+        except (SubmissionError, OSError):
+            continue
+    found = _excerpts(notebooks, wanted, solutions)
+    for test in record["tests"]:
+        if test["grade_id"] in found and not test["excerpt"]:
+            test["excerpt"] = found[test["grade_id"]]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -347,7 +378,7 @@ def read_results(results_dir):
         raise NotADirectoryError(f"{results_dir} is not a directory: give the --results-dir of a batch, or a "
                                  f"folder of Gradescope results (one folder per submission)")
     exercises = {e.grade_id for spec in notebook_specs().values() for e in spec.exercises}
-    records = []
+    records, solutions = [], None
     for name, path in _results_files(results_dir):
         raw, problem = _read_bounded(path)
         if raw is None:
@@ -359,6 +390,11 @@ def read_results(results_dir):
             records.append({"name": printable(name, MAX_NAME_CHARS), "tests": [], "problem": "not valid JSON"})
             continue
         records.append(_record(name, data, exercises))
+        if path.parent != results_dir:  # a Gradescope folder: the submitted notebooks may sit beside
+            if solutions is None:
+                from autograder.grading import DEFAULT_MASTERS
+                solutions = solution_sources(DEFAULT_MASTERS)
+            _folder_excerpts(records[-1], path.parent, solutions)
     return records
 
 

@@ -316,6 +316,13 @@ def write_results_folder(folder):
     (folder / "submission_42" / "results.json").write_text(json.dumps(
         {"score": 0.0, "tests": [dict(_test_entry("optimal_epsilon", 0, 2, ["optimal_epsilon.tiny"]),
                                       name="04_choosing_epsilon: optimal_epsilon [optimal_epsilon]")]}))
+    notebook = json.loads((ROOT / "notebooks" / "04_choosing_epsilon.ipynb").read_text())
+    for cell in notebook["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == "optimal_epsilon":
+            cell["source"] = WRONG["optimal_epsilon.tiny"][0]
+    (folder / "submission_42" / "answer.ipynb").write_text(json.dumps(notebook))
+    (folder.parent / "other.ipynb").write_text(json.dumps(notebook).replace("np.finfo(dtype).tiny", "OUTSIDE"))
+    (folder / "submission_42" / "a_link.ipynb").symlink_to(folder.parent / "other.ipynb")  # sorted first, never read
     outside = folder.parent / "outside.json"
     outside.write_text(json.dumps(ok))
     (folder / "link.json").symlink_to(outside)
@@ -340,7 +347,9 @@ def test_hostile_results_are_read_safely(tmp_path):
     assert ex["gradient_check"]["mistakes"][0]["example"]["lines"][0] == "<img src=x onerror=alert(1)>"
     assert ex["forward_propagation"]["crashed"] == ["<script>alert(1)</script>.ipynb"]
     assert ex["backward_propagation"]["timed_out"] == ["<script>alert(1)</script>.ipynb"]
-    assert ex["optimal_epsilon"]["mistakes"][0]["count"] == 1  # the Gradescope folder, named by the folder
+    tiny = ex["optimal_epsilon"]["mistakes"][0]  # the Gradescope folder, named by the folder
+    assert tiny["count"] == 1 and tiny["example"] == {"submission": "submission_42",
+                                                      "lines": ["u = float(np.finfo(dtype).tiny)"]}
     rows = list(csv.reader((folder / REPORT_DIR / "mistakes.csv").open(encoding="utf-8")))
     assert sorted(r[:4] for r in rows[1:]) == [
         ["<script>alert(1)</script>.ipynb", "01_gradient_check_1d", "gradient_check", "gradient_check.sign_error"],

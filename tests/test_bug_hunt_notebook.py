@@ -79,6 +79,31 @@ def test_master_carries_real_outputs():
     assert "epsilon = 1e-7             passed  kinks: 0" in summary
     assert "another point              passed  kinks: 0" in summary
     assert "a real bug at the kink's point: failed" in summary
+    # a viewer without widgets (un-run notebook, nbconvert, GitHub) sees the widget's picture, not VBox(...)
+    still = next(o for o in widget.outputs if "image/png" in o.get("data", {}))
+    assert still["data"]["text/plain"].startswith("Bug-hunt widget")
+
+
+def test_every_image_and_figure_has_alt_text():
+    """Markdown images carry their alt text; figure outputs carry it in their image/png metadata (the
+    IPython convention nbconvert's classic template reads) and as their text/plain; the classic HTML
+    export then has no image without alt. (nbconvert's lab template and JupyterLab 4 do not read the
+    metadata yet: their <img> gets no alt from any output field.)"""
+    import re
+
+    from nbconvert import HTMLExporter
+
+    nb = _master(NAME)
+    markdown_alts = [alt for c in nb.cells if c.cell_type == "markdown" for alt in re.findall(r"!\[([^\]]*)\]", c.source)]
+    assert all(alt.strip() for alt in markdown_alts)
+    pngs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    assert len(pngs) == 4  # three report figures and the widget's still image
+    for output in pngs:
+        alt = output["metadata"]["image/png"]["alt"]
+        assert alt.strip() and output["data"]["text/plain"] == alt
+    html, _ = HTMLExporter(template_name="classic").from_notebook_node(nb)
+    assert "No description has been provided" not in html
+    assert html.count("<img alt=") >= 3  # the report figures (the widget shows from its stored state)
 
 
 def test_hidden_bugs_are_from_the_catalogue_and_localised():

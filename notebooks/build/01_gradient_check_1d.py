@@ -50,6 +50,7 @@ def build():
             backward_propagation_test,
             forward_propagation_test,
             gradient_check_test,
+            needs_exercise,
         )
         """, grade_id="setup"),
         md(r"""
@@ -287,10 +288,11 @@ def build():
         """),
         code("""
         x, theta, epsilon = 3.0, 4.0, 1e-7
-        gradapprox = (forward_propagation(x, theta + epsilon) - forward_propagation(x, theta - epsilon)) / (2 * epsilon)
-        wrong_grad = 2 * x  # the slip
-        wrong_difference = abs(wrong_grad - gradapprox) / (abs(wrong_grad) + abs(gradapprox))
-        print(f"gradapprox = {gradapprox:.6f}, wrong grad = {wrong_grad:.6f}, difference = {wrong_difference:.3e}")
+        with needs_exercise("Exercise 1 (forward_propagation)"):
+            gradapprox = (forward_propagation(x, theta + epsilon) - forward_propagation(x, theta - epsilon)) / (2 * epsilon)
+            wrong_grad = 2 * x  # the slip
+            wrong_difference = abs(wrong_grad - gradapprox) / (abs(wrong_grad) + abs(gradapprox))
+            print(f"gradapprox = {gradapprox:.6f}, wrong grad = {wrong_grad:.6f}, difference = {wrong_difference:.3e}")
         """),
         md(r"""
         A difference of about $0.33$ is far above $10^{-3}$: the check has caught the bug. (A factor-$k$

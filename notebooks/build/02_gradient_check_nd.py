@@ -40,7 +40,7 @@ def build():
         setup("""
         import numpy as np
 
-        from course_utils.checks import gradient_check_n_test
+        from course_utils.checks import gradient_check_n_test, needs_exercise
         from course_utils.gradcheck import check_gradients
         from course_utils.models import backward_propagation_n, forward_propagation_n
         from course_utils.parameters import dictionary_to_vector, gradients_to_vector, vector_to_dictionary
@@ -239,9 +239,10 @@ def build():
         cell shows. (Notebook 4 is about choosing $\varepsilon$.)
         """),
         code("""
-        for epsilon in [1e-7, 1e-4]:
-            d = gradient_check_n(parameters, gradients, X, Y, epsilon=epsilon)
-            print(f"epsilon = {epsilon:.0e}: difference = {d:.1e}")
+        with needs_exercise("Exercise 4 (gradient_check_n)"):
+            for epsilon in [1e-7, 1e-4]:
+                d = gradient_check_n(parameters, gradients, X, Y, epsilon=epsilon)
+                print(f"epsilon = {epsilon:.0e}: difference = {d:.1e}")
         """),
         md(r"""
         ## 5. A bug, and what one number tells you about it
@@ -251,8 +252,9 @@ def build():
         """),
         code("""
         buggy_gradients = dict(gradients, dW2=2 * gradients["dW2"], db1=4 * gradients["db1"])
-        difference = gradient_check_n(parameters, buggy_gradients, X, Y, print_msg=True)
-        print(f"difference = {difference:.3e}")
+        with needs_exercise("Exercise 4 (gradient_check_n)"):
+            difference = gradient_check_n(parameters, buggy_gradients, X, Y, print_msg=True)
+            print(f"difference = {difference:.3e}")
         """),
         md(r"""
         The check raises the alarm: a difference of about $0.29$ means the gradients are badly wrong. But
@@ -274,6 +276,9 @@ def build():
             return J
 
         report = check_gradients(cost, parameters, gradients)
+        steps = report.epsilon  # one step per entry: u^(1/3) * max(1, |theta_i|)
+        print(f"the checker's step: {np.median(steps):.1e} for most entries "
+              f"({np.min(steps):.1e} to {np.max(steps):.1e}: larger where a parameter is larger than 1)")
         report
         """),
         md("""
@@ -287,10 +292,20 @@ def build():
         The report points straight at the two culprits: `b1` and `W2` are marked **WRONG**, and the other
         four blocks are fine. Their relative differences are also telling: a gradient that is $k$ times
         too large gives exactly $\frac{|k - 1|}{k + 1}$, so $\frac{3}{5} = 0.6$ for `db1` (times 4) and
-        $\frac{1}{3}$ for `dW2` (times 2). You can also read the answers in code:
+        $\frac{1}{3}$ for `dW2` (times 2).
+
+        Why does the table say `failing 4` for `b1`, which has 5 entries, and for `W2`, which has 15? Where
+        the true gradient is exactly 0 (a unit whose ReLU is off for all three examples), twice or four
+        times 0 is still 0: those entries agree, so they do not fail. The cell below counts them, and reads
+        the other answers in code:
         """),
         code("""
         print("failing blocks:", buggy_report.failing_blocks())
+        for name in buggy_report.failing_blocks():
+            block, true_gradient = buggy_report.block(name), gradients["d" + name]
+            n_zero = int(np.count_nonzero(true_gradient == 0))
+            print(f"  {name}: {true_gradient.size} entries, {n_zero} with a true gradient of exactly 0, "
+                  f"{block.n_failing} failing")
         n_parameters = sum(value.size for value in parameters.values())
         print(f"cost evaluations: {buggy_report.n_evaluations} = 2 per parameter + 1 ({2 * n_parameters + 1}), "
               f"plus {buggy_report.n_evaluations - 2 * n_parameters - 1} to measure the cost's noise "

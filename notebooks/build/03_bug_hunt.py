@@ -151,7 +151,9 @@ def build():
             bug = CATALOGUE[name]
             report = check_backward(inject(name), X, Y, parameters, lambd=bug.lambd)
             wrong = ", ".join(report.failing_blocks())
-            print(f"{name:<28} relative difference {report.relative_difference:.3e}   wrong: {wrong}")
+            l2 = f"   (lambda = {bug.lambd:g})" if bug.lambd else ""
+            print(f"{name:<28} relative difference {report.relative_difference:.3e}   wrong: {wrong}{l2}")
+        print(f"{len(bug_names())} bugs in the catalogue")
         """),
         md("""
         Read the pattern, not just the verdict:
@@ -284,7 +286,8 @@ def build():
 
         To see it, move the first bias so that the first unit of layer 1 (row 0 of $Z^{[1]}$) sits
         $2 \times 10^{-6}$ above its kink for the first example. The checker's default step here is about
-        $6 \times 10^{-6}$: it crosses.
+        $6 \times 10^{-6}$ (about $1.3 \times 10^{-5}$ for `b1[0, 0]`, whose value is above 1, since the step
+        grows with the parameter): it crosses.
         """),
         code("""
         _, cache = forward_propagation_n(X, Y, parameters)
@@ -293,6 +296,11 @@ def build():
         near_kink["b1"][0, 0] -= Z1[0, 0] - 2e-6  # Z1[0, 0] is now 2e-6
 
         kink_report = check_backward(correct, X, Y, near_kink)
+        Z1_now = forward_propagation_n(X, Y, near_kink)[1][0][0, 0]
+        b1_00 = kink_report.layout.slices()["b1"].start  # position of b1[0, 0] in the flat vector
+        print(f"Z1[0, 0] = {Z1_now:.1e}; the checker's step: {np.median(kink_report.epsilon):.1e} for most entries, "
+              f"{kink_report.epsilon[b1_00]:.1e} for b1[0, 0]")
+        print()
         print(kink_report)
         """),
         md(r"""

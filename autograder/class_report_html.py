@@ -34,7 +34,7 @@ OUTCOME_STYLE = {"full": ("full marks", OKABE_ITO["green"], ""),
                  "not_attempted": ("not attempted", OKABE_ITO["sky_blue"], "--")}
 #: Text sizes of the figures, in points (11 at least).
 _RC = {"font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12, "xtick.labelsize": 11,
-       "ytick.labelsize": 11, "legend.fontsize": 11, "hatch.linewidth": 0.8, "svg.hashsalt": "class-report"}
+       "ytick.labelsize": 11, "legend.fontsize": 11, "hatch.linewidth": 0.8}
 #: Mistakes drawn in an exercise's bar chart (the table lists them all).
 TOP_MISTAKES = 10
 
@@ -231,8 +231,8 @@ def _exercise_section(exercise):
              f'<p>{_e(exercise["title"])}. Graded: <span class="graded">{n}</span>; full marks: '
              f'<span class="full-marks">{_e(_share(exercise["full_marks"], n))}</span>.</p>']
     stack = _exercise_stack(exercise, _outcomes_by_score(exercise))
-    described = "; ".join(f"{OUTCOME_STYLE[o][0]}: {exercise['outcomes'][o]}" for o in stack)
-    parts.append(_img(_histogram(exercise["score_counts"], exercise["max_score"], f"Scores on {fn}", stack),
+    described = "; ".join(f"{OUTCOME_STYLE[o][0]}: {exercise['outcomes'][o]}" for o in stack) or "none graded"
+    parts.append(_img(_histogram(exercise["score_counts"], exercise["max_score"], f"Scores on {fn}", stack or None),
                       f"Histogram of the {n} scores on {fn} (0 to {exercise['max_score']:g} points), by outcome: "
                       f"{described}.", f"Scores on {fn}, coloured by what happened."))
     parts.append("<h4>Most frequent mistakes</h4>")

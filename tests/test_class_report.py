@@ -410,3 +410,19 @@ def test_batch_anonymize_names_no_one_even_in_the_problems(tmp_path, capsys):
     assert len(report["ungraded"]) == 2 and report["anonymized"] is True
     assert all("[name]" in u["problem"] for u in report["ungraded"])
     assert "class report (2 submissions)" in capsys.readouterr().out
+
+
+def test_an_empty_folder_and_a_partial_gradescope_result_give_a_page_without_warnings(tmp_path):
+    """No results at all, then one Gradescope result holding one exercise of three: a page each, no
+    matplotlib warning (an exercise nobody was graded on has an empty histogram, not a broken legend)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert write_report(tmp_path)["submissions"] == {"files": 0, "graded": 0, "ungraded": 0}
+        (tmp_path / "s1").mkdir()
+        (tmp_path / "s1" / "results.json").write_text(json.dumps({"tests": [
+            dict(_test_entry("forward_propagation", 1, 1), name="01_gradient_check_1d: f [forward_propagation]")]}))
+        report = write_report(tmp_path)
+    graded = {x["grade_id"]: x["graded"] for x in report["notebooks"][0]["exercises"]}
+    assert graded == {"forward_propagation": 1, "backward_propagation": 0, "gradient_check": 0}
+    assert_accessible((tmp_path / REPORT_DIR / "class-report.html").read_text())

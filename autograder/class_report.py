@@ -340,7 +340,8 @@ def _record(name, data, exercises):
             continue
         grade_id = _grade_id(test.get("name", ""))
         score, top = _number(test.get("score")), _number(test.get("max_score"))
-        if grade_id not in exercises or score is None or top is None or top <= 0:
+        if grade_id not in exercises or score is None or top is None or top <= 0 \
+                or any(t["grade_id"] == grade_id for t in record["tests"]):  # an exercise counts once
             continue
         ids = test.get("mistake_ids") if isinstance(test.get("mistake_ids"), list) else []
         output = test.get("output") if isinstance(test.get("output"), str) else ""

@@ -307,6 +307,7 @@ def write_results_folder(folder):
         _test_entry("gradient_check", 0, 2, ["gradient_check.sign_error", "made.up_id"], title="<b>x</b>"),
         _test_entry("forward_propagation", 0, 1, [], output="it raised ValueError"),
         _test_entry("backward_propagation", 0, 1, [], output="stopped after 3 s (the time limit)"),
+        _test_entry("gradient_check", 0, 2, ["gradient_check.sign_error"]),  # listed twice: counted once
         {"name": "[no_such_exercise]", "score": 1e308, "max_score": "x"}, "not a dict"],
         "extra_data": {"excerpts": {"gradient_check": ["<img src=x onerror=alert(1)>", "# a comment", 7]},
                        "hint": "<script>forged</script>"}}

@@ -23,10 +23,12 @@ import csv
 import math
 import time
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 
 from benchmarks.classic import gradient_check_classic
+from course_utils import checker_judge, checker_noise
 from course_utils.fastcheck import MLPBatchedCost, check_mlp_gradients
 from course_utils.gradcheck import check_gradients
 from course_utils.models import initialize_mlp, mlp_backward, mlp_forward
@@ -240,6 +242,52 @@ def per_entry_rows(case, quick):
     t_fast, ok, threads = torch_best(torch, lambda: torch.autograd.gradcheck(tcost, (theta_t,), fast_mode=True))
     rows.append(row(case, "torch gradcheck (fast mode, float64)", t_fast, 2, 0, classic=t_classic, kind="random",
                     note=f"{threads} thread(s)" + ("" if ok else " FAILED")))
+    return rows
+
+
+def plain_check(action):
+    """Run ``action`` (a check) with the noise measurement and the second estimates turned off: the same
+    check on the plain per-entry differences at the same step, judged against the round-off floor the checker
+    assumed before issue 14 (ROUNDOFF_FACTOR u |J| / eps), with no evaluation beyond the 2n + 1."""
+    def assumed(engine, eps, indices, J0, rng):
+        sigma = checker_judge.ROUNDOFF_FACTOR / checker_judge.NOISE_FACTOR * np.finfo(np.float64).eps * abs(J0)
+        return checker_noise.Noise(sigma=sigma, repeat=0.0, dtype=np.dtype(np.float64), digits_lost=0.0,
+                                   evaluations=0)
+
+    with mock.patch.object(checker_noise, "measure", assumed), \
+            mock.patch.object(checker_judge, "second_estimates", lambda *args: None):
+        return action()
+
+
+def verdict_cost_rows(case, batched=True, plain=True):
+    """What the measured verdicts (noise table, repeat, second estimates) cost: the check against the same
+    check with them turned off (``plain_check``), alternated in one process, best of 5 rounds each.
+
+    Returns
+    -------
+    list of row dicts (kind "verdict cost"; ``speedup_vs_classic`` holds the ratio measured / plain)
+    """
+    rows = []
+    actions = []
+    if batched:
+        actions.append(("MLP batched", lambda: check_mlp_gradients(case.X, case.Y, case.parameters, case.gradients,
+                                                                   progress=False)))
+    if plain:
+        actions.append(("plain cost loop", lambda: check_gradients(case.cost, case.parameters, case.gradients,
+                                                                   progress=False)))
+    for label, action in actions:
+        measured, base = [], []
+        for _ in range(5):  # alternate, so a busy moment of the machine weighs on both
+            t, report = best_time(action, repeats=1)
+            measured.append(t)
+            t, plain_report = best_time(lambda: plain_check(action), repeats=1)
+            base.append(t)
+        ratio = min(measured) / min(base)
+        rows.append(row(case, f"verdict cost: measured / plain ({label})", min(measured), report.n_evaluations,
+                        case.n, kind="verdict cost",
+                        note=f"{ratio:.2f}x the plain check ({min(base) * 1e3:.3g} ms, "
+                             f"{plain_report.n_evaluations} evals); verdict {report.verdict}"))
+        rows[-1]["speedup_vs_classic"] = ratio
     return rows
 
 

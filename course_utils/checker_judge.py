@@ -13,8 +13,11 @@ as kinks and left out of the verdict, and the report says so.
 Shapes: s checked entries (s = n in mode "full"), B blocks.
 """
 
+from dataclasses import replace
+
 import numpy as np
 
+from course_utils import checker_noise
 from course_utils.report import BlockResult, EntryResult, GradCheckReport
 
 __all__ = ["KINK_MATCH", "ROUNDOFF_FACTOR", "block_results", "entry_report", "excess", "judge_entries",
@@ -38,9 +41,6 @@ UP_LIMIT = 0.02
 #: A crossing that the second steps clear is a jump when its one-sided differences parted by more than
 #: this many times the slopes around (|g| + |estimate|).
 JUMP_RATIO = 100.0
-
-#: An entry whose estimate is below this fraction of the analytic gradient is "flat" (a staircase cost?).
-FLAT = 0.1
 
 #: A failing entry is a kink when the analytic gradient is closer to one of the one-sided differences
 #: than this fraction of their disagreement (on a smooth function it sits halfway between them).
@@ -330,6 +330,37 @@ def _jumps(first_disagreement, eps, later_disagreement, later_step):
     return ratio > np.sqrt(eps / later_step)
 
 
+def richardson(D1, DA, DB, h1, hA, hB, N1, NA, NB):
+    """The Richardson estimate R = (4 D(hB) - D(hA)) / 3 of each entry and the error E it may carry.
+
+    E is the noise of the combination, plus twice |D(hA) - D(hB)|: three times the h^2 truncation left at
+    hB, and room for a ReLU kink between the steps (a kink at distance d in [hB / 2, hA] biases R by at
+    most 1.7 |D(hA) - D(hB)|; nearer ones part the one-sided differences, which ``restep`` checks).
+    The scatter: how far the first estimate D1 lies, beyond the noise each carries, from where
+    D(h) = R + a h^2 through the two others puts it. A cost whose rounding moves in stairs (the textbook
+    -log(1 - A) of a saturated output) gives estimates that scatter beyond the measured noise at some
+    steps and none at others (its rounding is periodic along a line, so an evenly spaced difference
+    table can miss it). It is measured only where h1 <= 4 hA (a first step much larger than the second ones
+    has truncation of higher orders that no parabola predicts). ``restep`` convicts no entry within it.
+
+    Parameters
+    ----------
+    D1, DA, DB : ndarrays (q,), the estimates at the steps h1, hA = 2 hB and hB (ndarrays (q,))
+    N1, NA, NB : ndarrays (q,), their noise floors from the measured noise
+
+    Returns
+    -------
+    R, E, scatter : ndarrays (q,) (scatter: how far D1 lies beyond its noise from the parabola)
+    """
+    R = (4 * DB - DA) / 3
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lever = np.nan_to_num(h1 * h1 / (hA * hA - hB * hB), posinf=0.0)  # how D1 depends on DA - DB
+    predicted = R + (DA - DB) * lever  # D(h1) on the parabola through the two second estimates
+    scatter = np.maximum(np.abs(D1 - predicted) - (N1 + (NA + NB) * (1 + lever)), 0.0)
+    scatter[h1 > 4 * hA] = 0.0  # so far from the steps the parabola does not reach: higher-order truncation
+    return R, (4 * NB + NA) / 3 + 2 * np.abs(DA - DB), scatter
+
+
 def restep(engine, J0, sigma, positions, indices, g, D1, sides, eps, floor, tol):
     """The second estimate of the unsettled entries (centered differences at hA = 2 hB and hB).
 
@@ -352,8 +383,7 @@ def restep(engine, J0, sigma, positions, indices, g, D1, sides, eps, floor, tol)
     numeric, (plus, minus), _ = entry_differences(engine, np.concatenate([idx, idx]), np.concatenate([hA, hB]), J0)
     DA, DB = numeric[:q], numeric[q:]
     NA, NB = measured_floor(sigma, hA, "centered"), measured_floor(sigma, hB, "centered")
-    R = (4 * DB - DA) / 3
-    E = (4 * NB + NA) / 3 + np.abs(DA - DB)
+    R, E, scatter = richardson(D1[positions], DA, DB, eps[positions], hA, hB, floor[positions], NA, NB)
     gq, tq = g[positions], tol[positions]
     first = crossed(gq, D1[positions], (sides[0][positions], sides[1][positions]), floor[positions], tq)
     with np.errstate(divide="ignore", invalid="ignore"):  # smooth: the sides part like h (ratio 2 for hA = 2 hB)
@@ -380,12 +410,17 @@ def restep(engine, J0, sigma, positions, indices, g, D1, sides, eps, floor, tol)
     near = np.abs(gq - R) <= np.minimum(0.5 * f1, 1e-2 * np.abs(gq))
     hidden = ~agree & up & (np.abs(gq - D1[positions]) <= tq + f1) & (~smooth | near)
     R, E, agree = np.where(hidden, D1[positions], R), np.where(hidden, floor[positions], E), agree | hidden
+    # The three estimates scatter beyond their noise (the cost is noisier than the table measured): an entry
+    # within that scatter cannot be convicted; it is a noisy cost, with the scatter in its floor.
+    scattered = ~agree & (np.abs(gq - R) <= tq + E + scatter)
+    E, agree = np.where(scattered, E + scatter, E), agree | scattered
     aside = ~agree & (at_A | at_B)
     R, E = np.where(aside & at_B, DB, R), np.where(aside & at_B, NB, E)
-    finding = np.where(jump, "jump", np.where(first | aside, "kink", np.where(up, "noisy cost", "step too large")))
+    finding = np.where(jump, "jump", np.where(first | aside, "kink", np.where(up | scattered, "noisy cost",
+                                                                               "step too large")))
     finding = np.where(~agree & ~aside, "wrong", finding)
     return {"estimate": R, "floor": E, "finding": finding, "aside": aside, "wrong": ~agree & ~aside, "up": up,
-            "steps": hB}
+            "steps": hB, "scatter": scatter}
 
 
 def measured_entries(engine, noise, indices, g, numeric, sides, J0, eps, threshold, owner):
@@ -393,7 +428,8 @@ def measured_entries(engine, noise, indices, g, numeric, sides, J0, eps, thresho
 
     An entry is settled by the first step when it agrees within its tolerance plus the noise floor and the
     floor is below the tolerance. Both-zero entries (0/0) agree. The others are estimated again
-    (``restep``, centered differences only); forward and complex differences keep the first estimate.
+    (``second_estimates``, centered differences only); forward and complex differences keep the first
+    estimate.
 
     Returns
     -------
@@ -418,15 +454,46 @@ def measured_entries(engine, noise, indices, g, numeric, sides, J0, eps, thresho
     if engine.method != "centered" or not open_.any():
         out["finding"][out["wrong"]] = "wrong"
         return out
-    positions = np.flatnonzero(open_)
-    second = restep(engine, J0, noise.sigma, positions, indices, g, numeric, sides, eps, floor, tol)
+    second_estimates(engine, noise.sigma, np.flatnonzero(open_), indices, g, numeric, sides, J0, eps, tol, out)
+    return out
+
+
+def second_estimates(engine, sigma, positions, indices, g, numeric, sides, J0, eps, tol, out):
+    """The entries the first step leaves open (at ``positions``), estimated again: ``restep`` at steps chosen
+    from the measured noise sigma; again, as noise-limited entries, where their estimates scatter beyond it;
+    and before an entry is convicted, ``staircase`` at wide steps when the cost has shown stairs. Updates
+    ``out`` (the dict of ``measured_entries``) in place."""
+    floor = out["floor"]
+    second = restep(engine, J0, sigma, positions, indices, g, numeric, sides, eps, floor, tol)
     for key in ("estimate", "floor", "finding", "aside", "wrong"):
         out[key][positions] = second[key]
     out["second_steps"] = second["steps"]
-    flat = np.flatnonzero(out["wrong"] & (np.abs(out["estimate"]) <= FLAT * np.abs(g)))
-    if flat.size:
-        staircase(engine, J0, flat, indices, g, tol, out)
-    return out
+    # Estimates that scatter beyond the measured noise: the cost is noisier there than the table saw (it
+    # stepped over a saturated output's stairs). The scatter is that entry's noise; it is estimated again
+    # as a noise-limited entry, at wider steps.
+    again = second["wrong"] & (second["scatter"] > 0)
+    if again.any():
+        positions, shown = positions[again], second["scatter"][again] * eps[positions[again]]
+        floor = floor.copy()
+        floor[positions] = np.maximum(floor[positions], measured_floor(shown, eps[positions], "centered"))
+        third = restep(engine, J0, shown, positions, indices, g, numeric, sides, eps, floor, tol)
+        for key in ("estimate", "floor", "finding", "aside", "wrong"):
+            out[key][positions] = third[key]
+        out["finding"][positions[third["finding"] == "step too large"]] = "noisy cost"
+    # Before an entry is convicted, wide steps when the cost has shown stairs: a step that moves a saturated
+    # output by less than one stair of its rounding sees none of that output's slope, at every small step
+    # alike (no scatter on that entry). The signs: the entry's estimate is flat, estimates of other entries
+    # scattered beyond the measured noise, or the wide table of ``checker_noise.stair_noise`` finds jumps.
+    flat = np.abs(out["estimate"]) <= 0.1 * np.abs(g)
+    scattered = bool(np.any(second["scatter"] > 0))
+    suspects = np.flatnonzero(out["wrong"] & (flat | scattered))
+    if suspects.size:  # the noise each has shown: its first difference against its later estimate
+        seen = np.maximum(sigma, 0.5 * np.abs(numeric[suspects] - out["estimate"][suspects]) * eps[suspects])
+        staircase(engine, J0, suspects, indices, g, tol, out, seen)
+    if out["wrong"].any():
+        out["wide_sigma"] = checker_noise.stair_noise(engine.stack_costs, engine.theta, J0, engine.dtype)[0]
+        if out["wide_sigma"] > 0:
+            staircase(engine, J0, np.flatnonzero(out["wrong"]), indices, g, tol, out, out["wide_sigma"])
 
 
 def not_analytic(engine, positions, indices, g, tol, out):
@@ -453,29 +520,35 @@ def not_analytic(engine, positions, indices, g, tol, out):
         out["not_analytic"] = _norm(g[positions] - centered_) / size if size else 0.0
 
 
-def staircase(engine, J0, positions, indices, g, tol, out):
-    """Entries whose cost is flat at small steps but follows the analytic gradient at wide ones: a cost that
-    has lost its digits (the textbook -log(1 - A) as A rounds to 1 moves in stairs), not a wrong gradient.
+def staircase(engine, J0, positions, indices, g, tol, out, sigma):
+    """Entries whose small steps disagree with the analytic gradient but whose wide steps follow it: a cost
+    that has lost its digits (the textbook -log(1 - A) as A rounds to 1 moves in stairs, and a step that
+    stays on one stair sees none of that output's slope), not a wrong gradient.
 
-    Re-estimates them at hW = 0.05 max(1, |theta_i|) and hW / 2; where the cost is smooth at that scale (the
-    one-sided differences agree within half the gradient: no ReLU waking up) and the analytic
-    gradient agrees with the Richardson estimate within the disagreement of the two wide steps, the entry is
-    "noisy cost" (its floor: the disagreement between the scales), in ``out`` (modified in place).
+    Re-estimates them at hW = 0.05 max(1, |theta_i|) and hW / 2, with the noise sigma (a float, or one per
+    entry) the entries have shown, or of stairs wider than the check's steps (``checker_noise.stair_noise``). The entry is "noisy cost" (its
+    floor: the first step's disagreement), in ``out`` (modified in place), where the analytic gradient agrees
+    with the Richardson estimate of the wide steps within twice their disagreement (as in ``richardson``)
+    plus their noise and the cost is smooth at that scale (the one-sided differences agree within half the
+    gradient), or where one side's extrapolated one-sided differences 2 S(hW / 2) - S(hW) follow it within
+    twice |S(hW) - S(hW / 2)| (a ReLU kink on the other side).
     """
     from course_utils.checker_engine import entry_differences
     idx, q = indices[positions], positions.size
     hW = 0.05 * np.maximum(1.0, np.abs(engine.theta[idx].astype(np.float64)))
     numeric, (plus, minus), _ = entry_differences(engine, np.concatenate([idx, idx]), np.concatenate([hW, hW / 2]), J0)
-    DW, DH = numeric[:q], numeric[q:]
-    R = (4 * DH - DW) / 3
-    gq = np.abs(g[positions])
-    smooth = (np.abs(plus[:q] - minus[:q]) <= 0.5 * gq) & (np.abs(plus[q:] - minus[q:]) <= 0.5 * gq)
-    follows = smooth & (np.abs(g[positions] - R) <= tol[positions] + np.abs(DW - DH))
-    chosen = positions[follows]
+    DW, DH, gq, tq = numeric[:q], numeric[q:], g[positions], tol[positions]
+    centered, sided = measured_floor(sigma, hW / 2, "centered"), measured_floor(sigma, hW / 2, "forward")
+    smooth = ((np.abs(plus[:q] - minus[:q]) <= 0.5 * np.abs(gq) + sided)
+              & (np.abs(plus[q:] - minus[q:]) <= 0.5 * np.abs(gq) + sided))
+    cleared = smooth & (np.abs(gq - (4 * DH - DW) / 3) <= tq + 2 * np.abs(DW - DH) + centered)
+    for S in (plus, minus):  # S(h) = g + c h on the side without a kink
+        cleared |= np.abs(gq - (2 * S[q:] - S[:q])) <= tq + 2 * np.abs(S[:q] - S[q:]) + 3 * sided
+    chosen = positions[cleared]
     out["wrong"][chosen] = False
     out["finding"][chosen] = "noisy cost"
     out["floor"][chosen] = np.abs(g[chosen] - out["estimate"][chosen])
-    out["staircase"] = chosen
+    out["staircase"] = np.concatenate([out.get("staircase", np.zeros(0, dtype=np.int64)), chosen])
 
 
 def measured_blocks(layout, owner, threshold, g, judged):
@@ -521,6 +594,23 @@ def _labels(engine, indices, mask, limit=4):
     chosen = indices[mask]
     more = f" and {chosen.size - limit} more" if chosen.size > limit else ""
     return ", ".join(engine.label(i) for i in chosen[:limit]) + more
+
+
+def noise_seen(noise, noisy, g, numeric, eps, J0, wide_sigma=0.0):
+    """The measured noise, raised to what the first step's differences saw on the entries found "noisy cost".
+
+    A difference table measures the noise along one line; a saturated output's rounding moves in stairs that
+    the table may step over (periodic along the line) while an entry's own steps meet them. On an entry whose
+    later estimates agree with the analytic gradient, the first difference erred by |D1 - g|, so the cost
+    erred by about |D1 - g| eps there (in J's units): the noise seen (checker_noise.Noise, or None).
+    """
+    if noise is None or not noisy.any():
+        return noise
+    seen = max(float(np.max(np.abs(numeric[noisy] - g[noisy]) * eps[noisy])), wide_sigma)
+    if seen <= noise.sigma:
+        return noise
+    reference = np.finfo(np.float64).eps * max(abs(float(J0)), np.finfo(np.float64).tiny)
+    return replace(noise, sigma=seen, digits_lost=float(np.log10(max(seen / reference, 1.0))))
 
 
 def finding_notes(engine, noise, indices, g, judged, eps, user_step):
@@ -612,6 +702,7 @@ def entry_report(engine, noise, indices, g, numeric, sides, J0, eps, threshold, 
     layout = engine.layout
     owner = layout.block_index() if mode == "full" else layout.block_index()[indices]  # shape (s,)
     judged = measured_entries(engine, noise, indices, g, numeric, sides, J0, eps, threshold, owner)
+    noise = noise_seen(noise, judged["finding"] == "noisy cost", g, numeric, eps, J0, judged.get("wide_sigma", 0.0))
     blocks = measured_blocks(layout, owner, threshold, g, judged)
     counted = counted_difference(g, judged)
     verdict, notes = measured_verdict(noise, blocks, counted, threshold, J0, judged)

@@ -20,7 +20,8 @@ from math import factorial
 
 import numpy as np
 
-__all__ = ["NOISE_POINTS", "Noise", "computed_dtype", "measure", "measure_noise", "noise_from_table"]
+__all__ = ["NOISE_POINTS", "Noise", "STAIR_POINTS", "computed_dtype", "measure", "measure_noise", "noise_from_table",
+           "stair_noise"]
 
 #: Points of the difference table on each side of theta (2 * 3 + 1 = 7 evaluations, one of them at theta).
 NOISE_POINTS = 3
@@ -34,6 +35,11 @@ TABLE_FRACTION = 1.0
 #: estimate is kept; one keeps the cost low, and two underestimate the noise of a 2-parameter cost).
 NOISE_DIRECTIONS = 1
 TABLE_TRIES = 4
+
+#: Points of the wide table that looks for stairs (jumps) in the cost, at steps WIDE_FRACTION x max(1, |theta_i|).
+STAIR_POINTS = 12
+WIDE_FRACTION = 0.01
+BISECTIONS = 4
 
 
 #: Moré and Wild's gamma_k = (k!)^2 / (2k)!, which makes sigma_k an estimate of the noise's deviation.
@@ -65,6 +71,22 @@ class Noise:
         return self.repeat == 0
 
 
+def _difference_rows(m):
+    """The k-th differences of a table of m + 1 values, k = 1 ... m, as one matrix: rows (sum_k (m + 1 - k),
+    m + 1) with the signed binomial coefficients, and where each order's rows start (ndarray of int (m,))."""
+    rows, starts, table = [], [], np.eye(m + 1)
+    for k in range(1, m + 1):
+        table = table[1:] - table[:-1]  # shape (m + 1 - k, m + 1)
+        starts.append(sum(len(r) for r in rows))
+        rows.append(table)
+    return np.concatenate(rows), np.array(starts)
+
+
+#: The difference matrix of a table of 2 NOISE_POINTS values (the six points of a one-sided table).
+_ROWS, _STARTS = _difference_rows(2 * NOISE_POINTS - 1)
+_GAMMA_K = np.array(_GAMMA[1:2 * NOISE_POINTS]) / np.diff(np.append(_STARTS, _ROWS.shape[0]))  # gamma_k / (m + 1 - k)
+
+
 def noise_from_table(values):
     """Moré and Wild's noise estimate from a table of costs at equally spaced points on a line.
 
@@ -79,11 +101,15 @@ def noise_from_table(values):
         (noise dominates the table); False when the smooth part dominates (sigma is then an upper bound)
     """
     table = np.asarray(values, dtype=np.float64)
-    sigmas, changes = [], []
-    for k in range(1, table.size):
-        table = table[1:] - table[:-1]  # the k-th differences, shape (m + 1 - k,)
-        sigmas.append(float(np.sqrt(_GAMMA[k] * np.dot(table, table) / table.size)))
-        changes.append(bool(table.max() > 0 > table.min()))
+    table = table - table[0]  # exact for nearby values; the differences' coefficients sum to 0
+    if table.size == _ROWS.shape[1]:  # every order at once, with the precomputed matrix
+        differences, starts, gammas = _ROWS @ table, _STARTS, _GAMMA_K
+    else:
+        rows, starts = _difference_rows(table.size - 1)
+        differences = rows @ table
+        gammas = np.array(_GAMMA[1:table.size]) / np.diff(np.append(starts, rows.shape[0]))
+    sigmas = np.sqrt(gammas * np.add.reduceat(differences * differences, starts)).tolist()
+    changes = ((np.maximum.reduceat(differences, starts) > 0) & (np.minimum.reduceat(differences, starts) < 0)).tolist()
     for k in range(len(sigmas) - 2):  # the first order where three estimates agree and the signs change
         trio = sigmas[k:k + 3]
         if changes[k] and max(trio) <= 4 * min(trio):
@@ -95,7 +121,7 @@ def computed_dtype(values):
     """The precision a cost is computed in, read from its values: float16 or float32 when every value is
     exactly such a number (and the values are not all equal), else float64 (numpy dtype)."""
     values = np.asarray(values, dtype=np.float64)
-    if np.unique(values).size < 3:
+    if len(set(values.tolist())) < 3:
         return np.dtype(np.float64)
     for dtype in (np.float16, np.float32):
         with np.errstate(over="ignore"):
@@ -110,14 +136,14 @@ def _table(evaluate, theta, steps, directions, fractions, dtype):
 
     The tables are one-sided: a kink or a jump right at theta (which the check's own, larger step may
     cross) stays out of them, so that they measure the noise, not the kink."""
-    ks = np.arange(1, 2 * NOISE_POINTS + 1)
-    rows = [theta.astype(dtype)]
+    ks = np.arange(1, 2 * NOISE_POINTS + 1)[:, None]  # shape (6, 1)
+    rows = [theta[None, :]]
     for fraction in fractions:
         ulp = np.spacing(np.maximum(np.abs(theta), fraction * steps).astype(dtype)).astype(np.float64)  # (n,)
         for direction in directions:
             delta = np.round(fraction * steps * direction / ulp) * ulp  # whole ulps: points exactly on the line
-            rows += [(theta + k * delta).astype(dtype) for k in ks]
-    return np.asarray(evaluate(np.stack(rows)), dtype=np.float64)
+            rows.append(theta + ks * delta)  # shape (6, n)
+    return np.asarray(evaluate(np.concatenate(rows).astype(dtype, copy=False)), dtype=np.float64)
 
 
 def _directions(rng, n):
@@ -201,6 +227,57 @@ def measure(engine, eps, indices, J0, rng):
         return None
     steps = np.zeros(engine.theta.size)
     steps[indices] = eps
-    steps[steps == 0] = float(np.median(eps))  # entries a sparse check does not difference
+    if indices.size < steps.size:  # entries a sparse check does not difference
+        steps[steps == 0] = float(np.median(eps))
     generator = rng if isinstance(rng, np.random.Generator) or rng is None else np.random.default_rng(rng)
     return measure_noise(engine.stack_costs, engine.theta, steps, J0, generator, engine.dtype)
+
+
+def stair_noise(evaluate, theta, J0, dtype):
+    """The noise of a cost that moves in stairs too wide for the check's steps, read from a wide table.
+
+    The textbook -log(1 - A) of an output saturated at a logit of 30 or more is a staircase: flat over whole
+    steps of the parameters (every small difference sees none of that output's slope, and a small table
+    sees no noise), then a jump. Along a random direction at steps of WIDE_FRACTION x max(1, |theta_i|), the
+    first difference that stands out most from its neighbours (by more than twice what they differ: a ReLU
+    kink in between moves a first difference only to somewhere between them) is halved BISECTIONS times,
+    keeping the half that departs more from the neighbours' slope. A jump keeps its height H at every
+    halving; a kink's departure halves with the interval. The stairs' height H makes the cost's value
+    uncertain by about H / sqrt(12) (a uniform rounding).
+
+    Parameters
+    ----------
+    evaluate : callable, a stack of parameter vectors (k, n) -> costs (k,)
+    theta : ndarray (n,); J0 : float, the cost at theta; dtype : numpy dtype of the parameter vectors
+
+    Returns
+    -------
+    sigma : float (0.0 when the table shows no jump); evaluations : int
+
+    Raises
+    ------
+    GradCheckError (from ``evaluate``) when the cost is not a finite number at a point of the table.
+    """
+    theta = theta.astype(np.float64)
+    step = WIDE_FRACTION * np.maximum(1.0, np.abs(theta)) * _directions(None, theta.size)[0]  # shape (n,)
+    at = lambda ks: np.asarray(evaluate((theta + np.asarray(ks)[:, None] * step).astype(dtype)), dtype=np.float64)
+    J = np.concatenate([[float(J0)], at(np.arange(1, STAIR_POINTS + 1))])  # shape (STAIR_POINTS + 1,)
+    d = np.diff(J)  # first differences, shape (STAIR_POINTS,)
+    out = np.abs(d[1:-1] - 0.5 * (d[:-2] + d[2:]))  # how far each stands out from its neighbours
+    apart = 0.5 * np.abs(d[2:] - d[:-2])  # what a kink in between can explain
+    c = int(np.argmax(out - apart))
+    if out[c] <= 2 * apart[c]:
+        return 0.0, STAIR_POINTS
+    a, b, slope = c + 1.0, c + 2.0, 0.5 * (d[c] + d[c + 2])  # the interval [a, b] of the table
+    Ja, Jb = J[c + 1], J[c + 2]
+    for _ in range(BISECTIONS):
+        m = 0.5 * (a + b)
+        Jm = float(at([m])[0])
+        if abs(Jm - Ja - slope * (m - a)) >= abs(Jb - Jm - slope * (b - m)):
+            b, Jb = m, Jm
+        else:
+            a, Ja = m, Jm
+    height = abs(Jb - Ja - slope * (b - a))
+    if height < 0.5 * out[c]:  # it shrank with the interval: a kink, not a jump
+        height = 0.0
+    return float(height / np.sqrt(12.0)), STAIR_POINTS + BISECTIONS

@@ -22,24 +22,20 @@ __all__ = ["ExerciseFailure", "backward_propagation_test", "bug_hunt_test", "for
 
 
 class ExerciseFailure(AssertionError):
-    """A public test failed. Shown in Jupyter as its message alone, without a library traceback; for an
-    exercise not written yet (a stub), as one line (``short``) like the cells that need the exercise."""
-
-    def __init__(self, message, short=None):
-        super().__init__(message)
-        self.short = short
+    """A public test failed. Shown in Jupyter as its message alone, without a library traceback."""
 
     def _render_traceback_(self):  # IPython hook: what the notebook shows instead of a traceback
-        lines = [self.short] if self.short else str(self).splitlines()
-        return ["\x1b[31mExerciseFailure:\x1b[0m " + line if i == 0 else line for i, line in enumerate(lines)]
+        return ["\x1b[31mExerciseFailure:\x1b[0m " + line if i == 0 else line
+                for i, line in enumerate(str(self).splitlines())]
 
 
 def _run(exercise, target):
-    """Judge ``target`` on the public cases: print the success line, or raise ExerciseFailure."""
+    """Judge ``target`` on the public cases: print the success line, or raise ExerciseFailure (for an
+    exercise not written yet, a stub, its one line, like the cells that need the exercise)."""
     verdict = judges.judge(exercise, target)
     if not verdict.passed:
         stub = verdict.seen.endswith("raised NotImplementedError")
-        raise ExerciseFailure(verdict.message, short=verdict.hint if stub else None)
+        raise ExerciseFailure(verdict.hint if stub else verdict.message)
     print(verdict.message)
 
 

@@ -80,8 +80,6 @@ def default_epsilon(theta, method="centered", dtype=None):
     GradCheckError for an unknown method.
     """
     theta = np.asarray(theta).reshape(-1)
-    if method == "centered" and dtype is None and theta.dtype == np.float64:  # the common case, fewer calls
-        return np.finfo(np.float64).eps ** (1 / 3) * np.maximum(1.0, np.abs(theta))
     dtype = np.dtype(dtype or (theta.dtype if np.issubdtype(theta.dtype, np.floating) else np.float64))
     u = np.finfo(dtype).eps
     power = {"centered": 1 / 3, "forward": 1 / 2}

@@ -10,10 +10,15 @@ the page is then resized, and at each size the test measures the page itself:
 * figure text is at least 11 px on screen: the smallest font of the figure (pt, at the figure's dpi)
   scaled by the image's rendered / natural width;
 * a pick that needs a new check shows the busy state before the new report (recorded in the page by a
-  MutationObserver, so it does not depend on how fast the machine is).
+  MutationObserver, so it does not depend on how fast the machine is);
+* notebook 03's master, opened without running it, shows a picture where the widget is, not
+  ``VBox(children=...)``.
 
 Screenshots at both sizes go to the harness's screenshot folder.
 """
+
+import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -22,6 +27,7 @@ from tests.browser.harness import wait_until
 
 pytestmark = pytest.mark.browser
 
+REPO = Path(__file__).resolve().parents[2]
 SIZES = [(1280, 800), (1920, 1080)]
 MIN_TEXT_PX = 11.0
 
@@ -139,3 +145,16 @@ def test_bug_hunt_layout_at_laptop_and_projector_sizes(lab, lab_server):
 
     for size in SIZES:
         check_layout(lab, size)
+
+    # the master as stored (not run): the widget's output is a picture
+    shutil.copyfile(REPO / "notebooks" / "source" / "03_bug_hunt.ipynb",
+                    lab_server.root / "notebooks" / "03_bug_hunt__unrun.ipynb")
+    lab.open("notebooks/03_bug_hunt__unrun.ipynb")
+    cell = lab.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").filter(
+        has_text="bug_hunt_widget()").last
+    cell.scroll_into_view_if_needed()
+    wait_until(lambda: cell.locator(".jp-OutputArea-output img").count() > 0 and cell.locator(
+        ".jp-OutputArea-output img").first.evaluate("i => i.complete && i.naturalWidth > 0"), timeout=60,
+        message="a picture in the un-run master's widget output")
+    assert "VBox(children" not in cell.inner_text()
+    lab.screenshot("bug-hunt-master-not-run", show=cell)

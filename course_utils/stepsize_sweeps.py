@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from course_utils.gradcheck import relative_difference
 from course_utils.models import backward_propagation_n, forward_propagation_n, mlp_costs
 from course_utils.parameters import dictionary_to_vector, layout_of
 from course_utils.testcases import gradient_check_n_test_case
@@ -328,14 +329,6 @@ def random_direction(n, seed=0):
     return v / np.linalg.norm(v)
 
 
-def _relative_rows(numeric, analytic):
-    """Course's relative difference of each row of numeric (k, d) against analytic (d,); 0/0 -> 0."""
-    num = np.linalg.norm(numeric - analytic, axis=1)  # shape (k,)
-    den = np.linalg.norm(numeric, axis=1) + np.linalg.norm(analytic)  # shape (k,)
-    safe = np.where(den == 0, 1.0, den)
-    return np.where(den == 0, 0.0, num / safe)
-
-
 def finite_differences(model, method, dtype, eps, directions):
     """Finite-difference derivatives along each direction, for every step at once.
 
@@ -423,7 +416,8 @@ def sweep(model, method="centered", dtype="float64", eps=None, mode="entries", s
     analytic = D @ grad  # shape (d,)
     numeric, n_eval = finite_differences(m, method, dt, eps, D)
     return Sweep(model=m.key, method=method, dtype=dt, mode=mode, eps=eps,
-                 error=_relative_rows(numeric, analytic), numeric=numeric, analytic=analytic,
+                 error=np.array([relative_difference(row, analytic) for row in numeric]),  # shape (k,)
+                 numeric=numeric, analytic=analytic,
                  u=float(np.finfo(dt).eps), scale=m.scale, complex_analytic=m.complex_analytic,
                  n_evaluations=n_eval, label=m.label)
 

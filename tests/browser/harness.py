@@ -254,6 +254,19 @@ KERNEL_ERRORS_SCRIPT = r"""
 (() => {
   const Native = window.WebSocket;
   const errors = window.__kernelErrors = [];
+  // The requests each kernel socket shows busy (busy without its idle yet). JupyterLab's execution
+  // indicator follows cell runs, not a widget's comm messages, which ipykernel 7 may also handle side by
+  // side (subshells): one message's idle can come while another's callback still runs and has yet to
+  // send its error. A (re)starting or dead kernel has nothing in flight.
+  const busy = new Map();
+  function noteStatus(socket, state, parent) {
+    if (!busy.has(socket)) busy.set(socket, new Set());
+    const running = busy.get(socket), id = (parent || {}).msg_id;
+    if (state === 'busy' && id) running.add(id);
+    else if (state === 'idle') running.delete(id);
+    else if (state !== 'busy') running.clear();
+  }
+  window.__kernelBusy = () => [...busy.values()].some(running => running.size > 0);
   const text = new TextDecoder();
   const ansi = /\x1b\[[0-9;]*m/g;
   const errorText = /Traceback \(most recent call last\)|^\s*\w*(Error|Exception)\b.*:/m;
@@ -270,10 +283,11 @@ KERNEL_ERRORS_SCRIPT = r"""
     const part = i => text.decode(new Uint8Array(data, offsets[i], offsets[i + 1] - offsets[i]));
     return [part(0), JSON.parse(part(1)), JSON.parse(part(2)), JSON.parse(part(4))];
   }
-  function record(data) {
+  function record(socket, data) {
     let channel, header, parent, content;
     try { [channel, header, parent, content] = decode(data); } catch (e) { return; }
     const parentType = (parent || {}).msg_type;
+    if (channel === 'iopub' && header.msg_type === 'status') noteStatus(socket, content.execution_state, parent);
     if (channel !== 'iopub' || !parentType || parentType === 'execute_request') return;
     if (header.msg_type === 'error') {
       errors.push(`${parentType}: ${content.ename}: ${content.evalue}`);
@@ -285,7 +299,10 @@ KERNEL_ERRORS_SCRIPT = r"""
   window.WebSocket = class extends Native {
     constructor(url, protocols) {
       super(url, protocols);
-      if (String(url).includes('/api/kernels/')) this.addEventListener('message', ev => record(ev.data));
+      if (String(url).includes('/api/kernels/')) {
+        this.addEventListener('message', ev => record(this, ev.data));
+        this.addEventListener('close', () => busy.delete(this));
+      }
     }
   };
 })();
@@ -303,6 +320,7 @@ class Lab:
         self.path = None
         self._shot = 0
         self.console = []
+        self._kernel_errors_reported = 0
         page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}")
                 if msg.type == "error" else None)
         page.on("pageerror", lambda exc: self.console.append(f"pageerror: {exc}"))
@@ -312,6 +330,19 @@ class Lab:
     def kernel_errors(self):
         """Errors the kernel raised outside any cell (widget callbacks), as the page received them."""
         return self.page.evaluate("() => window.__kernelErrors ? [...window.__kernelErrors] : []")
+
+    def _unreported_kernel_errors(self):
+        """Kernel errors no wait has reported yet, and mark them reported.
+
+        A cursor, not a count taken when a wait starts: on a busy machine the kernel can raise (and the
+        page receive it) before the harness even begins to wait for the view the action changed.
+        """
+        errors = self.kernel_errors
+        if len(errors) < self._kernel_errors_reported:  # a new page: its list starts empty
+            self._kernel_errors_reported = 0
+        new = errors[self._kernel_errors_reported:]
+        self._kernel_errors_reported = len(errors)
+        return new
 
     # -- screenshots --------------------------------------------------------------------------------
     def screenshot(self, label, show=None):
@@ -362,8 +393,17 @@ class Lab:
 
     # -- kernel state -------------------------------------------------------------------------------
     def kernel_status(self):
+        """'idle' when the notebook's indicator says so and every request the kernel said it was busy
+        with has had its idle (as the page's kernel sockets carried them).
+
+        The second part matters for widgets: their comm messages make the kernel busy without the
+        indicator showing it, and a callback's error reaches the page before that request's idle does.
+        """
         indicator = self.page.locator(INDICATOR).first
-        return indicator.get_attribute("data-status") if indicator.count() else None
+        status = indicator.get_attribute("data-status") if indicator.count() else None
+        if status == "idle" and self.page.evaluate("() => window.__kernelBusy ? window.__kernelBusy() : false"):
+            return "busy"
+        return status
 
     def busy_prompts(self):
         """Number of cells whose prompt shows `[*]` (running or queued)."""
@@ -547,13 +587,13 @@ class Lab:
         is idle, for ``stable_polls`` polls in a row (each keypress redraws; the last redraw wins).
         Returns the settled value."""
         state = {"last": object(), "streak": 0}
-        errors_before = len(self.kernel_errors)
 
         def settled():
-            if len(self.kernel_errors) > errors_before:
+            new = self._unreported_kernel_errors()
+            if new:
                 shot = self.screenshot("kernel-error")
                 raise BrowserTestError(f"{self.path}: the kernel raised while waiting for {what} to settle:\n  "
-                                       + "\n  ".join(self.kernel_errors[errors_before:]) + f"\n(screenshot: {shot})")
+                                       + "\n  ".join(new) + f"\n(screenshot: {shot})")
             value = read()
             if value is None or value == changed_from:
                 state["streak"] = 0

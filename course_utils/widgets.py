@@ -13,14 +13,8 @@ from matplotlib.figure import Figure
 
 from course_utils.bugs import CATALOGUE, BugError, bug_names, bugs_lambd, check_bugs, touched_blocks
 from course_utils.bug_hunt_machinery import LayoutReuse, ViewCache, bug_hunt_controls, markdown_inline
-from course_utils.bug_hunt_machinery import (BUSY_CSS, LayoutReuse, ViewCache, bug_hunt_controls, busy_html,
-                                              markdown_inline)
-from course_utils.bug_hunt_machinery import (BUSY_CSS, LayoutReuse, ViewCache, bug_hunt_controls, busy_html,
-                                              markdown_inline)
 from course_utils.epsilon_drawing import EPSILON_DPI, EPSILON_PANEL_SIZE
 from course_utils.epsilon_explorer_machinery import BlitPainter, EpsilonExplorer, verdict_html, widget_output
-from course_utils.figure_machinery import FIGURE_DPI
-from course_utils.figure_machinery import FIGURE_DPI
 from course_utils.figure_machinery import FIGURE_DPI
 from course_utils.plots import plot_report, report_heatmap_data
 from course_utils.stepsize import MODELS, SweepCache, StepSizeError, check_dtype, check_method, get_model
@@ -34,28 +28,6 @@ __all__ = ["EXPLORER_METHODS", "EXPLORER_STEP_DECADES", "EpsilonExplorer", "bug_
 # ---------------------------------------------------------------------------------------------------
 # Instructor widget: inject bugs live (notebook 3: bug hunt)
 # ---------------------------------------------------------------------------------------------------
-
-def _explanation(names, lambd):
-    """HTML: what each bug in ``names`` is, why people write it and how to spot it (the catalogue's text)."""
-    if not names:
-        return "<p>The correct backward pass: no bug injected.</p>"
-    items = "".join(f"<li><b>{html.escape(n)}</b>: {markdown_inline(CATALOGUE[n].title)}<br><i>why:</i> "
-                    f"{markdown_inline(CATALOGUE[n].why)}<br><i>spot:</i> {markdown_inline(CATALOGUE[n].spot)}</li>"
-                    for n in names)
-    l2 = f"<p>The check uses the L2-regularized cost (lambd = {lambd:g}).</p>" if lambd else ""
-    return f"<ul style='margin:0'>{items}</ul>{l2}"
-
-
-def _explanation(names, lambd):
-    """HTML: what each bug in ``names`` is, why people write it and how to spot it (the catalogue's text)."""
-    if not names:
-        return "<p>The correct backward pass: no bug injected.</p>"
-    items = "".join(f"<li><b>{html.escape(n)}</b>: {markdown_inline(CATALOGUE[n].title)}<br><i>why:</i> "
-                    f"{markdown_inline(CATALOGUE[n].why)}<br><i>spot:</i> {markdown_inline(CATALOGUE[n].spot)}</li>"
-                    for n in names)
-    l2 = f"<p>The check uses the L2-regularized cost (lambd = {lambd:g}).</p>" if lambd else ""
-    return f"<ul style='margin:0'>{items}</ul>{l2}"
-
 
 def _explanation(names, lambd):
     """HTML: what each bug in ``names`` is, why people write it and how to spot it (the catalogue's text)."""
@@ -218,7 +190,7 @@ def _explorer_controls(first):
                                  layout=widgets.Layout(width="220px"))
     model_box = widgets.Dropdown(options=[(get_model(k).label, k) for k in MODELS], value=first["model"],
                                  description="model", layout=widgets.Layout(width="440px"))
-    verdict = widgets.HTML(layout=widgets.Layout(min_height="44px", width="100%"))  # two lines: nothing jumps
+    verdict = widgets.HTML(layout=widgets.Layout(min_height="44px"))  # room for two lines: nothing jumps
     image = widgets.Image(format="png", layout=widgets.Layout(width="100%", height="auto", max_width="1600px"))
     plot = widgets.Output(layout=widgets.Layout(width="100%", overflow="hidden"))
     for w, css in [(slider, "eps-slider"), (method_box, "eps-method"), (dtype_box, "eps-dtype"),

@@ -358,3 +358,17 @@ def test_scale_bugs_with_any_factor_compile_to_a_named_function(k):
     backward = inject(scale_bug("W2", k))
     assert backward.__name__.isidentifier()
     assert check_bugs(scale_bug("W2", k)).failing_blocks() == ["W2"]
+
+
+def test_the_machinery_finds_the_catalogue_whichever_module_is_imported_first():
+    """bug_machinery reads the catalogue from bugs when first called (bugs imports it): a fresh interpreter
+    that imports the machinery first still injects, and bugs re-exports the same functions."""
+    import subprocess
+    import sys
+    code = ("import course_utils.bug_machinery as m\n"
+            "print(m.inject('classic_dW2_db1').__name__)\n"
+            "import course_utils.bugs as b\n"
+            "print(b.inject is m.inject, b.check_backward is m.check_backward)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["backward_with_classic_dW2_db1", "True", "True"]

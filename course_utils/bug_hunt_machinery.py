@@ -23,8 +23,10 @@ import threading
 import ipywidgets as widgets
 import numpy as np
 
+from course_utils.bugs import CATALOGUE
+
 __all__ = ["BUSY_CSS", "BugHuntWidget", "LayoutReuse", "ViewCache", "bug_hunt_controls", "busy_html",
-           "markdown_inline"]
+           "explanation_html", "markdown_inline"]
 
 #: Style of the busy state: while a pick is computed the old report and figure are greyed out.
 BUSY_CSS = ("<style>.bug-hunt.bug-busy .bug-report, .bug-hunt.bug-busy .bug-heatmap {opacity: 0.3;}"
@@ -52,6 +54,31 @@ def markdown_inline(text):
     escaped = html.escape(text, quote=False)
     escaped = re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
     return re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", escaped)
+
+
+def explanation_html(names, lambd):
+    """What each bug is, why people write it and how to spot it (the catalogue's text), as HTML.
+
+    Parameters
+    ----------
+    names : sequence of str, catalogue names (empty: the correct backward pass)
+    lambd : float, L2 strength of the checked cost (a note says so when it is not 0)
+
+    Returns
+    -------
+    str, HTML: one list item per bug (name, title, "why:" and "spot:" lines), then the L2 note
+
+    Raises
+    ------
+    KeyError for a name that is not in the catalogue.
+    """
+    if not names:
+        return "<p>The correct backward pass: no bug injected.</p>"
+    items = "".join(f"<li><b>{html.escape(n)}</b>: {markdown_inline(CATALOGUE[n].title)}<br><i>why:</i> "
+                    f"{markdown_inline(CATALOGUE[n].why)}<br><i>spot:</i> {markdown_inline(CATALOGUE[n].spot)}</li>"
+                    for n in names)
+    l2 = f"<p>The check uses the L2-regularized cost (lambd = {lambd:g}).</p>" if lambd else ""
+    return f"<ul style='margin:0'>{items}</ul>{l2}"
 
 
 def busy_html(names):

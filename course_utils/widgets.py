@@ -11,8 +11,8 @@ import ipywidgets as widgets
 import numpy as np
 from matplotlib.figure import Figure
 
-from course_utils.bugs import CATALOGUE, BugError, bug_names, bugs_lambd, check_bugs, touched_blocks
-from course_utils.bug_hunt_machinery import LayoutReuse, ViewCache, bug_hunt_controls, markdown_inline
+from course_utils.bugs import BugError, bug_names, bugs_lambd, check_bugs, touched_blocks
+from course_utils.bug_hunt_machinery import LayoutReuse, ViewCache, bug_hunt_controls, explanation_html
 from course_utils.epsilon_drawing import EPSILON_DPI, EPSILON_PANEL_SIZE
 from course_utils.epsilon_explorer_machinery import BlitPainter, EpsilonExplorer, verdict_html, widget_output
 from course_utils.figure_machinery import FIGURE_DPI
@@ -28,17 +28,6 @@ __all__ = ["EXPLORER_METHODS", "EXPLORER_STEP_DECADES", "EpsilonExplorer", "bug_
 # ---------------------------------------------------------------------------------------------------
 # Instructor widget: inject bugs live (notebook 3: bug hunt)
 # ---------------------------------------------------------------------------------------------------
-
-def _explanation(names, lambd):
-    """HTML: what each bug in ``names`` is, why people write it and how to spot it (the catalogue's text)."""
-    if not names:
-        return "<p>The correct backward pass: no bug injected.</p>"
-    items = "".join(f"<li><b>{html.escape(n)}</b>: {markdown_inline(CATALOGUE[n].title)}<br><i>why:</i> "
-                    f"{markdown_inline(CATALOGUE[n].why)}<br><i>spot:</i> {markdown_inline(CATALOGUE[n].spot)}</li>"
-                    for n in names)
-    l2 = f"<p>The check uses the L2-regularized cost (lambd = {lambd:g}).</p>" if lambd else ""
-    return f"<ul style='margin:0'>{items}</ul>{l2}"
-
 
 def bug_hunt_view(selection, X=None, Y=None, parameters=None, epsilon=None):
     """Everything the bug-hunt widget shows for one selection of bugs, as plain data (no widgets).
@@ -69,17 +58,16 @@ def bug_hunt_view(selection, X=None, Y=None, parameters=None, epsilon=None):
     report = check_bugs(list(names), X, Y, parameters, lambd=lambd, **({} if epsilon is None else {"epsilon": epsilon}))
     return {"names": names, "lambd": lambd, "report": report, "summary": report.summary(),
             "touched": touched_blocks(list(names), parameters), "heatmaps": report_heatmap_data(report),
-            "explanation": _explanation(names, lambd)}
+            "explanation": explanation_html(names, lambd)}
 
 
 def bug_hunt_widget(X=None, Y=None, parameters=None, epsilon=None, dpi=FIGURE_DPI, precompute=True):
     """Instructor widget: pick bug(s), see the gradient check's report and heatmap update in place.
 
     A dropdown picks one bug (or "correct"); a multi-select adds more to combine them. A pick shows the
-    bug's explanation at once and greys the old report ("checking ...") until the new one is drawn.
-    Every view is computed once (``bug_hunt_view`` + ``plot_report``); after the widget appears, a
-    background thread computes every single bug's view, so later picks are instant. (Layout, busy
-    state, precompute and still image: ``course_utils.bug_hunt_machinery``.)
+    explanation at once and greys the old report ("checking ...") until the new one is drawn. Each
+    view (``bug_hunt_view`` + ``plot_report``) is computed once, every single bug's in the background
+    (machinery: ``course_utils.bug_hunt_machinery``).
 
     Parameters
     ----------
@@ -113,7 +101,7 @@ def bug_hunt_widget(X=None, Y=None, parameters=None, epsilon=None, dpi=FIGURE_DP
             return
         first = [] if picker.value == "correct" else [picker.value]
         key = tuple(first + [n for n in combo.value if n not in first])
-        explanation.value = f"<div style='font-size:15px'>{_explanation(key, bugs_lambd(key))}</div>"
+        explanation.value = f"<div style='font-size:15px'>{explanation_html(key, bugs_lambd(key))}</div>"
         if not cache.ready(key):  # sent to the browser now, before the check runs
             box.busy(key)
         try:

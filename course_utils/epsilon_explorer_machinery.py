@@ -5,6 +5,7 @@ redraw cheap and the display portable:
 
 * ``BlitPainter`` keeps one figure and its artists; a slider move redraws only the current-step marks
   over a cached background of the panel;
+* ``explorer_controls`` builds the controls, their layout and CSS classes;
 * ``rgba_png`` encodes the canvas quickly; ``widget_output`` puts the Image widget inside the Output;
 * ``verdict_html`` keeps numbers such as "1.6e-04" whole when the verdict wraps;
 * ``EpsilonExplorer`` is the explorer's box, whose display also carries the current picture as PNG.
@@ -21,8 +22,9 @@ import numpy as np
 
 from course_utils.epsilon_drawing import describe_panel, redraw_error_vs_epsilon, update_current_step
 from course_utils.plots import draw_error_vs_epsilon
+from course_utils.stepsize import MODELS, get_model
 
-__all__ = ["BlitPainter", "EpsilonExplorer", "rgba_png", "verdict_html", "widget_output"]
+__all__ = ["BlitPainter", "EpsilonExplorer", "explorer_controls", "rgba_png", "verdict_html", "widget_output"]
 
 _NUMBER = re.compile(r"\d(?:\.\d+)?e[-+]\d+")
 
@@ -92,6 +94,43 @@ class BlitPainter:
         for a in update_current_step(self.artists, state):
             self.ax.draw_artist(a)
         return rgba_png(self.canvas.buffer_rgba())
+
+
+def explorer_controls(first, methods, step_decades):
+    """The explorer's controls, set to the state ``first``, each with its CSS class for browser tests;
+    they wrap onto more rows in a narrow column, and the plot takes the column's width.
+
+    Parameters
+    ----------
+    first : dict, an ``explorer_state`` (its step, method, dtype, model and the x axis of its method)
+    methods : sequence of (label, method) pairs for the method dropdown
+    step_decades : float, how far one arrow key moves the slider, in decades
+
+    Returns
+    -------
+    slider, method_box, dtype_box, model_box, verdict, image, plot (ipywidgets)
+
+    Raises
+    ------
+    KeyError when ``first`` is not an ``explorer_state`` dict.
+    """
+    slider = widgets.FloatLogSlider(value=first["current_eps"], base=10, min=np.log10(first["eps"][0]), max=0,
+                                    step=step_decades, description="\u03b5", readout_format=".1e",
+                                    continuous_update=True, layout=widgets.Layout(flex="1 1 420px", min_width="360px"))
+    method_box = widgets.Dropdown(options=list(methods), value=first["method"], description="method",
+                                  layout=widgets.Layout(width="260px"))
+    dtype_box = widgets.Dropdown(options=["float64", "float32"], value=first["dtype"], description="dtype",
+                                 layout=widgets.Layout(width="220px"))
+    model_box = widgets.Dropdown(options=[(get_model(k).label, k) for k in MODELS], value=first["model"],
+                                 description="model", layout=widgets.Layout(width="440px"))
+    verdict = widgets.HTML(layout=widgets.Layout(min_height="44px"))  # room for two lines: nothing jumps
+    image = widgets.Image(format="png", layout=widgets.Layout(width="100%", height="auto", max_width="1600px"))
+    plot = widgets.Output(layout=widgets.Layout(width="100%", overflow="hidden"))
+    for w, css in [(slider, "eps-slider"), (method_box, "eps-method"), (dtype_box, "eps-dtype"),
+                   (model_box, "eps-model"), (verdict, "eps-verdict"), (plot, "eps-plot"),
+                   (image, "eps-plot-image")]:
+        w.add_class(css)
+    return slider, method_box, dtype_box, model_box, verdict, image, plot
 
 
 def rgba_png(buffer):
@@ -170,7 +209,11 @@ def verdict_html(verdict, font_px=15):
 class EpsilonExplorer(widgets.VBox):
     """The explorer's box. Its display also carries the current plot as a plain PNG with alt text, which
     is what GitHub, nbviewer and nbconvert show where widgets do not render (JupyterLab shows the live
-    widget)."""
+    widget). It carries the CSS class ``eps-explorer``."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_class("eps-explorer")
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs) or {}

@@ -14,10 +14,11 @@ from matplotlib.figure import Figure
 from course_utils.bugs import BugError, bug_names, bugs_lambd, check_bugs, touched_blocks
 from course_utils.bug_hunt_machinery import LayoutReuse, ViewCache, bug_hunt_controls, explanation_html
 from course_utils.epsilon_drawing import EPSILON_DPI, EPSILON_PANEL_SIZE
-from course_utils.epsilon_explorer_machinery import BlitPainter, EpsilonExplorer, verdict_html, widget_output
+from course_utils.epsilon_explorer_machinery import (BlitPainter, EpsilonExplorer, explorer_controls, verdict_html,
+                                                     widget_output)
 from course_utils.figure_machinery import FIGURE_DPI
 from course_utils.plots import plot_report, report_heatmap_data
-from course_utils.stepsize import MODELS, SweepCache, StepSizeError, check_dtype, check_method, get_model
+from course_utils.stepsize import SweepCache, StepSizeError, check_dtype, check_method, get_model
 from course_utils.stepsize_views import curve_data
 from course_utils.testcases import gradient_check_n_test_case
 
@@ -161,41 +162,14 @@ def explorer_state(eps=1e-7, method="centered", dtype="float64", model="net", ca
                       cache=SweepCache() if cache is None else cache)
 
 
-def _explorer_controls(first):
-    """The explorer's controls, set to the state ``first``, each with its CSS class for browser tests;
-    they wrap onto more rows in a narrow column, and the plot takes the column's width.
-
-    Returns
-    -------
-    slider, method_box, dtype_box, model_box, verdict, image, plot (ipywidgets)
-    """
-    slider = widgets.FloatLogSlider(value=first["current_eps"], base=10, min=np.log10(first["eps"][0]), max=0,
-                                    step=EXPLORER_STEP_DECADES, description="\u03b5", readout_format=".1e",
-                                    continuous_update=True, layout=widgets.Layout(flex="1 1 420px", min_width="360px"))
-    method_box = widgets.Dropdown(options=list(EXPLORER_METHODS), value=first["method"], description="method",
-                                  layout=widgets.Layout(width="260px"))
-    dtype_box = widgets.Dropdown(options=["float64", "float32"], value=first["dtype"], description="dtype",
-                                 layout=widgets.Layout(width="220px"))
-    model_box = widgets.Dropdown(options=[(get_model(k).label, k) for k in MODELS], value=first["model"],
-                                 description="model", layout=widgets.Layout(width="440px"))
-    verdict = widgets.HTML(layout=widgets.Layout(min_height="44px"))  # room for two lines: nothing jumps
-    image = widgets.Image(format="png", layout=widgets.Layout(width="100%", height="auto", max_width="1600px"))
-    plot = widgets.Output(layout=widgets.Layout(width="100%", overflow="hidden"))
-    for w, css in [(slider, "eps-slider"), (method_box, "eps-method"), (dtype_box, "eps-dtype"),
-                   (model_box, "eps-model"), (verdict, "eps-verdict"), (plot, "eps-plot"),
-                   (image, "eps-plot-image")]:
-        w.add_class(css)
-    return slider, method_box, dtype_box, model_box, verdict, image, plot
-
-
 def epsilon_explorer(model="net", method="centered", dtype="float64", eps=1e-7):
     """Live explorer of the step epsilon: a log slider and three dropdowns drive one redrawn plot.
 
     Moving a control recomputes ``explorer_state`` (sweeps are cached per model, method and dtype; a
     move of the slider only evaluates the current step) and redraws the same figure, sent as a PNG to
     an Image inside an Output as wide as the column: no stacked figures, no flicker. The slider spans
-    the x axis of the method shown (1e-12 ... 1, 1e-20 ... 1 for the complex step), a quarter of a
-    decade per arrow key. (Blitting and encoding: ``course_utils.epsilon_explorer_machinery``.)
+    the x axis of the method shown (down to 1e-20 for the complex step), a quarter decade per arrow
+    key. (Controls, blitting, encoding: ``course_utils.epsilon_explorer_machinery``.)
 
     CSS classes for browser tests: ``eps-explorer`` (the whole widget), ``eps-slider``, ``eps-method``,
     ``eps-dtype``, ``eps-model``, ``eps-verdict``, ``eps-plot`` (the Output) and ``eps-plot-image``.
@@ -217,13 +191,13 @@ def epsilon_explorer(model="net", method="centered", dtype="float64", eps=1e-7):
     get_model(model)  # fail early, with the list of models, on a wrong name
     cache = SweepCache()
     first = explorer_state(eps, method, dtype, model, cache=cache)
-    slider, method_box, dtype_box, model_box, verdict, image, plot = _explorer_controls(first)
+    slider, method_box, dtype_box, model_box, verdict, image, plot = explorer_controls(
+        first, EXPLORER_METHODS, EXPLORER_STEP_DECADES)
     plot.outputs = (widget_output(image),)  # the image inside the Output, set once (never stacked)
     row = widgets.Layout(width="100%", flex_flow="row wrap")
     box = EpsilonExplorer([widgets.HBox([slider, method_box], layout=row),
                            widgets.HBox([dtype_box, model_box], layout=row), verdict, plot],
-                          layout=widgets.Layout(width="100%"))
-    box.add_class("eps-explorer")
+                          layout=widgets.Layout(width="100%"))  # (its CSS class: eps-explorer)
     box.cache, box.image, box.controls = cache, image, {"eps": slider, "method": method_box, "dtype": dtype_box,
                                                         "model": model_box}
     painter = BlitPainter(Figure(figsize=EPSILON_PANEL_SIZE, dpi=EPSILON_DPI, layout="constrained"))

@@ -23,15 +23,15 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) --ServerApp.ip=127.0.0.1 $(ROOT_FLAG)
 
-# The second line is nbval: it re-runs every master and compares its stored outputs (without
-# MPLBACKEND, so the kernel plots inline as it did when the outputs were stored), in a kernel whose
-# clock stalls 50 ms at every reading (tests/stalling_clock): an output decided by timing fails here,
-# not on a student's busy laptop. The first line spreads the tests over two processes (tests/conftest.py
-# says which must share one). `make test-slow` (run by .ci/run) holds the tests marked slow.
+# One pytest run on two worker processes (tests/conftest.py says which tests must share one): the tests,
+# and nbval, which re-runs every master and compares its stored outputs. nbval's kernels are the
+# `stalling-clock` kernelspec that tests/conftest.py installs for the run: the inline backend, and a clock
+# that stalls 50 ms at every reading (tests/stalling_clock), so an output decided by timing fails here,
+# not on a student's busy laptop. `make test-slow` (run by .ci/run) holds the tests marked slow.
 test: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup
-	env -u MPLBACKEND PYTHONPATH=tests/stalling_clock $(BIN)/python -m pytest --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/source
+	MPLBACKEND=Agg $(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup \
+		--nbval --nbval-kernel-name stalling-clock --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		tests notebooks/source
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS),nbgrader]"

@@ -1,20 +1,60 @@
 """Suite-wide settings: how `make test` spreads the tests over two processes (pytest-xdist).
 
-`make test` runs ``pytest -n 2 --dist loadgroup``: tests go to whichever worker is free, except two
-groups that each stay on one worker because they share something a second process would disturb:
+`make test` runs ``pytest -n 2 --dist loadgroup`` over the tests and, with nbval, over the masters'
+stored outputs: tests go to whichever worker is free, except groups that each stay on one worker because
+they share something a second process would disturb:
 
 * ``browser-<file>`` (tests/browser): each browser test file stays on one worker, which starts one
   JupyterLab server and one Chromium for all the browser tests it runs;
-* ``autograder`` (tests/test_autograder*.py, tests/test_class_report.py): grading checks that nothing is left running under the
-  sandbox's user ids, which a second grader running at the same time would falsify.
+* ``nbval-<notebook>`` (notebooks/source/*.ipynb, collected by nbval): a master's cells run in order in
+  one kernel, so each master stays on one worker;
+* ``autograder`` (tests/test_autograder*.py, tests/test_class_report.py): grading checks that nothing
+  is left running under the sandbox's user ids, which a second grader running at the same time would
+  falsify.
 """
 
+import json
+import os
+import shutil
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
+STALLING_CLOCK = Path(__file__).resolve().parent / "stalling_clock"
+STALLING_KERNEL = "stalling-clock"
+
+
+def stalling_kernel_spec():
+    """The kernelspec of a Jupyter kernel of this Python whose clock stalls (tests/stalling_clock).
+
+    Its environment puts ``tests/stalling_clock`` first on ``PYTHONPATH`` (Python then imports its
+    ``sitecustomize``, which stalls ``time.perf_counter`` in Jupyter kernels only) and names the inline
+    backend, which is what ipykernel picks when ``MPLBACKEND`` is unset: the pytest process itself keeps
+    ``MPLBACKEND=Agg``.
+    """
+    path = os.pathsep.join([str(STALLING_CLOCK)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    return {"argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": "Python 3 (stalling clock)", "language": "python",
+            "env": {"PYTHONPATH": path, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}}
+
+
+def pytest_configure(config):
+    """Install the ``stalling-clock`` kernelspec (``make test`` runs nbval with ``--nbval-kernel-name
+    stalling-clock``) in a temporary Jupyter data folder, removed when the run ends."""
+    home = Path(tempfile.mkdtemp(prefix="stalling-clock-kernel-"))
+    spec = home / "kernels" / STALLING_KERNEL
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps(stalling_kernel_spec(), indent=1))
+    os.environ["JUPYTER_PATH"] = os.pathsep.join([str(home)] + [p for p in [os.environ.get("JUPYTER_PATH")] if p])
+    config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
+
+
 def group_of(path):
     """The xdist group of a test file, or None for a test that may run on any worker."""
+    if path.suffix == ".ipynb":
+        return f"nbval-{path.stem}"
     if "browser" in path.parts and path.name.startswith("test_"):
         return f"browser-{path.stem}"
     if path.name.startswith(("test_autograder", "test_class_report")):

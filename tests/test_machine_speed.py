@@ -1,7 +1,7 @@
 """Stored outputs do not depend on how fast the machine is.
 
-nbval (the second line of ``make test``) re-runs every master and compares its outputs with the stored
-ones. It runs them in a kernel whose clock stalls: ``tests/stalling_clock/sitecustomize.py`` makes
+nbval (in ``make test``) re-runs every master and compares its outputs with the stored ones. It runs them
+in a kernel whose clock stalls (the ``stalling-clock`` kernelspec that tests/conftest.py installs): ``tests/stalling_clock/sitecustomize.py`` makes
 ``time.perf_counter`` read 50 ms later at every call than at the one before, which is what a busy
 machine does at random to a process paused between two readings. Anything decided by timing (a progress
 bar that opens when a check "looks slow") then shows up as an output nbval did not expect.
@@ -24,6 +24,8 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
+from tests.conftest import STALLING_KERNEL
+
 ROOT = Path(__file__).resolve().parents[1]
 STALLING_CLOCK = ROOT / "tests" / "stalling_clock"
 
@@ -36,16 +38,17 @@ def stalled_env():
     return env
 
 
-def test_the_stalling_clock_reaches_the_kernel_and_only_the_kernel(monkeypatch):
-    probe = ("import os, time\n"
+def test_the_stalling_clock_reaches_the_kernel_and_only_the_kernel():
+    """make test's nbval kernels (the ``stalling-clock`` kernelspec of tests/conftest.py) read a clock 50 ms
+    later at every call and plot inline, as a kernel without MPLBACKEND does; other Pythons keep the clock."""
+    probe = ("import os, time, matplotlib\n"
              "a = time.perf_counter(); b = time.perf_counter()\n"
-             "print(f'{b - a:.3f}', os.environ.get('STALLING_CLOCK_ACTIVE'))")
+             "print(f'{b - a:.3f}', os.environ.get('STALLING_CLOCK_ACTIVE'), matplotlib.get_backend())")
     nb = new_notebook(cells=[new_code_cell(probe)])
-    for name, value in stalled_env().items():
-        monkeypatch.setenv(name, value)
-    NotebookClient(nb, timeout=600, kernel_name="python3").execute()
-    gap, active = nb.cells[0].outputs[0]["text"].split()
+    NotebookClient(nb, timeout=600, kernel_name=STALLING_KERNEL).execute()
+    gap, active, backend = nb.cells[0].outputs[0]["text"].split()
     assert float(gap) >= 0.05 and active == "1"  # consecutive readings 50 ms apart, in the kernel
+    assert backend == "module://matplotlib_inline.backend_inline"
     plain = subprocess.run([sys.executable, "-c", "import time; a = time.perf_counter(); "
                             "print(time.perf_counter() - a < 0.05)"],
                            env=stalled_env(), capture_output=True, text=True, timeout=300)
@@ -54,7 +57,8 @@ def test_the_stalling_clock_reaches_the_kernel_and_only_the_kernel(monkeypatch):
 
 def test_make_test_runs_nbval_with_the_stalling_clock():
     recipe = (ROOT / "Makefile").read_text().split("\ntest:", 1)[1].split("\n\n", 1)[0]
-    assert "--nbval" in recipe and "PYTHONPATH=tests/stalling_clock" in recipe, recipe
+    assert "--nbval " in recipe and f"--nbval-kernel-name {STALLING_KERNEL}" in recipe, recipe
+    assert "notebooks/source" in recipe, recipe
 
 
 def start_burners(count=2):
@@ -79,9 +83,10 @@ def test_masters_match_their_stored_outputs_with_both_cores_busy():
             assert time.monotonic() < deadline, "the CPU-bound processes never started spinning"
             time.sleep(0.05)
         result = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
-             "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "notebooks/source"],
-            cwd=ROOT, env=stalled_env(), capture_output=True, text=True, timeout=3600)
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest", "--nbval",
+             "--nbval-kernel-name",
+             STALLING_KERNEL, "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "notebooks/source"],
+            cwd=ROOT, capture_output=True, text=True, timeout=3600)
     finally:
         stop_burners(burners)
     assert all(p.returncode is not None for p in burners)

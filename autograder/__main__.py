@@ -4,9 +4,9 @@ grade SUBMISSION.ipynb --results results.json
     Grade one notebook; write its results (Gradescope's schema) and print a short summary.
 batch DIR --results-dir OUT [--jobs N] [--anonymize]
     Grade every notebook under DIR; one results file each plus OUT/gradebook.csv, then the class report
-    in OUT/class-report/ (mistakes.csv, class-report.html, class-report.json).
+    in OUT itself (OUT/class-report.html, OUT/class-report.json, OUT/mistakes.csv).
 report OUT [--anonymize] [--figure PNG]
-    Rebuild OUT/class-report/ from the results in OUT (a batch's results, or Gradescope results.json
+    Rebuild the class report in OUT from the results in OUT (a batch's results, or Gradescope results.json
     files one folder each; see autograder.class_report); --figure also saves the overview figure.
 demo-class OUT [--size 60] [--seed 0]
     Write a synthetic class (notebooks with catalogued mistakes, correct ones, broken files) into OUT,
@@ -82,16 +82,16 @@ def _batch(args):
 
 
 def _write_report(results_dir, anonymize, figure):
-    from autograder.class_report import REPORT_DIR, write_report
+    from autograder.class_report import REPORT_CSV, REPORT_HTML, REPORT_JSON, write_report
     start = time.monotonic()
     try:
         report = write_report(results_dir, anonymize=anonymize, figure=figure)
     except (OSError, ValueError) as exc:
         print(f"error: the class report was not written: {exc}", file=sys.stderr)
         return 2
-    out = Path(results_dir) / REPORT_DIR
+    out = Path(results_dir)
     print(f"class report ({report['submissions']['files']} submissions) in {time.monotonic() - start:.1f} s: "
-          f"{out / 'class-report.html'}, {out / 'class-report.json'}, {out / 'mistakes.csv'}")
+          f"{out / REPORT_HTML}, {out / REPORT_JSON}, {out / REPORT_CSV}")
     return 0
 
 

@@ -26,7 +26,7 @@ import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from autograder.class_report import add_excerpts, solution_sources
+from autograder.class_report import REPORT_STEM, add_excerpts, solution_sources
 from autograder.grading import DEFAULT_MASTERS, grade_notebook, write_results
 from autograder.notebook import printable
 from autograder.sandbox import unshare_available
@@ -63,13 +63,29 @@ def results_name(path, directory):
 
     ``a b.ipynb`` -> ``a%20b.json``, ``a__b.ipynb`` -> ``a__b.json``, ``sub/x.ipynb`` -> ``sub%2Fx.json``;
     undecodable bytes are escaped too. A name longer than ``MAX_NAME`` is cut and a hash of the whole
-    path appended.
+    path appended. ``class-report.ipynb`` (any case) -> ``class%2Dreport.json``: the class report's own
+    ``class-report.json`` is written in the same folder, and no submission's results may ever be it.
+
+    Parameters
+    ----------
+    path : Path, a submission under ``directory``
+    directory : Path, the folder of submissions
+
+    Returns
+    -------
+    str, a file name (never hidden, never a report file of ``autograder.class_report``)
+
+    Raises
+    ------
+    ValueError if ``path`` is not under ``directory``.
     """
     rel = os.fsencode(Path(path).relative_to(directory))
     stem = rel[: -len(b".ipynb")] if rel.endswith(b".ipynb") else rel
     name = urllib.parse.quote(stem, safe="-_.")
     if name.startswith("."):
         name = "%2E" + name[1:]  # never a hidden file, never "." or ".."
+    if name.lower() == REPORT_STEM:
+        name = name.replace("-", "%2D")  # quote never writes %2D, so this stays injective
     if len(name) > MAX_NAME:
         name = name[: MAX_NAME - 20] + "-" + hashlib.sha256(rel).hexdigest()[:16]
     return name + ".json"

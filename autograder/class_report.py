@@ -1,11 +1,15 @@
 """What did my class get wrong? The class report gathered from graded submissions.
 
-``python -m autograder batch SUBMISSIONS --results-dir R`` grades a class and then writes, in
-``R/class-report/`` (a folder no results file can take: results files are always directly in ``R``):
+``python -m autograder batch SUBMISSIONS --results-dir R`` grades a class and then writes, in ``R`` itself
+(beside the results files and ``gradebook.csv``):
 
 * ``mistakes.csv``: one row per (submission, notebook, exercise, catalogued mistake), with the hint shown;
 * ``class-report.html``: one self-contained page (figures embedded as data URIs, nothing fetched);
 * ``class-report.json``: the same numbers for scripts.
+
+No submission's results can be one of these files: results files are ``R/<escaped name>.json``, and the
+one name that would clash, ``class-report.ipynb``, is escaped as ``class%2Dreport.json``
+(``autograder.batch.results_name``); ``report`` never reads ``R/class-report.json`` as results.
 
 ``python -m autograder report R [--anonymize]`` rebuilds them from results already in ``R``:
 
@@ -30,6 +34,7 @@ submission's file name.
 """
 
 import ast
+import contextlib
 import csv
 import hashlib
 import hmac
@@ -49,12 +54,16 @@ from course_utils.mistakes import MISTAKES
 from autograder.notebook import printable
 from autograder.specs import notebook_specs
 
-__all__ = ["REPORT_DIR", "MAX_RESULTS_BYTES", "MAX_FILES", "UNFIXED_BUGS", "NOTEBOOK_BUGS", "excerpt",
+__all__ = ["REPORT_JSON", "REPORT_HTML", "REPORT_CSV", "REPORT_FILES", "REPORT_STEM", "MAX_RESULTS_BYTES", "MAX_FILES", "UNFIXED_BUGS", "NOTEBOOK_BUGS", "excerpt",
            "solution_sources", "add_excerpts", "read_results", "pseudonymizer", "build_report",
            "mistake_rows", "write_report"]
 
-#: The folder of ``R`` the report files go to.
-REPORT_DIR = "class-report"
+#: The report's files, written in the results folder ``R`` itself.
+REPORT_JSON, REPORT_HTML, REPORT_CSV = "class-report.json", "class-report.html", "mistakes.csv"
+REPORT_FILES = (REPORT_CSV, REPORT_HTML, REPORT_JSON)
+#: The one submission stem whose results file would be ``REPORT_JSON`` (compared without case, for
+#: case-insensitive file systems); ``batch.results_name`` escapes its hyphen instead.
+REPORT_STEM = "class-report"
 #: Largest results file read (bytes), and most files read from one folder.
 MAX_RESULTS_BYTES = 16 * 2**20
 MAX_FILES = 20_000
@@ -84,6 +93,10 @@ UNFIXED_BUGS = {
 NOTEBOOK_BUGS = ("relu_mask_from_A", "db_before_relu")
 #: Outcomes of one exercise of one submission, in the order the report lists them.
 OUTCOMES = ("full", "mistake", "other", "timeout", "crash", "not_attempted")
+#: The grader's outcome of a test (its ``extra_data.outcome``) -> the report's (a catalogued mistake
+#: counts as "mistake" whatever the grader's outcome: a verdict named it).
+GRADER_OUTCOMES = {"passed": "full", "failed": "other", "not_attempted": "not_attempted",
+                   "missing": "not_attempted", "timeout": "timeout", "crash": "crash", "grader_error": "other"}
 _IGNORED_LINES = {"", "### BEGIN SOLUTION", "### END SOLUTION", "# YOUR CODE HERE", "raise NotImplementedError()"}
 
 
@@ -301,8 +314,8 @@ def _results_files(results_dir):
         for entry in entries:
             if len(found) > MAX_FILES:
                 break
-            if entry.name.startswith(".") or entry.name == REPORT_DIR:
-                continue
+            if entry.name.startswith(".") or entry.name.lower() == REPORT_JSON:
+                continue  # hidden files (the key, temporary files) and the report's own numbers
             if entry.name.endswith(".json") and not entry.is_dir(follow_symlinks=False):
                 name = urllib.parse.unquote(entry.name[:-len(".json")], errors="surrogateescape") + ".ipynb"
                 found.append((name, Path(entry.path)))
@@ -345,9 +358,12 @@ def _record(name, data, exercises):
             continue
         ids = test.get("mistake_ids") if isinstance(test.get("mistake_ids"), list) else []
         output = test.get("output") if isinstance(test.get("output"), str) else ""
+        own = test.get("extra_data") if isinstance(test.get("extra_data"), dict) else {}
+        outcome = own.get("outcome") if isinstance(own.get("outcome"), str) \
+            and own["outcome"] in GRADER_OUTCOMES else None
         record["tests"].append({"grade_id": grade_id, "score": min(max(score, 0.0), top), "max_score": top,
                                 "mistake_ids": sorted({i for i in ids if isinstance(i, str) and i in known_ids}),
-                                "outcome_text": output[:MAX_OUTPUT_CHARS],
+                                "outcome": outcome, "outcome_text": output[:MAX_OUTPUT_CHARS],
                                 "excerpt": _lines(excerpts.get(grade_id))})
     if not record["tests"]:
         problem = extra.get("error") or (data.get("output") if isinstance(data.get("output"), str) else "")
@@ -366,7 +382,8 @@ def read_results(results_dir):
     Returns
     -------
     list of dict, sorted by name: "name" (printable, bounded), "tests" (list of dicts "grade_id",
-    "score", "max_score", "mistake_ids" (catalogued ids only), "outcome_text", "excerpt"), "problem"
+    "score", "max_score", "mistake_ids" (catalogued ids only), "outcome" (the grader's, one of
+    ``autograder.grading.OUTCOMES``, or None when the file has none), "outcome_text", "excerpt"), "problem"
     (str or None: why nothing of it could be counted)
 
     Raises
@@ -478,14 +495,26 @@ def pseudonymizer(results_dir, anonymize):
 # ---------------------------------------------------------------------------------------------------
 
 def _outcome(test):
-    """One of ``OUTCOMES`` for a test entry of ``read_results``."""
-    text = test["outcome_text"]
+    """One of ``OUTCOMES`` for a test entry of ``read_results``: from the grader's own outcome, or, for
+    results files made before the grader wrote one (e.g. Gradescope results downloaded from an older
+    autograder), from the feedback's wording."""
     if test["score"] >= test["max_score"]:
         return "full"
-    if "not implemented yet" in text:
-        return "not_attempted"
+    grader = GRADER_OUTCOMES.get(test["outcome"]) if test["outcome"] is not None else None
+    if grader is None:  # a results file made before the grader wrote its outcome
+        grader = _outcome_from_wording(test["outcome_text"])
+    if grader == "not_attempted":
+        return grader
     if test["mistake_ids"]:
         return "mistake"
+    return "other" if grader == "full" else grader  # "passed" with less than full marks: inconsistent
+
+
+def _outcome_from_wording(text):
+    """The fallback for results files without ``extra_data.outcome`` (written before the grader wrote it):
+    the outcome read from the grader's feedback wording of that time. Keep it for those files only."""
+    if "not implemented yet" in text:
+        return "not_attempted"
     if "(the time limit)" in text or "s of CPU time" in text:
         return "timeout"
     if any(m in text for m in (" raised ", "crashed", "stopped with an error", "process running your code ended",
@@ -631,16 +660,18 @@ def mistake_rows(records, shown):
 # ---------------------------------------------------------------------------------------------------
 
 def _write(path, text):
-    """Write a file atomically (a temporary file renamed into place), never through a link."""
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        os.unlink(tmp)  # a stale temporary file (or a link planted there: the link goes, not its target)
-    except FileNotFoundError:
-        pass
+    """Write a file atomically, never through a link: a new temporary file (hidden, unique name, created
+    with O_EXCL | O_NOFOLLOW) renamed over ``path``; a link at ``path`` is replaced, its target untouched."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _csv_text(rows):
@@ -654,7 +685,7 @@ def _csv_text(rows):
 
 
 def write_report(results_dir, anonymize=False, figure=None):
-    """Read the results of ``results_dir`` and write ``results_dir/class-report/`` (csv, html, json).
+    """Read the results of ``results_dir`` and write the report's three files in it (``REPORT_FILES``).
 
     Parameters
     ----------
@@ -668,21 +699,23 @@ def write_report(results_dir, anonymize=False, figure=None):
 
     Raises
     ------
-    NotADirectoryError for a results folder that is not one; FileExistsError when ``class-report`` in it
-    is a link or a file (it is never followed or replaced); ValueError for a broken key file.
+    NotADirectoryError for a results folder that is not one; IsADirectoryError when a report file's name
+    in it is taken by a folder (nothing is written then); ValueError for a broken key file. A link at a
+    report file's name is replaced by the file, never followed.
     """
     from autograder.class_report_html import overview_png, render
     results_dir = Path(results_dir)
     records = read_results(results_dir)
     shown, scrub = pseudonymizer(results_dir, anonymize)
     report = build_report(records, shown, scrub, anonymize)
-    out = results_dir / REPORT_DIR
-    if out.is_symlink() or (out.exists() and not out.is_dir()):
-        raise FileExistsError(f"{out} exists and is not a folder (a link is never followed): move it away")
-    out.mkdir(exist_ok=True)
-    _write(out / "mistakes.csv", _csv_text(mistake_rows(records, shown)))
-    _write(out / "class-report.json", json.dumps(report, indent=1, allow_nan=False) + "\n")
-    _write(out / "class-report.html", render(report))
+    for name in REPORT_FILES:
+        path = results_dir / name
+        if path.is_dir() and not path.is_symlink():
+            raise IsADirectoryError(f"{path} is a folder, where the class report writes its file {name}: "
+                                    f"move that folder away and run the report again")
+    _write(results_dir / REPORT_CSV, _csv_text(mistake_rows(records, shown)))
+    _write(results_dir / REPORT_JSON, json.dumps(report, indent=1, allow_nan=False) + "\n")
+    _write(results_dir / REPORT_HTML, render(report))
     if figure is not None:
         Path(figure).write_bytes(overview_png(report))
     return report

@@ -53,15 +53,16 @@ def resolve_notebooks(names, specs):
 def _file_test(path, results):
     """A 0-point test for a file that was not graded for this assignment (foreign, unreadable)."""
     return {"name": f"{printable(Path(path).name)}: not graded", "score": 0.0, "max_score": 0.0,
-            "status": "failed", "output": results.get("output", ""), "visibility": "visible", "mistake_ids": []}
+            "status": "failed", "output": results.get("output", ""), "visibility": "visible", "mistake_ids": [],
+            "extra_data": {"outcome": "failed"}}
 
 
 def _missing_tests(spec):
     message = (f"No notebook {spec.notebook_id} ({spec.title}) was found in your upload: upload the .ipynb "
                f"file of {spec.notebook_id} with your answers.")
     return [{"name": f"{spec.notebook_id}: {e.title} [{e.grade_id}]", "score": 0.0, "max_score": float(e.points),
-             "status": "failed", "output": message, "visibility": "visible", "mistake_ids": []}
-            for e in spec.exercises]
+             "status": "failed", "output": message, "visibility": "visible", "mistake_ids": [],
+             "extra_data": {"outcome": "missing"}} for e in spec.exercises]
 
 
 def grade_upload(submission_dir, options, specs):

@@ -2,7 +2,9 @@
 
 ``grade_notebook(path, options)`` never raises for a bad submission: whatever the file holds, it returns
 a results dictionary in Gradescope's schema (``score``, ``execution_time``, ``output``, ``tests``...);
-each test also carries ``mistake_ids``, the catalogued mistakes its judge named.
+each test also carries ``mistake_ids``, the catalogued mistakes its judge named, and
+``extra_data.outcome``, what happened to the exercise (one of ``OUTCOMES``, decided here where the grade
+is: the class report counts time-outs and crashes from it, not from the feedback's wording).
 
 An exercise is decided by its judge (``course_utils.judges``): the sandboxed worker builds the hidden
 cases from the submission's seed and sends back what the student's function did on each
@@ -27,7 +29,7 @@ from autograder.sandbox import MAX_EVENT_BYTES, Limits, Sandbox, _default_hide
 from autograder.specs import notebook_specs
 from autograder.wire import WireError, decode
 
-__all__ = ["Options", "grade_notebook", "summary_line", "write_results", "foreign_notebook_results"]
+__all__ = ["OUTCOMES", "Options", "grade_notebook", "summary_line", "write_results", "foreign_notebook_results"]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MASTERS = PROJECT_ROOT / "notebooks" / "source"
@@ -35,6 +37,13 @@ DEFAULT_MASTERS = PROJECT_ROOT / "notebooks" / "source"
 DEFAULT_STUBS = PROJECT_ROOT / "notebooks"
 _MASTER_CACHE = {}  # (path, mtime, size) -> (setup sources, {grade_id: source}), read once per process
 _MASTER_LOCK = threading.Lock()
+#: What happened to one exercise, as written in each test entry's ``extra_data.outcome``:
+#: passed (full marks); failed (judged wrong, or right only by calling the library's own version; the
+#: named mistakes are in ``mistake_ids``); not_attempted (the released stub, or the function still
+#: raises NotImplementedError); missing (no cell for the exercise in the notebook); timeout (stopped at the
+#: wall-clock or CPU time limit); crash (the student's code raised, exited, was killed by a signal, or broke
+#: the grader's channel); grader_error (the grader's own failure: not the student's fault).
+OUTCOMES = ("passed", "failed", "not_attempted", "missing", "timeout", "crash", "grader_error")
 
 
 @dataclass
@@ -69,12 +78,17 @@ class Options:
         return Sandbox(self.limits, isolate=self.isolate, hide=_default_hide() + private)
 
 
-def _test(name, score, max_score, output, mistake_ids=()):
+def _test(name, score, max_score, output, mistake_ids=(), outcome="failed"):
     """One Gradescope test entry; ``mistake_ids`` (our key, ignored by Gradescope) are the stable ids of
-    the catalogued mistakes the judge saw (``course_utils.mistakes``; empty when passed or not judged)."""
+    the catalogued mistakes the judge saw (``course_utils.mistakes``; empty when passed or not judged);
+    ``outcome`` (one of ``OUTCOMES``) goes in the entry's ``extra_data``, the place Gradescope's results
+    specification gives a test for data of its own."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"unknown outcome {outcome!r}: use one of {', '.join(OUTCOMES)}")
     return {"name": name, "score": float(score), "max_score": float(max_score),
             "status": "passed" if score >= max_score and max_score > 0 else "failed",
-            "output": output, "visibility": "visible", "mistake_ids": list(mistake_ids)}
+            "output": output, "visibility": "visible", "mistake_ids": list(mistake_ids),
+            "extra_data": {"outcome": outcome}}
 
 
 def _results(score, tests, output, seconds, extra=None):
@@ -186,6 +200,12 @@ def _error_text(error):
     return f"it raised {kind}{where}: {message}"
 
 
+def _error_outcome(error):
+    """The outcome of an error event from the worker: not_attempted for NotImplementedError, else crash."""
+    kind = error.get("type") if isinstance(error, dict) else None
+    return "not_attempted" if kind == "NotImplementedError" else "crash"
+
+
 def _imported_modules(source):
     """Top-level module names of the ``import`` / ``from ... import`` lines of a (trusted) cell."""
     names = []
@@ -256,9 +276,10 @@ def _hidden_cases(exercise, seed):
 
 def _observations(exercise, cases, events, result, sandbox):
     """(observations, problem, used_library, crash): the decoded observation of every case, or the
-    student-facing problem that stops the judging (a case that never came back, a forged or oversized
-    one); ``used_library``: the exercise's forbidden functions the worker saw called (other names are
-    ignored); ``crash``: the first case's error the worker described (label, error dict), for feedback."""
+    student-facing problem that stops the judging, as (text, outcome) (a case that never came back, a
+    forged or oversized one); ``used_library``: the exercise's forbidden functions the worker saw called
+    (other names are ignored); ``crash``: the first case's error the worker described (label, error dict),
+    for feedback."""
     found = [e for e in events if e.get("event") == "observation"]
     used = sorted({n for e in found if isinstance(e.get("used_library"), list)
                    for n in e["used_library"] if isinstance(n, str) and n in exercise.forbidden})
@@ -268,33 +289,35 @@ def _observations(exercise, cases, events, result, sandbox):
         if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(cases) \
                 or index in by_index:
             return None, ("The grader received results it did not ask for (something wrote into its result "
-                          "channel), so this exercise scores 0."), used, None
+                          "channel), so this exercise scores 0.", "crash"), used, None
         by_index[index] = event
     observations, crash = [], None
     for index, case in enumerate(cases):
         event = by_index.get(index)
         if event is None:
-            return None, f"{case.label}: {_abnormal_end(result, sandbox, 'during this test')}.", used, crash
+            text, outcome = _abnormal_end(result, sandbox, "during this test")
+            return None, (f"{case.label}: {text}.", outcome), used, crash
         if event.get("too_large"):
             return None, (f"{case.label}: your function's call produced more data than the grader reads (did "
                           f"it evaluate the cost thousands of times, or print a lot?), so this exercise scores "
-                          f"0."), used, crash
+                          f"0.", "failed"), used, crash
         if isinstance(event.get("error"), dict) and crash is None:
             crash = (case.label, event["error"])
         if not event.get("ok"):
-            return None, f"{case.label}: {_error_text(event.get('error'))}.", used, crash
+            return None, (f"{case.label}: {_error_text(event.get('error'))}.", _error_outcome(event.get("error"))), \
+                used, crash
         try:
             observations.append(decode(event.get("data")))
         except (WireError, TypeError, ValueError, RecursionError):
             return None, (f"{case.label}: the grader could not read what came back from your function (was "
                           f"the grader's result channel or the course library changed?), so this exercise "
-                          f"scores 0."), used, crash
+                          f"scores 0.", "crash"), used, crash
     return observations, None, used, crash
 
 
 def _verdict(exercise, cases, observations):
     """(Verdict or None, problem): ``judges.decide`` on the decoded observations; anything it cannot read
-    (hostile data) is a problem scored 0, never an exception."""
+    (hostile data) is a problem (text, outcome) scored 0, never an exception."""
     try:
         with _JUDGE_LOCK:
             return judges.decide(exercise.judge_name, cases, observations), None
@@ -302,10 +325,10 @@ def _verdict(exercise, cases, observations):
         detail = shorten(str(exc), 200)
         return None, (f"The grader could not read what your function's calls produced ({detail}); this happens "
                       f"when code changes the grader's channel or the course library while it runs. This "
-                      f"exercise scores 0.")
+                      f"exercise scores 0.", "crash")
     except Exception as exc:  # a judge must never crash the grader on odd data
         return None, (f"The grader could not judge what your function's calls produced ({type(exc).__name__}); "
-                      f"this exercise scores 0. Please tell your instructor.")
+                      f"this exercise scores 0. Please tell your instructor.", "grader_error")
 
 
 def _bounded(text, limit=MAX_VERDICT_CHARS):
@@ -314,46 +337,28 @@ def _bounded(text, limit=MAX_VERDICT_CHARS):
 
 
 def _run_exercise(spec, exercise, submission, setup_sources, sandbox, seed, trusted_setup=False):
-    """Grade one exercise; return (score, output text, mistake ids)."""
+    """Grade one exercise; return (score, output text, mistake ids, outcome), outcome one of ``OUTCOMES``."""
     cell, note = _exercise_cell(submission, exercise)
     notes = [note] if note else []
     if cell is None:
         return 0.0, (f"No cell with grade_id {exercise.grade_id!r} and no cell defining "
                      f"`def {exercise.function}(` was found: was the exercise cell deleted? Restore it "
-                     f"(copy it from a fresh copy of the notebook) and write your answer in it."), []
+                     f"(copy it from a fresh copy of the notebook) and write your answer in it."), [], "missing"
     if _is_untouched_stub(spec.notebook_id, exercise, cell):
         return 0.0, "\n".join(notes + [f"{exercise.function} is not implemented yet (the cell is unchanged from "
-                                        f"the released notebook: it still raises NotImplementedError)."]), []
+                                        f"the released notebook: it still raises NotImplementedError)."]), [], \
+            "not_attempted"
     cases = _hidden_cases(exercise, seed)
     result = sandbox.run(_request(spec, exercise, cell, setup_sources, seed, trusted_setup))
-    events = result.events
-    lines = _cell_lines(events, exercise)
-    function_event = next((e for e in events if e.get("event") == "function"), None)
-    verdict, used_library, head = None, [], []
-    if function_event is None:
-        lines.append(_abnormal_end(result, sandbox, "before your function could be tested"))
-    elif not function_event.get("ok"):
-        kind = function_event.get("kind")
-        lines.append(f"After running your cell there is no function named `{exercise.function}`"
-                     + (f" (the name holds a {shorten(str(kind), 40)})" if kind not in (None, "missing") else "")
-                     + ". Keep the `def` line of the exercise unchanged.")
-    else:
-        observations, problem, used_library, crash = _observations(exercise, cases, events, result, sandbox)
-        if problem is None:
-            verdict, problem = _verdict(exercise, cases, observations)
-        if problem is not None:
-            head.append(problem)
-        else:
-            head.append(_bounded(verdict.message))
-        if crash is not None and not (verdict is not None and verdict.passed) \
-                and crash[1].get("type") != "NotImplementedError":
-            head.append(f"Where it crashed: in {crash[0]}, {_error_text(crash[1])}.")
+    lines = _cell_lines(result.events, exercise)
+    verdict, used_library, head, outcome = _judge_run(exercise, cases, result, sandbox, lines)
     passed = verdict is not None and verdict.passed
     score = float(exercise.points) if passed and not used_library else 0.0
     if used_library:
         names = ", ".join(n.replace(":", ".") for n in used_library)
         if passed:  # right results, but not its own: no check mark for it
             head = [f"\u2718 Your {exercise.function} gives the right results by calling {names}."]
+            outcome = "failed"
         lines.append(f"Your {exercise.function} calls {names}, the library's own version of this exercise, "
                      f"so it scores 0. Write the computation yourself.")
     failed = sorted(f"{k} ({v})" for k, v in result.protections.items() if isinstance(v, str) and v.startswith("failed"))
@@ -362,7 +367,37 @@ def _run_exercise(spec, exercise, submission, setup_sources, sandbox, seed, trus
     if result.student_output.strip():
         lines.append("What your code printed (not graded):\n" + _indent(result.student_output))
     ids = list(verdict.mistake_ids) if verdict is not None and not verdict.passed else []
-    return score, "\n".join(notes + head + lines), ids
+    return score, "\n".join(notes + head + lines), ids, outcome
+
+
+def _judge_run(exercise, cases, result, sandbox, lines):
+    """(verdict or None, used_library, head lines, outcome) for the worker's run of one exercise; the
+    feedback of a run that stopped before a verdict is appended to ``lines``."""
+    events = result.events
+    function_event = next((e for e in events if e.get("event") == "function"), None)
+    if function_event is None:
+        text, outcome = _abnormal_end(result, sandbox, "before your function could be tested")
+        lines.append(text)
+        return None, [], [], outcome
+    if not function_event.get("ok"):
+        kind = function_event.get("kind")
+        lines.append(f"After running your cell there is no function named `{exercise.function}`"
+                     + (f" (the name holds a {shorten(str(kind), 40)})" if kind not in (None, "missing") else "")
+                     + ". Keep the `def` line of the exercise unchanged.")
+        stopped = next((e for e in events if e.get("event") == "cell" and not e.get("ok")), None)
+        return None, [], [], _error_outcome(stopped.get("error")) if stopped is not None else "failed"
+    observations, problem, used_library, crash = _observations(exercise, cases, events, result, sandbox)
+    verdict = None
+    if problem is None:
+        verdict, problem = _verdict(exercise, cases, observations)
+    head, outcome = ([problem[0]], problem[1]) if problem is not None else ([_bounded(verdict.message)], None)
+    if verdict is not None and verdict.passed:
+        return verdict, used_library, head, "passed"
+    if crash is not None and crash[1].get("type") != "NotImplementedError":
+        head.append(f"Where it crashed: in {crash[0]}, {_error_text(crash[1])}.")
+    if outcome is None:  # judged wrong: a case that raised makes it a crash
+        outcome = _error_outcome(crash[1]) if crash is not None else "failed"
+    return verdict, used_library, head, outcome
 
 
 def _indent(text):
@@ -394,26 +429,30 @@ def _signal_text(signal_number, limits, when):
 
 
 def _abnormal_end(result, sandbox, when):
-    """Student-facing reason why the worker stopped early."""
+    """(student-facing reason why the worker stopped early, outcome): the outcome is timeout for the wall
+    clock and for the kill at the CPU limit (SIGKILL/SIGXCPU; the reason also names the memory limit, which
+    the same signal can mean), grader_error when the grader could not start the worker, else crash."""
     limits = sandbox.limits
     if result.status == "timeout":
         return (f"your code was stopped {when} after {limits.wall_seconds:g} s (the time limit). Is there an "
-                f"infinite loop, or a very slow computation?")
+                f"infinite loop, or a very slow computation?"), "timeout"
     if result.status == "no-start":
-        return "the grader could not start a process for your code (an error on the grader's side)"
+        return "the grader could not start a process for your code (an error on the grader's side)", "grader_error"
     if getattr(result, "channel_full", False):
         return (f"your code wrote more than {MAX_EVENT_BYTES // 2**20} MB into the grader's result channel (a "
-                f"file descriptor it does not own), so the grader stopped listening; print with print() only")
+                f"file descriptor it does not own), so the grader stopped listening; print with print() only"), "crash"
     code = result.returncode
-    if isinstance(code, int) and code < 0:
-        return _signal_text(-code, limits, when)
-    if isinstance(code, int) and code > 128 and any(e.get("event") == "ready" for e in result.events):
-        return _signal_text(code - 128, limits, when)  # a shell-style status: 128 + signal
-    if not any(e.get("event") == "ready" for e in result.events):
+    ready = any(e.get("event") == "ready" for e in result.events)
+    number = -code if isinstance(code, int) and code < 0 else (
+        code - 128 if isinstance(code, int) and code > 128 and ready else None)  # a shell-style status: 128 + signal
+    if number is not None:
+        outcome = "timeout" if number in (signal.SIGKILL, signal.SIGXCPU) else "crash"
+        return _signal_text(number, limits, when), outcome
+    if not ready:
         return (f"the process running your code ended {when} before it was ready (exit code {code}); "
-                f"this is an error on the grader's side: {result.stderr.strip()[-300:]}")
+                f"this is an error on the grader's side: {result.stderr.strip()[-300:]}"), "grader_error"
     return (f"the process running your code ended {when} (exit code {code}). Does your code call "
-            f"os._exit(), exit() or quit(), or kill its own process?")
+            f"os._exit(), exit() or quit(), or kill its own process?"), "crash"
 
 
 def grade_notebook(path, options=None, sandbox=None):
@@ -448,8 +487,8 @@ def grade_notebook(path, options=None, sandbox=None):
 
 
 def _zero_results(spec, message, seconds, extra):
-    """Results of a notebook that is not graded here: every exercise 0 points with ``message``."""
-    tests = [_test(f"{e.title} [{e.grade_id}]", 0.0, e.points, message) for e in spec.exercises]
+    """Results of a notebook whose exercises are not in it: every exercise 0 points with ``message``."""
+    tests = [_test(f"{e.title} [{e.grade_id}]", 0.0, e.points, message, outcome="missing") for e in spec.exercises]
     return _results(0.0, tests, message, seconds, dict(extra, max_score=spec.max_score))
 
 
@@ -517,9 +556,9 @@ def _grade_spec(submission, spec, note, options, sandbox, start):
         setup_sources = [(c.grade_id or f"setup-{c.index}", c.source) for c in submission.setup_cells()]
     tests, score = [], 0.0
     for exercise in spec.exercises:
-        points, output, ids = _run_exercise(spec, exercise, submission, setup_sources, sandbox, seed, trusted)
+        points, output, ids, outcome = _run_exercise(spec, exercise, submission, setup_sources, sandbox, seed, trusted)
         score += points
-        tests.append(_test(f"{exercise.title} [{exercise.grade_id}]", points, exercise.points, output, ids))
+        tests.append(_test(f"{exercise.title} [{exercise.grade_id}]", points, exercise.points, output, ids, outcome))
     summary = [f"{spec.notebook_id} ({spec.title}): {score:g} / {spec.max_score:g} points."]
     summary.extend(submission.notes)
     if note:

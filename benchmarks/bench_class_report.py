@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from autograder.class_report import REPORT_JSON
+
 ROOT = Path(__file__).resolve().parent.parent
 TARGET_REPORT_SECONDS = 30.0
 TARGET_PER_MINUTE = 300.0
@@ -49,7 +51,7 @@ def measure(workdir, size, jobs, timeout):
     batch = _run("batch", demo, "--results-dir", results, "--jobs", jobs, "--timeout", timeout)
     report = _run("report", results)
     anonymized = _run("report", results, "--anonymize")
-    numbers = json.loads((results / "class-report" / "class-report.json").read_text())
+    numbers = json.loads((results / REPORT_JSON).read_text())
     return batch, report, anonymized, numbers
 
 

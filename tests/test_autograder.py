@@ -14,7 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.grading import grade_notebook
+from autograder.class_report import REPORT_FILES
+from autograder.grading import OUTCOMES, grade_notebook
 from course_utils import judges
 from course_utils.mistakes import mistake
 from autograder.specs import notebook_specs
@@ -30,8 +31,9 @@ from tests.test_autograder_support import (
 ROOT = Path(__file__).resolve().parent.parent
 MASTERS = ROOT / "notebooks" / "source"
 GRADESCOPE_TEST_KEYS = {"name", "score", "max_score", "status", "output", "visibility"}
-#: Our own key in every test entry (Gradescope ignores unknown keys): catalogued mistake ids.
-OWN_TEST_KEYS = {"mistake_ids"}
+#: Our own keys in every test entry: catalogued mistake ids, and extra_data (Gradescope's place for a
+#: test's own data) with the grader's outcome.
+OWN_TEST_KEYS = {"mistake_ids", "extra_data"}
 
 
 def _source(function, name):
@@ -64,6 +66,8 @@ def assert_gradescope_schema(results):
         assert 0 <= test["score"] <= test["max_score"]
         assert isinstance(test["mistake_ids"], list) and all(isinstance(i, str) for i in test["mistake_ids"])
         assert test["mistake_ids"] == [] or test["status"] == "failed"
+        assert OWN_TEST_KEYS <= set(test) and test["extra_data"]["outcome"] in OUTCOMES
+        assert (test["extra_data"]["outcome"] == "passed") == (test["status"] == "passed")
     assert results["score"] == pytest.approx(sum(t["score"] for t in results["tests"]))
     json.dumps(results, allow_nan=False)  # strictly valid JSON
 
@@ -285,7 +289,7 @@ def test_batch_grades_a_folder_in_parallel_with_a_gradebook(tmp_path):
     out = tmp_path / "results"
     done = _cli("batch", str(folder), "--results-dir", str(out), "--jobs", "2", "--timeout", "5")
     assert done.returncode == 0, done.stderr
-    files = sorted(p.name for p in out.glob("*.json"))
+    files = sorted(p.name for p in out.glob("*.json") if p.name not in REPORT_FILES)
     assert files == ["alice.json", "bob%2Fbob.json", "carol.json"]
     rows = {r["submission"]: r for r in csv.DictReader((out / "gradebook.csv").open())}
     assert set(rows) == {"alice.ipynb", "bob/bob.ipynb", "carol.ipynb"}

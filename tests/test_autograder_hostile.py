@@ -19,6 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.class_report import REPORT_FILES
 from autograder.grading import grade_notebook
 from autograder.batch import grade_directory, results_name
 from autograder.wire import decode
@@ -51,6 +52,11 @@ def by_id(results):
     return {t["name"].rsplit("[", 1)[1].rstrip("]"): t for t in results["tests"]}
 
 
+def outcome(results, grade_id="forward_propagation"):
+    """The grader's own outcome of one exercise (``extra_data.outcome``; the class report counts it)."""
+    return by_id(results)[grade_id]["extra_data"]["outcome"]
+
+
 def test_the_synthetic_good_answer_passes(tmp_path):
     """Baseline for this suite: the same harness gives full marks to a correct answer."""
     results, output = grade_hostile(tmp_path, GOOD)
@@ -70,12 +76,13 @@ def test_infinite_loop_in_one_exercise_costs_only_that_exercise(tmp_path):
     assert tests["backward_propagation"]["score"] == 0.0
     assert "time limit" in tests["backward_propagation"]["output"]
     assert tests["forward_propagation"]["score"] == 1.0 and tests["gradient_check"]["score"] == 2.0
+    assert [outcome(results, g) for g in tests] == ["passed", "timeout", "passed"]
 
 
 def test_infinite_loop_at_the_top_of_a_cell(tmp_path):
     """A loop outside any function (in the cell itself) is stopped too."""
     results, output = grade_hostile(tmp_path, GOOD + "while True:\n    pass\n", wall=2)
-    assert results["score"] == 0.0 and "time limit" in output
+    assert results["score"] == 0.0 and "time limit" in output and outcome(results) == "timeout"
 
 
 def test_memory_bomb(tmp_path):
@@ -123,7 +130,7 @@ def test_exit_inside_the_graded_function(tmp_path, call, words):
     """sys.exit / exit / os._exit inside the function: a clear message, score 0, results written."""
     source = f"import os, sys\ndef forward_propagation(x, theta):\n    {call}\n"
     results, output = grade_hostile(tmp_path, source)
-    assert results["score"] == 0.0 and words in output
+    assert results["score"] == 0.0 and words in output and outcome(results) == "crash"
 
 
 def test_sys_exit_at_the_top_of_the_cell_after_a_correct_definition(tmp_path):
@@ -306,7 +313,7 @@ def test_wrong_return_types(tmp_path, returned, words):
     """NaN, arrays, wrong shapes, strings, None and odd objects each get a message saying what came back."""
     results, output = grade_hostile(tmp_path, f"import numpy as np\ndef forward_propagation(x, theta):\n"
                                               f"    return {returned}\n")
-    assert results["score"] == 0.0 and words in output
+    assert results["score"] == 0.0 and words in output and outcome(results) == "failed"
 
 
 def test_raising_inside_the_graded_function(tmp_path):
@@ -314,7 +321,7 @@ def test_raising_inside_the_graded_function(tmp_path):
     results, output = grade_hostile(tmp_path, "def forward_propagation(x, theta):\n"
                                               "    raise ValueError('oops, a bug')\n")
     assert results["score"] == 0.0
-    assert "ValueError (line 2 of the cell): oops, a bug" in output
+    assert "ValueError (line 2 of the cell): oops, a bug" in output and outcome(results) == "crash"
 
 
 def test_syntax_error_in_one_graded_cell(tmp_path):
@@ -324,7 +331,7 @@ def test_syntax_error_in_one_graded_cell(tmp_path):
     tests = by_id(results)
     assert tests["backward_propagation"]["score"] == 0.0
     assert "SyntaxError (line 1 of the cell)" in tests["backward_propagation"]["output"]
-    assert results["score"] == 3.0
+    assert results["score"] == 3.0 and outcome(results, "backward_propagation") == "crash"
 
 
 def test_broken_exploratory_cell_costs_nothing(tmp_path):
@@ -347,7 +354,7 @@ def test_deleted_graded_cell(tmp_path):
     tests = by_id(results)
     assert tests["backward_propagation"]["score"] == 0.0
     assert "was the exercise cell deleted" in tests["backward_propagation"]["output"]
-    assert results["score"] == 3.0
+    assert results["score"] == 3.0 and outcome(results, "backward_propagation") == "missing"
 
 
 def test_stripped_cell_metadata_is_found_by_its_definition(tmp_path):
@@ -430,7 +437,8 @@ def test_grader_process_survives_every_hostile_file_via_the_cli(tmp_path):
     done = subprocess.run([sys.executable, "-m", "autograder", "batch", str(folder), "--results-dir", str(out),
                            "--timeout", "3"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "Traceback" not in done.stderr
-    assert sorted(p.name for p in out.glob("*.json")) == ["empty.json", "exit.json", "syntax.json"]
+    assert sorted(p.name for p in out.glob("*.json") if p.name not in REPORT_FILES) == [
+        "empty.json", "exit.json", "syntax.json"]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -756,7 +764,7 @@ def test_batch_results_names_never_collide(tmp_path):
         hostile_submission(folder, f"def forward_propagation(x, theta):\n    return theta * x + {i}\n", name)
     assert len({results_name(folder / n, folder) for n in names}) == len(names)
     graded = grade_directory(folder, tmp_path / "out", fast_options(specs=one_exercise_spec(), wall=ROOMY))
-    files = sorted(p.name for p in (tmp_path / "out").glob("*.json"))
+    files = sorted(p.name for p in (tmp_path / "out").glob("*.json") if p.name not in REPORT_FILES)
     assert len(files) == len(names) == len(graded)
     rows = list(csv.DictReader((tmp_path / "out" / "gradebook.csv").open(encoding="utf-8")))
     assert sorted(r["submission"] for r in rows) == sorted(names)
@@ -775,7 +783,7 @@ def test_a_file_name_that_is_not_utf8_gets_its_own_row(tmp_path):
     assert done.returncode == 0, done.stderr
     rows = list(csv.DictReader((tmp_path / "out" / "gradebook.csv").open(encoding="utf-8")))
     assert sorted(r["submission"] for r in rows) == ["m\\xfcller_caf\\xe9.ipynb", "zed.ipynb"]
-    assert len(list((tmp_path / "out").glob("*.json"))) == 2
+    assert len([p for p in (tmp_path / "out").glob("*.json") if p.name not in REPORT_FILES]) == 2
 
 
 def test_links_in_a_submissions_folder_are_rows_not_grades(tmp_path):
@@ -821,7 +829,7 @@ def test_interpreter_crash_gets_a_message_a_student_can_act_on(tmp_path):
     results, output = grade_hostile(tmp_path, source, wall=ROOMY)
     assert results["score"] == 0.0
     assert "the Python interpreter crashed" in output and "segmentation fault" in output
-    assert "recursion" in output and "signal 11" not in output
+    assert "recursion" in output and "signal 11" not in output and outcome(results) == "crash"
 
 
 def test_nbformat_3_notebook_is_converted_and_graded(tmp_path):

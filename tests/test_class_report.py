@@ -27,7 +27,8 @@ import pytest
 
 from autograder import class_report
 from autograder.__main__ import main
-from autograder.class_report import REPORT_DIR, excerpt, pseudonymizer, solution_sources, write_report
+from autograder.batch import results_name
+from autograder.class_report import REPORT_FILES, REPORT_JSON, excerpt, pseudonymizer, solution_sources, write_report
 from autograder.class_report_html import _RC, OKABE_ITO, OUTCOME_STYLE
 from autograder.demo_class import MANIFEST, plan_class
 from autograder.demo_sources import WRONG
@@ -35,7 +36,7 @@ from course_utils import judges
 from course_utils.mistakes import mistake
 
 ROOT = Path(__file__).resolve().parent.parent
-FILES = ("mistakes.csv", "class-report.html", "class-report.json")
+FILES = REPORT_FILES
 #: Seconds per exercise: the planted time-out waits this long; a right answer needs far less.
 TIMEOUT = "10"
 
@@ -46,12 +47,26 @@ def _cli(*args):
     assert main([str(a) for a in args]) == 0, args
 
 
+#: The submission of the demo class renamed to the name of the report's own file (see ``_graded_class``).
+CLASH = "class-report.ipynb"
+
+
 def _graded_class(base, size, seed=0):
-    """(manifest, results dir): a demo class written and graded through the CLI (report included)."""
+    """(manifest, results dir): a demo class written and graded through the CLI (report included).
+
+    The first notebook with a planted mistake (and no name in its cells) is renamed ``class-report.ipynb``
+    before grading, the one name whose results file could be the report's ``class-report.json``: every
+    count below then also proves that it got its own results and was counted."""
     demo, results = base / "demo", base / "results"
     _cli("demo-class", str(demo), "--size", str(size), "--seed", str(seed))
+    manifest = json.loads((demo / MANIFEST).read_text())
+    renamed = next(s for s in manifest["submissions"] if s["kind"] == "notebook"
+                   and any(w["planted"] == "mistake" for w in s["exercises"].values())
+                   and not any(w.get("name_in_cell") for w in s["exercises"].values()))
+    os.rename(demo / renamed["file"], demo / CLASH)
+    renamed.update(file=CLASH, student="")  # no student name left in it
     _cli("batch", str(demo), "--results-dir", str(results), "--seed", "3", "--timeout", TIMEOUT, "--jobs", "2")
-    return json.loads((demo / MANIFEST).read_text()), results
+    return manifest, results
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +76,7 @@ def graded(tmp_path_factory):
 
 
 def _load(results):
-    out = results / REPORT_DIR
+    out = results
     return (json.loads((out / "class-report.json").read_text()), (out / "class-report.html").read_text(),
             list(csv.DictReader((out / "mistakes.csv").open(encoding="utf-8"))))
 
@@ -109,6 +124,53 @@ def test_every_planted_mistake_is_counted_exactly(graded):
     planted = {w["planted"] for s in manifest["submissions"] for w in s.get("exercises", {}).values()}
     assert kinds == {"notebook", "corrupt_json", "empty"} and {"timeout", "crash", "mistake", "correct"} <= planted
     assert_planted_counted(manifest, report)
+
+
+def test_the_grader_writes_what_happened_to_each_exercise(graded):
+    """Each test entry of a results file carries the grader's ``extra_data.outcome`` (Gradescope's place for
+    a test's own data): the planted time-out and crash are named as such, not inferred from wording."""
+    manifest, results = graded
+    demo = results.parent / "demo"
+    seen = set()
+    for sub in (s for s in manifest["submissions"] if s["kind"] == "notebook"):
+        data = json.loads((results / results_name(demo / sub["file"], demo)).read_text())
+        tests = {t["name"].rsplit("[", 1)[1].rstrip("]"): t for t in data["tests"]}
+        for grade_id, what in sub["exercises"].items():
+            test, planted = tests[grade_id], what["planted"]
+            outcome = test["extra_data"]["outcome"]
+            seen.add(outcome)
+            if planted == "mistake":  # judged wrong; a mistake that raises on some case is also a crash
+                assert outcome in ("failed", "crash") and test["mistake_ids"], (sub["file"], grade_id, outcome)
+            else:
+                want = {"correct": "passed", "stub": "not_attempted", "timeout": "timeout", "crash": "crash"}[planted]
+                assert outcome == want, (sub["file"], grade_id, outcome, test["output"][:300])
+    assert {"passed", "failed", "timeout", "crash"} <= seen
+
+
+def test_the_report_counts_the_graders_outcome_and_reads_old_files_by_their_wording(tmp_path):
+    """With ``extra_data.outcome`` the report follows it (even against misleading wording); without it
+    (results made before the grader wrote it, e.g. old Gradescope downloads) the wording decides."""
+    folder = tmp_path / "r"
+    folder.mkdir()
+    said = "it raised ValueError; stopped after 3 s (the time limit)"  # wording that says both
+    tests = [dict(_test_entry("forward_propagation", 0, 1, output=said), extra_data={"outcome": "timeout"}),
+             dict(_test_entry("backward_propagation", 0, 1, output=said), extra_data={"outcome": "crash"}),
+             dict(_test_entry("gradient_check", 0, 2, output=said), extra_data={"outcome": ["not", "a", "str"]})]
+    (folder / "new.json").write_text(json.dumps({"score": 0.0, "tests": tests}))
+    old = [_test_entry("forward_propagation", 0, 1, output="it raised KeyError"),
+           _test_entry("backward_propagation", 0, 1, output="stopped after 3 s (the time limit)"),
+           _test_entry("gradient_check", 0, 2, output="something else entirely")]
+    (folder / "old.json").write_text(json.dumps({"score": 0.0, "tests": old}))
+    (folder / "missing.json").write_text(json.dumps({"score": 0.0, "tests": [dict(
+        _test_entry("forward_propagation", 0, 1, output="it raised X"), extra_data={"outcome": "missing"})]}))
+    ex = {x["grade_id"]: x for x in write_report(folder)["notebooks"][0]["exercises"]}
+    assert ex["forward_propagation"]["timed_out"] == ["new.ipynb"]
+    assert ex["forward_propagation"]["crashed"] == ["old.ipynb"]
+    assert ex["forward_propagation"]["outcomes"]["not_attempted"] == 1  # missing.ipynb: its cell was deleted
+    assert ex["backward_propagation"]["crashed"] == ["new.ipynb"]
+    assert ex["backward_propagation"]["timed_out"] == ["old.ipynb"]
+    # an outcome that is not one of the grader's is ignored: the wording decides (the time limit is read first)
+    assert ex["gradient_check"]["timed_out"] == ["new.ipynb"] and ex["gradient_check"]["outcomes"]["other"] == 1
 
 
 def test_mistakes_csv_has_one_row_per_submission_and_mistake_with_its_hint(graded):
@@ -194,10 +256,11 @@ def test_report_rebuilds_the_same_files(graded, tmp_path):
     _, results = graded
     copy = tmp_path / "results"
     shutil.copytree(results, copy)
-    shutil.rmtree(copy / REPORT_DIR)
+    for name in FILES:
+        (copy / name).unlink()
     _cli("report", str(copy))
     for name in FILES:
-        assert (copy / REPORT_DIR / name).read_bytes() == (results / REPORT_DIR / name).read_bytes(), name
+        assert (copy / name).read_bytes() == (results / name).read_bytes(), name
 
 
 def _name_words(manifest):
@@ -207,20 +270,20 @@ def _name_words(manifest):
 def test_anonymize_leaves_no_name_anywhere_and_pseudonyms_are_stable(graded, tmp_path):
     manifest, results = graded
     words = _name_words(manifest)
-    plain = " ".join((results / REPORT_DIR / n).read_text().lower() for n in FILES)
+    plain = " ".join((results / n).read_text().lower() for n in FILES)
     assert all(w in plain for w in words)  # the names are there without --anonymize
     assert any(w.get("name_in_cell") for s in manifest["submissions"] for w in s.get("exercises", {}).values())
     copy = tmp_path / "results"
     shutil.copytree(results, copy)
     write_report(copy, anonymize=True)
-    texts = {n: (copy / REPORT_DIR / n).read_text() for n in FILES}
+    texts = {n: (copy / n).read_text() for n in FILES}
     for name, text in texts.items():
         assert not [w for w in words if w in text.lower()], name
     report = json.loads(texts["class-report.json"])
     shown = ({u["submission"] for u in report["ungraded"]}
              | {r["submission"] for r in csv.DictReader(texts["mistakes.csv"].splitlines())})
     assert len(shown) == len({u["submission"] for u in report["ungraded"]}) + len(
-        {r["submission"] for r in csv.DictReader((results / REPORT_DIR / "mistakes.csv").open())})
+        {r["submission"] for r in csv.DictReader((results / "mistakes.csv").open())})
     assert all(re.fullmatch(r"student-[0-9a-f]{8}", s) for s in shown)
     # stable: the key stays in the results folder, so every later report gives the same pseudonyms
     again, _ = pseudonymizer(copy, True)
@@ -246,7 +309,7 @@ def assert_accessible(text):
 
 def test_the_page_passes_its_accessibility_check(graded):
     _, results = graded
-    assert_accessible((results / REPORT_DIR / "class-report.html").read_text())
+    assert_accessible((results / "class-report.html").read_text())
 
 
 def test_figures_are_colour_blind_safe_and_readable():
@@ -335,7 +398,7 @@ def write_results_folder(folder):
 def test_hostile_results_are_read_safely(tmp_path):
     folder = write_results_folder(tmp_path / "r")
     report = write_report(folder)
-    page = (folder / REPORT_DIR / "class-report.html").read_text()
+    page = (folder / "class-report.html").read_text()
     assert_accessible(page)
     assert "<script>" not in page and "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert "forged" not in page and "made.up_id" not in page
@@ -351,7 +414,7 @@ def test_hostile_results_are_read_safely(tmp_path):
     tiny = ex["optimal_epsilon"]["mistakes"][0]  # the Gradescope folder, named by the folder
     assert tiny["count"] == 1 and tiny["example"] == {"submission": "submission_42",
                                                       "lines": ["u = float(np.finfo(dtype).tiny)"]}
-    rows = list(csv.reader((folder / REPORT_DIR / "mistakes.csv").open(encoding="utf-8")))
+    rows = list(csv.reader((folder / "mistakes.csv").open(encoding="utf-8")))
     assert sorted(r[:4] for r in rows[1:]) == [
         ["<script>alert(1)</script>.ipynb", "01_gradient_check_1d", "gradient_check", "gradient_check.sign_error"],
         ["submission_42", "04_choosing_epsilon", "optimal_epsilon", "optimal_epsilon.tiny"]]
@@ -364,22 +427,55 @@ def test_csv_cells_are_never_spreadsheet_formulas(tmp_path):
     (folder / "=HYPERLINK(1).json").write_text(json.dumps(entry))
     (folder / "+cmd.json").write_text(json.dumps(entry))
     write_report(folder)
-    cells = [c for row in csv.reader((folder / REPORT_DIR / "mistakes.csv").open(encoding="utf-8")) for c in row]
+    cells = [c for row in csv.reader((folder / "mistakes.csv").open(encoding="utf-8")) for c in row]
     assert "'=HYPERLINK(1).ipynb" in cells and "'+cmd.ipynb" in cells
     assert not [c for c in cells if c[:1] in ("=", "+", "-", "@")]
 
 
-def test_a_link_where_the_report_goes_is_refused(tmp_path, capsys):
-    folder = tmp_path / "r"
-    folder.mkdir()
-    (tmp_path / "elsewhere").mkdir()
-    (folder / REPORT_DIR).symlink_to(tmp_path / "elsewhere")
-    with pytest.raises(FileExistsError, match="never followed"):
+def test_links_where_the_report_goes_are_replaced_never_followed(tmp_path):
+    """A link planted at each report file's name (to a file outside, and one dangling) is replaced by the
+    report's file: the targets are untouched, nothing is created through a link, no temporary file stays."""
+    folder = write_results_folder(tmp_path / "r")
+    targets = {}
+    for name in FILES:
+        targets[name] = tmp_path / f"precious-{name}"
+        targets[name].write_text("keep me")
+        (folder / name).symlink_to(targets[name])
+    os.unlink(folder / FILES[0])
+    (folder / FILES[0]).symlink_to(tmp_path / "nowhere" / "made-through-a-link")  # dangling
+    report = write_report(folder)
+    assert all(t.read_text() == "keep me" for t in targets.values())
+    assert not (tmp_path / "nowhere").exists()
+    for name in FILES:
+        assert not (folder / name).is_symlink() and (folder / name).is_file(), name
+    assert json.loads((folder / REPORT_JSON).read_text()) == report
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_folder_where_a_report_file_goes_is_refused_with_nothing_written(tmp_path, capsys):
+    folder = write_results_folder(tmp_path / "r")
+    (folder / "class-report.html").mkdir()
+    with pytest.raises(IsADirectoryError, match="move that folder away"):
         write_report(folder)
-    assert not list((tmp_path / "elsewhere").iterdir())
+    assert not (folder / REPORT_JSON).exists() and not (folder / "mistakes.csv").exists()
     assert main(["report", str(folder)]) == 2
     assert "not written" in capsys.readouterr().err
-    os.unlink(folder / REPORT_DIR)
+
+
+def test_a_submission_named_class_report_has_its_own_results_and_is_counted(graded):
+    """``class-report.ipynb`` (renamed in the graded class) is graded into ``class%2Dreport.json``; the
+    report's ``class-report.json`` is not read as anybody's results; its mistakes are counted."""
+    manifest, results = graded
+    own = json.loads((results / "class%2Dreport.json").read_text())
+    sub = next(s for s in manifest["submissions"] if s["file"] == CLASH)
+    assert own["extra_data"]["notebook"] == sub["notebook"] and len(own["tests"]) == len(sub["exercises"])
+    report, _, rows = _load(results)
+    assert report["schema"] == "class-report/1"
+    assert {r["submission"] for r in rows if r["submission"] == CLASH} == {CLASH}
+    gradebook = {r["submission"] for r in csv.DictReader((results / "gradebook.csv").open(encoding="utf-8"))}
+    assert CLASH in gradebook and len(gradebook) == manifest["size"] == report["submissions"]["files"]
+    names = [r["name"] for r in class_report.read_results(results)]  # class-report.json is nobody's results
+    assert len(names) == len(set(names)) == manifest["size"] and names.count(CLASH) == 1
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -405,9 +501,9 @@ def test_batch_anonymize_names_no_one_even_in_the_problems(tmp_path, capsys):
     (folder / "zebulon_quarrington.ipynb").write_bytes(b"")
     (folder / "Ottoline-Vexley.ipynb").write_text("{ not json")
     _cli("batch", folder, "--results-dir", tmp_path / "out", "--anonymize", "--timeout", TIMEOUT)
-    texts = " ".join((tmp_path / "out" / REPORT_DIR / n).read_text() for n in FILES).lower()
+    texts = " ".join((tmp_path / "out" / n).read_text() for n in FILES).lower()
     assert not [w for w in ("zebulon", "quarrington", "ottoline", "vexley") if w in texts]
-    report = json.loads((tmp_path / "out" / REPORT_DIR / "class-report.json").read_text())
+    report = json.loads((tmp_path / "out" / "class-report.json").read_text())
     assert len(report["ungraded"]) == 2 and report["anonymized"] is True
     assert all("[name]" in u["problem"] for u in report["ungraded"])
     assert "class report (2 submissions)" in capsys.readouterr().out
@@ -426,4 +522,4 @@ def test_an_empty_folder_and_a_partial_gradescope_result_give_a_page_without_war
         report = write_report(tmp_path)
     graded = {x["grade_id"]: x["graded"] for x in report["notebooks"][0]["exercises"]}
     assert graded == {"forward_propagation": 1, "backward_propagation": 0, "gradient_check": 0}
-    assert_accessible((tmp_path / REPORT_DIR / "class-report.html").read_text())
+    assert_accessible((tmp_path / "class-report.html").read_text())

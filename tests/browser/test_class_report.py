@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from autograder.class_report import REPORT_DIR, write_report
+from autograder.class_report import REPORT_HTML, write_report
 from autograder.specs import notebook_specs
 from course_utils.mistakes import mistakes_for
 from tests.test_class_report import _test_entry, write_results_folder
@@ -29,7 +29,7 @@ def report_page(tmp_path_factory):
         tests = [_test_entry(e.grade_id, 0, e.points, [mistakes_for(e.function)[-1].id]) for e in spec.exercises]
         (folder / f"n{notebook_id[:2]}.json").write_text(json.dumps({"score": 0.0, "tests": tests}))
     report = write_report(folder)
-    return report, folder / REPORT_DIR / "class-report.html"
+    return report, folder / REPORT_HTML
 
 
 def test_every_section_is_found_and_every_figure_loaded(report_page):

@@ -62,8 +62,19 @@ def group_of(path):
     return None
 
 
+#: Groups start first, the longest kinds first: xdist hands out work in collection order, and a long
+#: group that starts last keeps one worker busy while the other has nothing left to do.
+GROUP_ORDER = ("browser-", "nbval-", "autograder")
+
+
+def _start_rank(item):
+    group = group_of(Path(str(item.path))) or ""
+    return next((rank for rank, prefix in enumerate(GROUP_ORDER) if group.startswith(prefix)), len(GROUP_ORDER))
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         group = group_of(Path(str(item.path)))
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+    items.sort(key=_start_rank)  # stable: the order within a group (a master's cells) is kept

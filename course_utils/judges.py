@@ -1024,9 +1024,9 @@ def _decide_k(cases, observations):
 # ---------------------------------------------------------------------------------------------------
 
 #: Library functions that compute (or build) a 3-layer backward pass: the fixed exercise may call none.
-_LIBRARY_BACKWARDS = (("course_utils.bugs", "correct"), ("course_utils.bugs", "backward_from_pieces"),
-                      ("course_utils.bugs", "inject"), ("course_utils.models", "backward_propagation_n"),
-                      ("course_utils.models", "mlp_backward"))
+_LIBRARY_BACKWARDS = (("course_utils.bugs", "correct"), ("course_utils.bugs", "inject"),
+                      ("course_utils.bug_machinery", "inject"), ("course_utils.bug_machinery", "compile_backward"),
+                      ("course_utils.models", "backward_propagation_n"), ("course_utils.models", "mlp_backward"))
 
 
 def _cases_fixed(kind, rng):

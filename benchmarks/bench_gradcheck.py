@@ -10,7 +10,10 @@ models and inputs, side by side:
    ``torch.autograd.gradcheck`` (float64, slow and fast mode) on the same cost, where they apply;
 3. our random-direction check (16 directions) on models of about 1M and 10M parameters;
 4. the cost per checked entry in units of one full forward pass of the same model (the classic loop
-   pays about 2).
+   pays about 2);
+5. what the measured verdicts cost (issue 14: the noise table, the repeat and the second estimates), as the
+   ratio of our check to the same check with them turned off (``plain_check``), on the test case and on the
+   largest per-entry model (rows of kind "verdict cost"; their ratio column holds measured / plain).
 
 Times are the best of a few repeats (short runs are repeated to at least 0.2 s); rows marked "est."
 were too slow to run in full and are extrapolated from a timed sample (the note says from what).
@@ -19,6 +22,7 @@ Ratios are against the classic loop of the same model, measured in the same proc
 """
 
 import argparse
+import contextlib
 import csv
 import math
 import time
@@ -28,7 +32,7 @@ from unittest import mock
 import numpy as np
 
 from benchmarks.classic import gradient_check_classic
-from course_utils import checker_judge, checker_noise
+from course_utils import checker_engine, checker_judge, checker_noise
 from course_utils.fastcheck import MLPBatchedCost, check_mlp_gradients
 from course_utils.gradcheck import check_gradients
 from course_utils.models import initialize_mlp, mlp_backward, mlp_forward
@@ -39,6 +43,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 #: Anything predicted to take longer than this (seconds) is estimated from a sample instead of run.
 RUN_LIMIT = 60.0
+
+#: Rounds of the verdict-cost comparison (each times a block of measured checks, then of plain ones).
+ROUNDS = 9
 
 
 def best_time(action, min_total=0.2, repeats=3):
@@ -245,30 +252,44 @@ def per_entry_rows(case, quick):
     return rows
 
 
-def plain_check(action):
-    """Run ``action`` (a check) with the noise measurement and the second estimates turned off: the same
+def plain_check():
+    """A context in which checks run with the noise measurement and the second estimates turned off: the same
     check on the plain per-entry differences at the same step, judged against the round-off floor the checker
-    assumed before issue 14 (ROUNDOFF_FACTOR u |J| / eps), with no evaluation beyond the 2n + 1."""
+    assumed before issue 14 (ROUNDOFF_FACTOR u |J| / eps), with no evaluation beyond the 2n + 1 (nor the
+    noise table that ``checker_engine.prefetch`` evaluates with the differences)."""
     def assumed(engine, eps, indices, J0, rng):
         sigma = checker_judge.ROUNDOFF_FACTOR / checker_judge.NOISE_FACTOR * np.finfo(np.float64).eps * abs(J0)
         return checker_noise.Noise(sigma=sigma, repeat=0.0, dtype=np.dtype(np.float64), digits_lost=0.0,
                                    evaluations=0)
 
-    with mock.patch.object(checker_noise, "measure", assumed), \
-            mock.patch.object(checker_judge, "second_estimates", lambda *args: None):
-        return action()
+    stack = contextlib.ExitStack()
+    stack.enter_context(mock.patch.object(checker_noise, "measure", assumed))
+    stack.enter_context(mock.patch.object(checker_judge, "second_estimates", lambda *args: None))
+    stack.enter_context(mock.patch.object(checker_engine.Engine, "stacks_entries", lambda self, k: False))
+    return stack
+
+
+def per_call_times(action, calls):
+    """Seconds of each of ``calls`` calls of ``action`` (ndarray (calls,)) and the last result."""
+    times = np.empty(calls)
+    for j in range(calls):
+        start = time.perf_counter()
+        result = action()
+        times[j] = time.perf_counter() - start
+    return times, result
 
 
 def verdict_cost_rows(case, batched=True, plain=True):
     """What the measured verdicts (noise table, repeat, second estimates) cost: the check against the same
-    check with them turned off (``plain_check``), alternated in one process, best of 5 rounds each.
+    check with them turned off (``plain_check``), in one process, in alternating blocks of single calls (a
+    busy moment of the machine weighs on both), compared at the 10th percentile of the per-call times (the
+    calls the machine left alone).
 
     Returns
     -------
     list of row dicts (kind "verdict cost"; ``speedup_vs_classic`` holds the ratio measured / plain)
     """
-    rows = []
-    actions = []
+    rows, actions = [], []
     if batched:
         actions.append(("MLP batched", lambda: check_mlp_gradients(case.X, case.Y, case.parameters, case.gradients,
                                                                    progress=False)))
@@ -276,16 +297,20 @@ def verdict_cost_rows(case, batched=True, plain=True):
         actions.append(("plain cost loop", lambda: check_gradients(case.cost, case.parameters, case.gradients,
                                                                    progress=False)))
     for label, action in actions:
+        first, report = per_call_times(action, 1)  # warm-up, and how many calls make a block of ~0.1 s
+        calls = int(min(50, max(1, 0.1 // max(first[0], 1e-6))))
         measured, base = [], []
-        for _ in range(5):  # alternate, so a busy moment of the machine weighs on both
-            t, report = best_time(action, repeats=1)
-            measured.append(t)
-            t, plain_report = best_time(lambda: plain_check(action), repeats=1)
-            base.append(t)
-        ratio = min(measured) / min(base)
-        rows.append(row(case, f"verdict cost: measured / plain ({label})", min(measured), report.n_evaluations,
+        for _ in range(ROUNDS):
+            times, report = per_call_times(action, calls)
+            measured.append(times)
+            with plain_check():
+                times, plain_report = per_call_times(action, calls)
+            base.append(times)
+        t_measured, t_base = (float(np.percentile(np.concatenate(x), 10)) for x in (measured, base))
+        ratio = t_measured / t_base
+        rows.append(row(case, f"verdict cost: measured / plain ({label})", t_measured, report.n_evaluations,
                         case.n, kind="verdict cost",
-                        note=f"{ratio:.2f}x the plain check ({min(base) * 1e3:.3g} ms, "
+                        note=f"{ratio:.2f}x the plain check ({t_base * 1e3:.3g} ms, "
                              f"{plain_report.n_evaluations} evals); verdict {report.verdict}"))
         rows[-1]["speedup_vs_classic"] = ratio
     return rows
@@ -326,7 +351,8 @@ def print_table(rows):
     print("-" * len(head))
     for r in rows:
         seconds = "n/a" if math.isnan(r["seconds"]) else f"{r['seconds']:.4g}" + ("*" if r["estimated"] else "")
-        ratio = "" if math.isnan(r["speedup_vs_classic"]) else f"{r['speedup_vs_classic']:.1f}x"
+        plain = math.isnan(r["speedup_vs_classic"]) or r["kind"] == "verdict cost"  # the ratio is in the note
+        ratio = "" if plain else f"{r['speedup_vs_classic']:.1f}x"
         fwd = "" if math.isnan(r["forward_passes_per_entry"]) else f"{r['forward_passes_per_entry']:.3g}"
         print(f"{r['model']:<34}{r['parameters']:>10}  {r['method']:<46}{seconds:>11}{r['evaluations']:>9}"
               f"{ratio:>12}{fwd:>11}  {r['note']}")
@@ -415,6 +441,11 @@ def main():
     for case in cases:
         print(f"measuring {case.name} ({case.n} parameters) ...", flush=True)
         rows += per_entry_rows(case, args.quick)
+    costs = []  # what the measured verdicts cost (issue 14): the test case and the largest per-entry model
+    for case in (cases[0], cases[-1]):
+        print(f"measuring the verdict cost on {case.name} ...", flush=True)
+        costs += verdict_cost_rows(case, plain=case.n <= 10_000)
+    rows += costs
     for case in big:
         print(f"measuring {case.name} ({case.n} parameters) ...", flush=True)
         rows += random_rows(case)
@@ -425,6 +456,10 @@ def main():
         versions = "torch not installed: its rows are n/a (pip install -e '.[bench]')"
     print(f"\nnumpy {np.__version__}; {versions}\n")
     print_table(rows)
+    print("\nmeasured verdicts (noise table, repeat, second estimates) against the same check without them "
+          "(limit 1.5x):")
+    for r in costs:
+        print(f"  {r['model']:<34} {r['method']:<46} {r['speedup_vs_classic']:.2f}x  {r['note']}")
     for path in write_results(rows, "-quick" if args.quick else ""):
         print(f"wrote {path}")
 

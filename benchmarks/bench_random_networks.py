@@ -143,7 +143,9 @@ def lines_of(out, n_networks):
         right = "inconclusive" if set(seeds) <= set(out.get("inconclusive_seeds", seeds)) else "some passed"
         lines.append(f"  bugs read inconclusive on networks {seeds} (the cost lost {np.nanmin(digits):.0f} to "
                      f"{np.nanmax(digits):.0f} digits there; the correct backward on them: {right})")
-    lines += [f"  {name} seed {seed}: {text}" for name, seed, text in out["misses"][:30]]
+    passed = [m for m in out["misses"] if not m[2].startswith("touched")]  # the misses, then wrong blocks
+    wrong_blocks = [m for m in out["misses"] if m[2].startswith("touched")]
+    lines += [f"  {name} seed {seed}: {text}" for name, seed, text in (passed + wrong_blocks)[:30]]
     return lines
 
 

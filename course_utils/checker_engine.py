@@ -16,11 +16,14 @@ import numpy as np
 from course_utils.checker_progress import Progress
 from course_utils.parameters import NUMERIC_KINDS, gradients_to_vector, vector_to_dictionary
 
-__all__ = ["BatchedCost", "DEFAULT_CHUNK", "Engine", "GradCheckError", "PrecisionWarning", "StackedCost",
-           "check_dtype", "entry_differences", "flatten", "resolve_epsilon"]
+__all__ = ["BatchedCost", "DEFAULT_CHUNK", "Engine", "GradCheckError", "PREFETCH_MAX", "PrecisionWarning",
+           "StackedCost", "check_dtype", "entry_differences", "flatten", "prefetch", "resolve_epsilon"]
 
 #: Entries of a chunk evaluated together by a batched cost when the caller does not say.
 DEFAULT_CHUNK = 512
+
+#: Problems up to this many parameters evaluate their differences and the first noise table in one call.
+PREFETCH_MAX = 256
 
 
 class PrecisionWarning(UserWarning):
@@ -269,10 +272,23 @@ class Engine:
         self.cost, self.batched, self.theta, self.layout = cost, batched, theta, layout
         self.dtype, self.method, self.chunk, self.progress = dtype, method, chunk, progress
         self.n_eval = 0
+        self.prefetched = None  # costs (13,) at the first noise table's points, see ``prefetch``
         self.label = layout.label  # entry index -> "W2[1, 3]", only for the few entries a report names
         # Precision the cost is *computed* in, which sets its round-off: float64 unless the cost returns
         # float32 values (float32 parameters fed to a float64 computation give float64 round-off).
         self.cost_dtype = np.dtype(np.float64)
+
+    def stacks_entries(self, k):
+        """Whether k single-entry perturbations are best evaluated as one stack of whole parameter vectors,
+        with the noise table in the same call (``prefetch``): a batched cost whose entry_costs stacks whole
+        vectors anyway (the default, or a network evaluator below its ``dense_max``), in float64, in one chunk,
+        for at most PREFETCH_MAX parameters (bool)."""
+        if self.batched is None or self.method != "centered" or self.dtype != np.float64:
+            return False
+        n = self.theta.size
+        stacking = (type(self.batched).entry_costs is BatchedCost.entry_costs
+                    or n <= getattr(self.batched, "dense_max", -1))
+        return stacking and n <= PREFETCH_MAX and k <= self.chunk
 
     def bar(self, total, desc):
         """A progress bar over ``total`` evaluations of this check (see ``checker_progress``)."""
@@ -372,6 +388,33 @@ class Engine:
         return np.imag(Jc) / h
 
 
+def prefetch(engine, indices, eps, steps, bar):
+    """Costs at theta + steps[j] e_{indices[j mod s]} (both sides of a centered check), evaluated in one
+    batched call together with the first noise table of ``checker_noise.measure`` (whose values are kept in
+    ``engine.prefetched`` for it): on a small problem the cost of a call is mostly its fixed overhead.
+
+    Returns
+    -------
+    costs : ndarray (2 s,)
+    """
+    from course_utils.checker_noise import first_rows
+    both = np.concatenate([indices, indices])  # shape (2 s,)
+    noise_rows = first_rows(engine.theta, indices, eps, engine.dtype)  # shape (13, n)
+    stack = np.repeat(engine.theta[None, :], both.size, axis=0)  # shape (2 s, n)
+    stack[np.arange(both.size), both] = (engine.theta[both] + steps.astype(engine.dtype)).astype(engine.dtype)
+    stack = np.concatenate([stack, noise_rows])
+
+    def where(j):  # describes evaluation j, only for an error message
+        if j >= both.size:
+            return f"at noise-table point {j - both.size}"
+        return f"when {engine.label(both[j])} was {'increased' if steps[j] >= 0 else 'decreased'} by {abs(steps[j]):.1e}"
+
+    values = engine.batched_values(engine.batched(stack), stack.shape[0], where)
+    engine.prefetched = values[both.size:]
+    bar.advance(both.size)
+    return values[:both.size]
+
+
 def entry_differences(engine, indices, eps, J0=None):
     """Numeric derivatives of the cost along the unit vectors of the given entries.
 
@@ -400,6 +443,7 @@ def entry_differences(engine, indices, eps, J0=None):
             bar.advance(1)
         bar.close()
         return numeric, None, None
+    first = J0 is None  # the check's own differences (later calls re-estimate a few entries)
     J0 = engine.reference() if J0 is None else J0
     base = theta[indices]  # shape (s,)
     base64, eps_t = base.astype(np.float64, copy=False), eps.astype(dtype, copy=False)
@@ -415,6 +459,9 @@ def entry_differences(engine, indices, eps, J0=None):
                     Jm[j] = engine.entry_costs(indices[j:j + 1], -h_minus[j:j + 1], bar)[0]
         elif method == "forward":
             Jp = engine.entry_costs(indices, h_plus, bar)
+        elif first and engine.stacks_entries(2 * s):  # one call: both sides, and the noise table (``prefetch``)
+            both = prefetch(engine, indices, eps, np.concatenate([h_plus, -h_minus]), bar)
+            Jp, Jm = both[:s], both[s:]
         else:  # both sides in one batched sweep: entry j at +h_plus[j], then at -h_minus[j]
             both = engine.entry_costs(np.concatenate([indices, indices]), np.concatenate([h_plus, -h_minus]), bar)
             Jp, Jm = both[:s], both[s:]

@@ -471,21 +471,22 @@ def second_estimates(engine, sigma, positions, indices, g, numeric, sides, J0, e
     # Estimates that scatter beyond the measured noise: the cost is noisier there than the table saw (it
     # stepped over a saturated output's stairs). The scatter is that entry's noise; it is estimated again
     # as a noise-limited entry, at wider steps.
-    again = second["wrong"] & (second["scatter"] > 0)
+    shown = second["scatter"] > tol[positions]  # scatter that matters at the entry's tolerance
+    again = second["wrong"] & shown
     if again.any():
-        positions, shown = positions[again], second["scatter"][again] * eps[positions[again]]
+        again_at, noise_shown = positions[again], second["scatter"][again] * eps[positions[again]]
         floor = floor.copy()
-        floor[positions] = np.maximum(floor[positions], measured_floor(shown, eps[positions], "centered"))
-        third = restep(engine, J0, shown, positions, indices, g, numeric, sides, eps, floor, tol)
+        floor[again_at] = np.maximum(floor[again_at], measured_floor(noise_shown, eps[again_at], "centered"))
+        third = restep(engine, J0, noise_shown, again_at, indices, g, numeric, sides, eps, floor, tol)
         for key in ("estimate", "floor", "finding", "aside", "wrong"):
-            out[key][positions] = third[key]
-        out["finding"][positions[third["finding"] == "step too large"]] = "noisy cost"
+            out[key][again_at] = third[key]
+        out["finding"][again_at[third["finding"] == "step too large"]] = "noisy cost"
     # Before an entry is convicted, wide steps when the cost has shown stairs: a step that moves a saturated
     # output by less than one stair of its rounding sees none of that output's slope, at every small step
     # alike (no scatter on that entry). The signs: the entry's estimate is flat, estimates of other entries
     # scattered beyond the measured noise, or the wide table of ``checker_noise.stair_noise`` finds jumps.
     flat = np.abs(out["estimate"]) <= 0.1 * np.abs(g)
-    scattered = bool(np.any(second["scatter"] > 0))
+    scattered = bool(shown.any())
     suspects = np.flatnonzero(out["wrong"] & (flat | scattered))
     if suspects.size:  # the noise each has shown: its first difference against its later estimate
         seen = np.maximum(sigma, 0.5 * np.abs(numeric[suspects] - out["estimate"][suspects]) * eps[suspects])

@@ -20,8 +20,8 @@ from math import factorial
 
 import numpy as np
 
-__all__ = ["NOISE_POINTS", "Noise", "STAIR_POINTS", "computed_dtype", "measure", "measure_noise", "noise_from_table",
-           "stair_noise"]
+__all__ = ["NOISE_POINTS", "Noise", "STAIR_POINTS", "computed_dtype", "first_rows", "measure", "measure_noise",
+           "noise_from_table", "stair_noise", "table_steps"]
 
 #: Points of the difference table on each side of theta (2 * 3 + 1 = 7 evaluations, one of them at theta).
 NOISE_POINTS = 3
@@ -123,42 +123,66 @@ def computed_dtype(values):
     values = np.asarray(values, dtype=np.float64)
     if len(set(values.tolist())) < 3:
         return np.dtype(np.float64)
-    for dtype in (np.float16, np.float32):
-        with np.errstate(over="ignore"):
-            if np.array_equal(values.astype(dtype).astype(np.float64), values):
-                return np.dtype(dtype)
-    return np.dtype(np.float64)
+    with np.errstate(over="ignore"):  # float16 numbers are float32 numbers: float32 first
+        if not np.array_equal(values.astype(np.float32).astype(np.float64), values):
+            return np.dtype(np.float64)
+        if np.array_equal(values.astype(np.float16).astype(np.float64), values):
+            return np.dtype(np.float16)
+    return np.dtype(np.float32)
 
 
-def _table(evaluate, theta, steps, directions, fractions, dtype):
-    """The repeat J(theta), then for each fraction and direction the costs at theta + k fraction steps
-    direction, k = 1 ... 6, in one call of ``evaluate`` (ndarray (1 + 6 f d,)).
+def _rows(theta, steps, directions, fractions, dtype):
+    """The points of the tables: theta (the repeat), then for each fraction and direction theta + k fraction
+    steps direction, k = 1 ... 6 (ndarray (1 + 6 f d, n) of ``dtype``).
 
     The tables are one-sided: a kink or a jump right at theta (which the check's own, larger step may
     cross) stays out of them, so that they measure the noise, not the kink."""
-    ks = np.arange(1, 2 * NOISE_POINTS + 1)[:, None]  # shape (6, 1)
-    rows = [theta[None, :]]
-    for fraction in fractions:
-        ulp = np.spacing(np.maximum(np.abs(theta), fraction * steps).astype(dtype)).astype(np.float64)  # (n,)
-        for direction in directions:
-            delta = np.round(fraction * steps * direction / ulp) * ulp  # whole ulps: points exactly on the line
-            rows.append(theta + ks * delta)  # shape (6, n)
-    return np.asarray(evaluate(np.concatenate(rows).astype(dtype, copy=False)), dtype=np.float64)
+    ks = np.arange(1, 2 * NOISE_POINTS + 1)[None, None, :, None]  # shape (1, 1, 6, 1)
+    scaled = np.asarray(fractions, dtype=np.float64)[:, None] * steps  # shape (f, n)
+    ulp = np.spacing(np.maximum(np.abs(theta), scaled).astype(dtype)).astype(np.float64)[:, None, :]  # (f, 1, n)
+    delta = np.round(scaled[:, None, :] * directions / ulp) * ulp  # whole ulps: points exactly on the line (f, d, n)
+    rows = (theta + ks * delta[:, :, None, :]).reshape(-1, theta.size)  # shape (6 f d, n)
+    return np.concatenate([theta[None, :], rows]).astype(dtype, copy=False)
+
+
+def _table(evaluate, theta, steps, directions, fractions, dtype):
+    """The costs at the points of ``_rows``, in one call of ``evaluate`` (ndarray (1 + 6 f d,))."""
+    return np.asarray(evaluate(_rows(theta, steps, directions, fractions, dtype)), dtype=np.float64)
+
+
+def table_steps(n, indices, eps):
+    """The table's scale: the check's steps, and their median for the entries a sparse check does not
+    difference (ndarray (n,))."""
+    steps = np.zeros(n)
+    steps[indices] = eps
+    if indices.size < n:
+        steps[steps == 0] = float(np.median(eps))
+    return steps
+
+
+def first_rows(theta, indices, eps, dtype):
+    """The points ``measure`` evaluates first along its default direction (seed 0): the engine may compute
+    them together with the check's own differences (``checker_engine.prefetch``; ndarray (13, n))."""
+    theta = theta.astype(np.float64)
+    steps = table_steps(theta.size, indices, eps)
+    return _rows(theta, steps, _directions(None, theta.size), [TABLE_FRACTION, TABLE_FRACTION * 1e-2], dtype)
 
 
 def _directions(rng, n):
     """The table's directions (NOISE_DIRECTIONS, n): Gaussian, from ``rng`` (None: seed 0, the same on every
     run)."""
-    return (np.random.default_rng(0) if rng is None else rng).standard_normal((NOISE_DIRECTIONS, n))
+    generator = np.random.Generator(np.random.PCG64(0)) if rng is None else rng  # PCG64(0): default_rng(0)
+    return generator.standard_normal((NOISE_DIRECTIONS, n))
 
 
-def measure_noise(evaluate, theta, steps, J0, rng, dtype):
+def measure_noise(evaluate, theta, steps, J0, rng, dtype, first=None):
     """Measure the noise of a cost at theta: a difference table along a random direction, and a repeat.
 
     Parameters
     ----------
     evaluate : callable, a stack of parameter vectors (k, n) -> costs (k,)
     theta : ndarray (n,), the point; steps : ndarray (n,), the check's steps (the table's scale)
+    first : ndarray (13,) or None, the costs at ``first_rows`` when already evaluated (then rng must be None)
     J0 : float, the cost at theta already evaluated; rng : numpy Generator or None (the direction; None:
         seed 0)
     dtype : numpy dtype of the parameter vectors
@@ -171,18 +195,22 @@ def measure_noise(evaluate, theta, steps, J0, rng, dtype):
     ------
     GradCheckError (from ``evaluate``) when the cost is not a finite number at a point of the table.
     """
-    directions = _directions(rng, theta.size)  # shape (d, n)
+    directions = None  # shape (d, n), drawn when a table is evaluated here
     used, fraction, sigma, tables, widening, lines_at = 0, TABLE_FRACTION, None, [], False, {}
     width = 2 * NOISE_POINTS
     for _ in range(TABLE_TRIES):
         if fraction not in lines_at:  # the first call also evaluates the narrower table it may need next
             batch = [fraction, fraction * 1e-2] if not lines_at else [fraction]
-            values = _table(evaluate, theta.astype(np.float64), steps, directions, batch, dtype)
+            if first is not None and not lines_at:  # already evaluated: the costs at ``first_rows``
+                values = first
+            else:
+                directions = _directions(rng, theta.size) if directions is None else directions
+                values = _table(evaluate, theta.astype(np.float64), steps, directions, batch, dtype)
             used, start = used + values.size, 1
             tables.append(values)
             for f in batch:
-                lines_at[f] = [values[start + j * width:start + (j + 1) * width] for j in range(len(directions))]
-                start += width * len(directions)
+                lines_at[f] = [values[start + j * width:start + (j + 1) * width] for j in range(NOISE_DIRECTIONS)]
+                start += width * NOISE_DIRECTIONS
         lines = [line for line in lines_at[fraction] if len(set(line.tolist())) > NOISE_POINTS]
         if not lines:  # flat: the cost does not resolve such small steps
             fraction, widening = fraction * 100.0, True
@@ -213,7 +241,8 @@ def measure(engine, eps, indices, J0, rng):
     ----------
     engine : checker_engine.Engine; eps : ndarray (s,), the steps of the checked entries
     indices : ndarray of int (s,), the checked entries; J0 : float, the cost at theta
-    rng : None, int or numpy Generator (the direction; None: seed 0, so a check is reproducible)
+    rng : None, int or numpy Generator (the direction; None: a fixed one, so a check is reproducible; a small
+        problem whose differences were evaluated with the first table, ``first_rows``, keeps the fixed one)
 
     Returns
     -------
@@ -225,12 +254,11 @@ def measure(engine, eps, indices, J0, rng):
     """
     if engine.method == "complex":
         return None
-    steps = np.zeros(engine.theta.size)
-    steps[indices] = eps
-    if indices.size < steps.size:  # entries a sparse check does not difference
-        steps[steps == 0] = float(np.median(eps))
+    steps = table_steps(engine.theta.size, indices, eps)
     generator = rng if isinstance(rng, np.random.Generator) or rng is None else np.random.default_rng(rng)
-    return measure_noise(engine.stack_costs, engine.theta, steps, J0, generator, engine.dtype)
+    first = getattr(engine, "prefetched", None)  # the first table, evaluated with the differences
+    generator = None if first is not None else generator
+    return measure_noise(engine.stack_costs, engine.theta, steps, J0, generator, engine.dtype, first)
 
 
 def stair_noise(evaluate, theta, J0, dtype):

@@ -74,3 +74,27 @@ def test_excess_within_the_round_off_floor_says_round_off():
     assert report.passed and report.relative_difference > report.threshold and not report.kinks
     note = excess_note(report)
     assert "because of the step: it is too large (truncation)" in note and "kink" not in note  # issue 14: measured
+
+
+# ---------------------------------------------------------------------------------------------------
+# A small check evaluates its differences and its first noise table in one call (checker_engine.prefetch)
+# ---------------------------------------------------------------------------------------------------
+
+def test_the_noise_table_evaluated_with_the_differences_gives_the_same_report(monkeypatch):
+    """The one-call path must count the same evaluations (2n + 1 + 13) and judge the same numbers as the
+    separate calls it replaces."""
+    from course_utils.checker_engine import Engine
+    from course_utils.fastcheck import check_mlp_gradients
+    from course_utils.models import mlp_backward, mlp_forward
+    from course_utils.testcases import gradient_check_n_test_case
+
+    X, Y, parameters = gradient_check_n_test_case()
+    Y = Y.astype(float)
+    gradients = mlp_backward(X, Y, mlp_forward(X, Y, parameters)[1])
+    one_call = check_mlp_gradients(X, Y, parameters, gradients, progress=False)
+    assert one_call.n_evaluations == 2 * one_call.numeric.size + 1 + 13
+    monkeypatch.setattr(Engine, "stacks_entries", lambda self, k: False)
+    separate = check_mlp_gradients(X, Y, parameters, gradients, progress=False)
+    assert separate.n_evaluations == one_call.n_evaluations and separate.verdict == one_call.verdict
+    np.testing.assert_array_equal(separate.numeric, one_call.numeric)
+    assert separate.noise == one_call.noise

@@ -16,9 +16,11 @@ the strict mark fails and must be removed. The 10,000-entry cases are marked slo
 import numpy as np
 import pytest
 
-from benchmarks.bench_random_networks import draw_network, run
+from benchmarks.bench_random_networks import _changed_blocks, _check, draw_network, run
 from benchmarks.bench_verdicts import blocks_named, finding_named, run_one
 from benchmarks.verdict_battery import build_battery
+from course_utils.checker_judge import richardson
+from course_utils.checker_noise import stair_noise
 
 #: Battery cases our checker still gets wrong (full mode), with the reason (see the module docstring).
 KNOWN_WRONG = {
@@ -88,3 +90,55 @@ def test_random_course_networks_never_fail_a_right_gradient_and_catch_every_bug(
     assert all(d >= 2 for d in out["inconclusive_digits"]), out["inconclusive_digits"]  # the cost lost them
     assert not out["misses"], out["misses"][:5]
     assert draw_network(0)[2]["W1"].shape[1] == draw_network(0)[0].shape[0]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The saturated textbook cost: stairs the difference table steps over (issue 14, the last six failures)
+# ---------------------------------------------------------------------------------------------------
+
+#: The networks of the 1,000 whose right gradient read "failed" before: outputs saturated at logits 26 to 36
+#: with the textbook cost, whose rounding moves in stairs that the noise table stepped over.
+SATURATED_SEEDS = (255, 320, 418, 437, 771, 796)
+
+
+@pytest.mark.parametrize("seed", SATURATED_SEEDS)
+def test_a_saturated_textbook_cost_reads_inconclusive_with_the_digits_lost(seed):
+    X, Y, parameters = draw_network(seed)
+    report = _check(X, Y, parameters, "correct")
+    assert report.verdict == "inconclusive", report.summary()
+    assert report.noise.digits_lost >= 5, report.noise  # the report shows the cost lost the digits
+    assert any("logits" in note for note in report.notes), report.notes  # and the fix: the stable form
+
+
+def test_a_bug_on_a_saturated_network_is_still_caught_and_localised():
+    """Network 437 loses 7 digits to its saturated output; the catalogue's classic bug is still named."""
+    X, Y, parameters = draw_network(437)
+    report = _check(X, Y, parameters, "classic_dW2_db1")
+    assert report.verdict == "failed" and set(report.failing_blocks()) == _changed_blocks(X, Y, parameters,
+                                                                                        "classic_dW2_db1")
+
+
+def test_stairs_wider_than_the_step_are_found_and_kinks_are_not_stairs():
+    """``stair_noise`` keeps a jump under bisection (its height stays) and drops a kink (it shrinks)."""
+    rng = np.random.default_rng(5)
+    theta, w, M = rng.standard_normal(20) * 0.05, rng.standard_normal(20), rng.standard_normal((20, 30))
+    costs = {"stairs": lambda T: np.sum(T ** 2, axis=1) + 0.01 * np.floor(T @ w / 0.05),
+             "abs": lambda T: np.sum(np.abs(T - 0.003), axis=1) + np.sum(T ** 2, axis=1),
+             "relu": lambda T: np.sum(np.maximum(T @ M + 0.01, 0.0), axis=1)}
+    found = {name: stair_noise(f, theta, float(f(theta[None])[0]), np.dtype(np.float64))[0]
+             for name, f in costs.items()}
+    assert 1e-3 < found["stairs"] < 0.01  # about the stairs' height 0.01 / sqrt(12)
+    assert found["abs"] == 0.0 and found["relu"] == 0.0
+
+
+def test_richardson_scatter_measures_estimates_that_no_parabola_explains():
+    """D(h) = g + a h^2 at three steps: no scatter; the first estimate off by 1e-3: scatter 1e-3, unless the
+    first step is so much larger than the others that higher orders may explain it."""
+    h1, hA, hB, zero = np.array([4e-6]), np.array([2e-6]), np.array([1e-6]), np.zeros(1)
+    D = lambda h: 1.5 + 3.0 * h * h
+    R, E, scatter = richardson(D(h1), D(hA), D(hB), h1, hA, hB, zero + 1e-9, zero, zero)
+    assert abs(R[0] - 1.5) < 1e-12 and scatter[0] == 0.0
+    _, _, scatter = richardson(D(h1) + 1e-3, D(hA), D(hB), h1, hA, hB, zero + 1e-9, zero, zero)
+    assert scatter[0] == pytest.approx(1e-3, rel=1e-3)
+    _, _, scatter = richardson(D(10 * h1) + 1e-3, D(hA), D(hB), 10 * h1, hA, hB, zero + 1e-9, zero, zero)
+    assert scatter[0] == 0.0

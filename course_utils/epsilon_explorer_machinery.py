@@ -134,9 +134,10 @@ def explorer_controls(first, methods, step_decades):
 
 
 def rgba_png(buffer):
-    """PNG bytes of an RGBA buffer, written directly: RGB (the picture is opaque), no row filters, zlib
-    level 1. About 4x faster than Pillow's encoder, which tries five filters per row; the picture is
-    sent to the browser on every slider move, not stored.
+    """PNG bytes of an RGBA buffer, written directly: no row filters, zlib level 1 (the opaque alpha
+    channel costs almost nothing compressed, and keeping it avoids a copy). About 4x faster than
+    Pillow's encoder, which tries five filters per row; the picture is sent to the browser on every
+    slider move, not stored.
 
     Parameters
     ----------
@@ -154,9 +155,9 @@ def rgba_png(buffer):
     if rgba.ndim != 3 or rgba.shape[2] != 4 or rgba.dtype != np.uint8:
         raise ValueError(f"expected an RGBA buffer of uint8, shape (h, w, 4); got {rgba.dtype} {rgba.shape}")
     h, w = rgba.shape[:2]
-    rows = np.zeros((h, 1 + 3 * w), np.uint8)  # each row: filter type 0, then R G B per pixel
-    rows[:, 1:] = rgba[:, :, :3].reshape(h, 3 * w)
-    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+    rows = np.zeros((h, 1 + 4 * w), np.uint8)  # each row: filter type 0, then R G B A per pixel
+    rows[:, 1:] = rgba.reshape(h, 4 * w)
+    return (b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0))
             + _png_chunk(b"IDAT", zlib.compress(rows.tobytes(), 1)) + _png_chunk(b"IEND", b""))
 
 

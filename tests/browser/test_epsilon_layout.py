@@ -98,7 +98,8 @@ def test_notebook_4_layout_at_1280_and_1920(open_copy):
 
     path = master("04")
     cells = nbformat.read(path, as_version=4).cells
-    widget = next(i for i, c in enumerate(cells) if c.cell_type == "code" and "epsilon_explorer()" in c.source)
+    widget, stacked = (next(i for i, c in enumerate(cells) if c.cell_type == "code" and key in c.source)
+                       for key in ("epsilon_explorer()", 'dtypes=("float64", "float32")'))
     lab = open_copy(path)
     lab.page.set_viewport_size({"width": SIZES[0][0], "height": SIZES[0][1]})
     lab.run_cell(widget)  # it imports what it needs; the figures show the master's stored outputs
@@ -117,13 +118,15 @@ def test_notebook_4_layout_at_1280_and_1920(open_copy):
         check_controls(lab, label)
         images = check_images(lab, label)
         check_verdict(lab, label)
-        lab.screenshot(f"notebook-4-{label}", show=plot)
+        lab.screenshot(f"float32-figure-{label}", show=lab.cell(stacked).locator("img").first)
+        lab.screenshot(f"explorer-{label}", show=plot)
         # a longer verdict (float32) neither breaks numbers nor moves the plot down
-        top = plot.bounding_box()["y"]
+        explorer = lab.widget("eps-explorer")  # (offsets inside it: choosing may scroll the page)
+        top = plot.bounding_box()["y"] - explorer.bounding_box()["y"]
         lab.choose(dtype, "float32" if lab.chosen(dtype) == "float64" else "float64")
         state = lab.wait_settled(view, changed_from=state, what=f"switching the dtype at {label}")
         check_verdict(lab, label + ", other dtype")
-        moved = plot.bounding_box()["y"] - top
+        moved = plot.bounding_box()["y"] - explorer.bounding_box()["y"] - top
         assert abs(moved) <= 1, f"{label}: the plot moved {moved:+.0f} px when the verdict changed"
         lab.screenshot(f"explorer-{lab.chosen(dtype)}-{label}", show=plot)
         assert min(i["shown"] for i in images) > 0

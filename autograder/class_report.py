@@ -554,13 +554,17 @@ def _exercise_numbers(exercise, graded, shown, scrub, anonymize):
                     examples[mistake_id] = found
     order = sorted(counts, key=lambda i: (-counts[i], i))
     full = len(outcomes["full"])
+    from course_utils.judges import GROUPS  # mistakes a judge cannot tell apart are named together
+
+    def named_with(i):
+        return sorted(j for g in GROUPS if i in g for j in g if j != i and j in counts)
     return {"grade_id": exercise.grade_id, "function": exercise.function, "title": exercise.title,
             "max_score": float(exercise.points), "graded": len(graded),
             "score_counts": _score_counts([t["score"] for _, t in graded], exercise.points),
             "full_marks": full, "full_marks_share": round(full / len(graded), 4) if graded else None,
             "outcomes": {o: len(outcomes[o]) for o in OUTCOMES},
             "mistakes": [{"id": i, "title": catalogue[i].title, "count": counts[i], "hint": catalogue[i].hint,
-                          "example": examples.get(i)} for i in order],
+                          "example": examples.get(i), "named_with": named_with(i)} for i in order],
             "timed_out": sorted(outcomes["timeout"]), "crashed": sorted(outcomes["crash"])}
 
 
@@ -572,8 +576,13 @@ def _unfixed(exercise_numbers):
         bug = UNFIXED_BUGS.get(entry["id"])
         if bug is not None:
             counts[bug] = counts.get(bug, 0) + entry["count"]  # one id per bug: a group is counted once
+    from course_utils.judges import GROUPS
+    catalogue = {m.id: m for m in MISTAKES}
+    ids = {bug: i for i, bug in UNFIXED_BUGS.items()}
+    alike = {bug: [catalogue[j].title for g in GROUPS if ids[bug] in g for j in g if j != ids[bug]]
+             for bug in ids}  # mistakes that give the same numbers: the count may hold them too
     return [{"bug": bug, "title": CATALOGUE[bug].title, "in_notebook": bug in NOTEBOOK_BUGS,
-             "count": counts.get(bug, 0)}
+             "count": counts.get(bug, 0), "or": alike[bug]}
             for bug in sorted(set(UNFIXED_BUGS.values()), key=lambda b: (-counts.get(b, 0), b not in NOTEBOOK_BUGS, b))]
 
 
@@ -590,8 +599,10 @@ def build_report(records, shown, scrub, anonymize=False):
     -------
     dict: "schema", "anonymized", "submissions" (counts), "ungraded" (list of {"submission",
     "problem"}), "notebooks" (list per notebook: "notebook", "title", "max_score", "submissions",
-    "score_counts", "mean_score", "full_marks", "full_marks_share", "exercises" (see the page), and for
-    notebook 03 "unfixed_bugs")
+    "score_counts", "mean_score", "full_marks", "full_marks_share", "exercises" (see the page; each
+    mistake counted under its own id, with "named_with": the ids the judge names together with it because
+    they give the same numbers), and for notebook 03 "unfixed_bugs" (each with "or": the titles of
+    mistakes that give the same numbers, which its count may hold))
 
     Raises
     ------

@@ -43,10 +43,17 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; fo
        color: #111; max-width: 62rem; margin: 1.5rem auto; padding: 0 1rem; }
 h1 { font-size: 2rem; } h2 { font-size: 1.6rem; border-top: 2px solid #444; padding-top: .6rem; }
 h3 { font-size: 1.3rem; } h4 { font-size: 1.1rem; }
-table { border-collapse: collapse; margin: .6rem 0 1.2rem; width: 100%; }
+table { border-collapse: collapse; margin: .6rem 0 1.2rem; width: 100%; table-layout: fixed; }
+th, td, code { overflow-wrap: anywhere; } th[scope="col"] { overflow-wrap: normal; }
+table.mistakes col.mistake { width: 28%; } table.mistakes col.count { width: 9rem; }
+table.mistakes col.hint { width: 32%; }
+table.bugs col.bug { width: 34%; } table.bugs col.count { width: 9rem; }
+table.stopped col.what { width: 25%; } table.stopped col.count { width: 9rem; }
+table.glance col.exercise { width: 28%; }
 th, td { border: 1px solid #777; padding: .25rem .5rem; text-align: left; vertical-align: top; }
 td.count, td.number { text-align: right; font-variant-numeric: tabular-nums; }
 caption { text-align: left; font-weight: 600; padding-bottom: .3rem; }
+.alike { font-weight: normal; font-size: .92rem; color: #333; }
 pre { background: #f4f4f4; border: 1px solid #ccc; padding: .4rem; margin: 0; white-space: pre-wrap; overflow-wrap: anywhere;
       font-size: .9rem; }
 figure { margin: .8rem 0; } img { max-width: 100%; height: auto; }
@@ -95,15 +102,54 @@ def _bar_figure(labels):
     layout: a constrained layout would draw every figure twice)."""
     height = 0.45 * max(len(labels), 1) + 1.3
     fig = Figure(figsize=(8.0, height))
-    left = min(0.55, 0.03 + 0.0098 * max([len(label) for label in labels] + [4]))
+    left = min(0.55, 0.03 + 0.0098 * _widest(labels))
     fig.subplots_adjust(left=left, right=0.95, bottom=0.8 / height, top=1 - 0.45 / height)
     fig.add_subplot()
     return fig
 
 
+def merged_mistakes(mistakes):
+    """An exercise's mistakes with the ones a judge names together (same numbers, ``named_with``) as one
+    entry: the page and the figures show them once, since the same submissions are counted under each id.
+
+    Parameters
+    ----------
+    mistakes : list of dict, an exercise's "mistakes" from ``build_report`` (most frequent first)
+
+    Returns
+    -------
+    list of dict: "ids" (list of str), "titles", "count", "hint", "example" (the first kept, or None)
+
+    Raises
+    ------
+    KeyError for entries that are not a report's mistakes.
+    """
+    merged, done = [], set()
+    for m in mistakes:
+        if m["id"] in done:
+            continue
+        group = [m] + [o for o in mistakes if o["id"] in m.get("named_with", ()) and o["id"] not in done]
+        done.update(o["id"] for o in group)
+        merged.append({"ids": [o["id"] for o in group], "titles": [o["title"] for o in group],
+                       "count": max(o["count"] for o in group), "hint": m["hint"],
+                       "example": next((o["example"] for o in group if o["example"]), None)})
+    return merged
+
+
+def _label(ids, short=False, sep=" or "):
+    """How a (merged) mistake is named: its ids joined by ``sep`` (without the exercise when short)."""
+    return sep.join(i.split(".", 1)[1] if short else i for i in ids)
+
+
+def _widest(labels):
+    """Characters of the longest line of any label (labels may hold line breaks)."""
+    return max([len(line) for label in labels for line in str(label).split("\n")] + [4])
+
+
 def _class_mistakes(report):
-    """The ``TOP_MISTAKES`` most frequent mistakes of the whole class: list of (id, count)."""
-    counts = [(m["id"], m["count"]) for nb in report["notebooks"] for x in nb["exercises"] for m in x["mistakes"]]
+    """The ``TOP_MISTAKES`` most frequent mistakes of the whole class: list of (label, count)."""
+    counts = [(_label(m["ids"], sep=" or\n"), m["count"]) for nb in report["notebooks"] for x in nb["exercises"]
+              for m in merged_mistakes(x["mistakes"])]
     return sorted(counts, key=lambda item: (-item[1], item[0]))[:TOP_MISTAKES]
 
 
@@ -116,7 +162,7 @@ def _overview_figure(report):
     with matplotlib.rc_context(_RC):
         height = 0.42 * max(n, 2) + 2.6
         fig = Figure(figsize=(10.0, height))
-        left = min(0.6, 0.04 + 0.0080 * max([len(label) for label in labels] + [4]))
+        left = min(0.6, 0.04 + 0.0080 * _widest(labels))
         grid = fig.add_gridspec(2, 1, height_ratios=[max(len(rows), 1), max(len(top), 1)], hspace=0.3,
                                 left=left, right=0.95, bottom=0.75 / height, top=1 - 0.45 / height)
         ax = fig.add_subplot(grid[0])
@@ -182,12 +228,13 @@ def _histogram(scores, top, title, stacked=None):
 
 
 def _mistake_bars(exercise):
-    shown = exercise["mistakes"][:TOP_MISTAKES]
+    shown = merged_mistakes(exercise["mistakes"])[:TOP_MISTAKES]
+    labels = [_label(m["ids"], short=True, sep=" or\n") for m in shown]
     with matplotlib.rc_context(_RC):
-        fig = _bar_figure([m["id"].split(".", 1)[1] for m in shown])
+        fig = _bar_figure(labels)
         ax = fig.axes[0]
         ax.barh(range(len(shown)), [m["count"] for m in shown], color=OKABE_ITO["vermillion"], edgecolor="black")
-        ax.set_yticks(range(len(shown)), [m["id"].split(".", 1)[1] for m in shown])
+        ax.set_yticks(range(len(shown)), labels)
         ax.invert_yaxis()
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_xlabel("submissions")
@@ -212,14 +259,22 @@ def _outcomes_by_score(exercise):
 
 def _mistake_table(exercise):
     rows = []
-    for m in exercise["mistakes"]:
+    for m in merged_mistakes(exercise["mistakes"]):
         example = m["example"]
         shown = (f"<pre>{_e(chr(10).join(example['lines']))}</pre><p>from {_e(example['submission'])}</p>"
                  if example else "<p>no example kept</p>")
-        row_id = f"mistake-{exercise['grade_id']}-{m['id'].replace('.', '-')}"
-        rows.append(f'<tr id="{_e(row_id)}"><th scope="row"><code>{_e(m["id"])}</code><br>{_e(m["title"])}</th>'
+        row_id = f"mistake-{exercise['grade_id']}-{m['ids'][0].replace('.', '-')}"
+        named = " <em>or</em> ".join(f'<code title="{_e(i)}">{_e(i.split(".", 1)[1])}</code><br>{_e(t)}'
+                                     for i, t in zip(m["ids"], m["titles"]))  # the caption names the exercise
+        if len(m["ids"]) > 1:
+            named += ('<br><span class="alike">(these give the same numbers on every case: the grader cannot '
+                      "tell them apart, so it names both)</span>")
+        rows.append(f'<tr id="{_e(row_id)}"><th scope="row">{named}</th>'
                     f'<td class="count">{m["count"]}</td><td>{_e(m["hint"])}</td><td>{shown}</td></tr>')
-    return (f"<table><caption>Mistakes in {_e(exercise['function'])}, most frequent first</caption>"
+    fn = _e(exercise["function"])
+    return (f'<table class="mistakes"><caption>Mistakes in {fn}, most frequent first (each id is {fn}.'
+            f'&lt;name&gt; in mistakes.csv)</caption>'
+            '<colgroup><col class="mistake"><col class="count"><col class="hint"><col class="example"></colgroup>'
             '<thead><tr><th scope="col">Mistake</th><th scope="col">Submissions</th>'
             '<th scope="col">Hint the student read</th><th scope="col">Example (the lines that showed it)</th>'
             "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
@@ -237,9 +292,9 @@ def _exercise_section(exercise):
                       f"{described}.", f"Scores on {fn}, coloured by what happened."))
     parts.append("<h4>Most frequent mistakes</h4>")
     if exercise["mistakes"]:
-        top = exercise["mistakes"][:TOP_MISTAKES]
+        top = merged_mistakes(exercise["mistakes"])[:TOP_MISTAKES]
         parts.append(_img(_mistake_bars(exercise), f"Bar chart of the most frequent mistakes in {fn}: "
-                          + "; ".join(f"{m['id']}, {m['count']}" for m in top) + ".",
+                          + "; ".join(f"{_label(m['ids'])}, {m['count']}" for m in top) + ".",
                           f"Submissions per catalogued mistake in {fn} (the {len(top)} most frequent)."))
         parts.append(_mistake_table(exercise))
     else:
@@ -247,7 +302,8 @@ def _exercise_section(exercise):
     parts.append("<h4>Timed out or crashed</h4>")
     timed, crashed = exercise["timed_out"], exercise["crashed"]
     if timed or crashed:
-        parts.append('<table><caption>Submissions stopped by the time limit or an error</caption><thead><tr>'
+        parts.append('<table class="stopped"><caption>Submissions stopped by the time limit or an error</caption>'
+                     '<colgroup><col class="what"><col class="count"><col class="who"></colgroup><thead><tr>'
                      '<th scope="col">What happened</th><th scope="col">Submissions</th><th scope="col">Who</th>'
                      "</tr></thead><tbody>"
                      + "".join(f'<tr class="{cls}"><th scope="row">{label}</th><td class="count">{len(who)}</td>'
@@ -263,11 +319,15 @@ def _exercise_section(exercise):
 def _unfixed_section(notebook):
     rows = "".join(f'<tr id="bug-{_e(b["bug"])}"><th scope="row"><code>{_e(b["bug"])}</code>'
                    f'{" (in the notebook&#8217;s buggy function)" if b["in_notebook"] else ""}</th>'
-                   f'<td>{_e(b["title"])}</td><td class="count">{b["count"]}</td></tr>'
+                   f'<td>{_e(b["title"])}'
+                   + "".join(f'<br><span class="alike">or: {_e(t)} (the same numbers: the count holds both)</span>'
+                             for t in b.get("or", ()))
+                   + f'</td><td class="count">{b["count"]}</td></tr>'
                    for b in notebook["unfixed_bugs"])
     return ('<section id="unfixed-bugs"><h3>Catalogue bugs left unfixed</h3><p>Submissions whose '
             "backward_propagation_fixed still holds a bug of the bug catalogue (course_utils.bugs), as named by "
-            "its mistake ids.</p><table><caption>Bugs still present after the bug hunt</caption><thead><tr>"
+            "its mistake ids.</p><table class=\"bugs\"><caption>Bugs still present after the bug hunt</caption>"
+            '<colgroup><col class="bug"><col class="what"><col class="count"></colgroup><thead><tr>'
             '<th scope="col">Bug</th><th scope="col">What it does</th><th scope="col">Submissions</th></tr>'
             "</thead><tbody>" + rows + "</tbody></table></section>")
 
@@ -294,17 +354,23 @@ def _overview(report):
                    f'{_e(x["function"])}</th><td class="number graded">{x["graded"]}</td>'
                    f'<td class="number full">{x["full_marks"]}</td>'
                    f'<td class="number mistakes">{x["outcomes"]["mistake"]}</td>'
-                   f'<td class="number stopped">{x["outcomes"]["timeout"] + x["outcomes"]["crash"]}</td></tr>'
+                   f'<td class="number other">{x["outcomes"]["other"]}</td>'
+                   f'<td class="number stopped">{x["outcomes"]["timeout"] + x["outcomes"]["crash"]}</td>'
+                   f'<td class="number not-attempted">{x["outcomes"]["not_attempted"]}</td></tr>'
                    for nb in report["notebooks"] for x in nb["exercises"])
     alt = ("Two bar charts. Full marks per exercise: " + "; ".join(
         f"{x['function']}, {x['full_marks']} of {x['graded']}" for nb in report["notebooks"] for x in nb["exercises"])
-        + ". Most frequent mistakes in the class: " + "; ".join(f"{i}, {c}" for i, c in _class_mistakes(report)) + ".")
+        + ". Most frequent mistakes in the class: " + "; ".join(f"{i}, {c}".replace("\n", " ")
+                                                               for i, c in _class_mistakes(report)) + ".")
     return ('<section id="overview"><h2>Overview</h2>'
             + _img(overview_png(report), alt, "Above: the share of the graded submissions with full marks, per "
                    "exercise. Below: the mistakes made by the most submissions, over all exercises.")
-            + '<table><caption>Every exercise at a glance</caption><thead><tr><th scope="col">Exercise</th>'
-            '<th scope="col">Graded</th><th scope="col">Full marks</th><th scope="col">Catalogued mistake</th>'
-            '<th scope="col">Timed out or crashed</th></tr></thead><tbody>' + rows + "</tbody></table></section>")
+            + '<table class="glance"><caption>Every exercise at a glance (each row adds up to its graded '
+            'submissions)</caption><colgroup><col class="exercise"><col><col><col><col><col><col></colgroup>'
+            '<thead><tr><th scope="col">Exercise</th><th scope="col">Graded</th><th scope="col">Full marks</th>'
+            '<th scope="col">Catalogued mistake</th><th scope="col">Other wrong answer</th>'
+            '<th scope="col">Timed out or crashed</th><th scope="col">Not attempted</th></tr></thead><tbody>'
+            + rows + "</tbody></table></section>")
 
 
 def _ungraded(report):
@@ -319,11 +385,15 @@ def _ungraded(report):
 
 _ABOUT = ('<section id="about"><h2>How this report was made</h2><p>Each exercise was graded by its judge '
           "(course_utils.judges), which names the catalogued mistakes it recognises (course_utils.mistakes): "
-          "a submission counts once per mistake it makes. Mistakes that give exactly the same numbers are "
-          "named together, so both are counted. The hint is the one the student read. An example is the "
+          "a submission counts once per mistake it makes. Mistakes that give exactly the same numbers on every "
+          "case cannot be told apart: the judge names them together, and the page shows them as one row (in "
+          "class-report.json and mistakes.csv each keeps its own id). The hint is the one the student read. An example is the "
           "student's own lines that differ from the solution, cut short; with anonymised names, comments and "
           "the words of the file name are removed from it. <em>Other wrong answer</em>: the judge saw a wrong "
-          "result that no catalogued mistake explains. The same numbers are in class-report.json, and one row per "
+          "result that no catalogued mistake explains. <em>Timed out</em>, <em>crashed</em> and <em>not "
+          "attempted</em> are what the grader recorded for the exercise (extra_data.outcome of each test in "
+          "the results; results files written before it recorded them are read by the feedback's wording). "
+          "Not attempted includes an exercise cell that was deleted. The same numbers are in class-report.json, and one row per "
           "mistake per submission in mistakes.csv.</p></section>")
 
 

@@ -236,6 +236,7 @@ def test_the_json_numbers_are_the_pages(graded):
     _, results = graded
     report, page_text, _ = _load(results)
     page = _parse(page_text)
+    shown = 0
     for nb in report["notebooks"]:
         for x in nb["exercises"]:
             row = f"overview-{x['grade_id']}"
@@ -243,12 +244,21 @@ def test_the_json_numbers_are_the_pages(graded):
             assert int(page.counts[(row, "number full")]) == x["full_marks"]
             assert int(page.counts[(row, "number mistakes")]) == x["outcomes"]["mistake"]
             assert int(page.counts[(row, "number stopped")]) == x["outcomes"]["timeout"] + x["outcomes"]["crash"]
+            assert int(page.counts[(row, "number other")]) == x["outcomes"]["other"]
+            assert int(page.counts[(row, "number not-attempted")]) == x["outcomes"]["not_attempted"]
+            assert sum(x["outcomes"].values()) == x["graded"]  # so every row of the table adds up
+            rows = {}  # mistakes named together (the same numbers) share one row, under the first one's id
             for m in x["mistakes"]:
-                assert int(page.counts[(f"mistake-{x['grade_id']}-{m['id'].replace('.', '-')}", "count")]) == m["count"]
+                lead = next(o["id"] for o in x["mistakes"] if o["id"] == m["id"] or m["id"] in o["named_with"])
+                rows.setdefault(lead, set()).add(m["count"])
+            for lead, counts in rows.items():
+                assert int(page.counts[(f"mistake-{x['grade_id']}-{lead.replace('.', '-')}", "count")]) == max(counts)
+                assert len(counts) == 1  # the judge names the whole group: every member counts the same
+            shown += len(rows)
         for bug in nb.get("unfixed_bugs", []):
             assert int(page.counts[(f"bug-{bug['bug']}", "count")]) == bug["count"]
     shown_rows = [k for k in page.counts if k[0].startswith("mistake-") and k[1] == "count"]
-    assert len(shown_rows) == sum(len(x["mistakes"]) for nb in report["notebooks"] for x in nb["exercises"])
+    assert len(shown_rows) == shown
     assert page.text_by_class["ungraded-count"] == [str(report["submissions"]["ungraded"])]
 
 
@@ -418,6 +428,28 @@ def test_hostile_results_are_read_safely(tmp_path):
     assert sorted(r[:4] for r in rows[1:]) == [
         ["<script>alert(1)</script>.ipynb", "01_gradient_check_1d", "gradient_check", "gradient_check.sign_error"],
         ["submission_42", "04_choosing_epsilon", "optimal_epsilon", "optimal_epsilon.tiny"]]
+
+
+def test_mistakes_named_together_are_one_row_on_the_page_and_one_bar(tmp_path):
+    """Two mistakes a judge cannot tell apart (a ``judges.GROUPS`` entry) are named together: the JSON and
+    the CSV count each id, the page shows one row (not two rows that look like twice the students), and
+    the unfixed-bugs table says its count may hold the other one."""
+    group = next(g for g in judges.GROUPS if g[0].startswith("backward_propagation_fixed."))
+    folder = tmp_path / "r"
+    folder.mkdir()
+    for name in ("a", "b"):
+        (folder / f"{name}.json").write_text(json.dumps({"score": 0.0, "tests": [
+            _test_entry("backward_propagation_fixed", 0, 2, list(group))]}))
+    report = write_report(folder)
+    (x,) = [x for nb in report["notebooks"] for x in nb["exercises"] if x["graded"]]
+    assert {m["id"]: (m["count"], m["named_with"]) for m in x["mistakes"]} == {
+        group[0]: (2, [group[1]]), group[1]: (2, [group[0]])}
+    assert len(list(csv.reader((folder / "mistakes.csv").open(encoding="utf-8")))) == 1 + 4
+    page = _parse((folder / "class-report.html").read_text())
+    rows = {k[0]: v for k, v in page.counts.items() if k[0].startswith("mistake-") and k[1] == "count"}
+    assert rows == {f"mistake-backward_propagation_fixed-{group[0].replace('.', '-')}": "2"}
+    alike = [v for k, v in page.counts.items() if k[1] == "alike"]
+    assert len(alike) == 2 and any(k[0] == "bug-relu_mask_from_A" for k in page.counts if k[1] == "alike")
 
 
 def test_csv_cells_are_never_spreadsheet_formulas(tmp_path):

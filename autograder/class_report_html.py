@@ -20,7 +20,7 @@ import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-__all__ = ["OKABE_ITO", "OUTCOME_STYLE", "render", "overview_png", "figure_png"]
+__all__ = ["OKABE_ITO", "OUTCOME_STYLE", "render", "overview_png", "figure_png", "merged_mistakes"]
 
 #: The Okabe-Ito palette (Okabe & Ito, "Color Universal Design", 2002).
 OKABE_ITO = {"black": "#000000", "orange": "#E69F00", "sky_blue": "#56B4E9", "green": "#009E73",

@@ -467,7 +467,8 @@ def grade_notebook(path, options=None, sandbox=None):
     Returns
     -------
     dict with "score", "execution_time", "output", "tests" (one per exercise: "name", "score",
-    "max_score", "status", "output", "visibility") and "extra_data" ("notebook", "max_score", "seed")
+    "max_score", "status", "output", "visibility", "mistake_ids", and "extra_data" {"outcome": one of
+    ``OUTCOMES``}) and "extra_data" ("notebook", "max_score", "seed")
     """
     options = options or Options()
     start = time.monotonic()

@@ -763,6 +763,12 @@ def test_batch_results_names_never_collide(tmp_path):
     for i, name in enumerate(names):
         hostile_submission(folder, f"def forward_propagation(x, theta):\n    return theta * x + {i}\n", name)
     assert len({results_name(folder / n, folder) for n in names}) == len(names)
+    # the class report's own class-report.json is written beside them: no submission's results may be it
+    clash = ["class-report.ipynb", "Class-Report.ipynb", "class%2Dreport.ipynb", "sub/class-report.ipynb"]
+    escaped = [results_name(folder / n, folder) for n in clash]
+    assert escaped == ["class%2Dreport.json", "Class%2DReport.json", "class%252Dreport.json",
+                       "sub%2Fclass-report.json"]
+    assert not {e.lower() for e in escaped} & {f.lower() for f in REPORT_FILES}
     graded = grade_directory(folder, tmp_path / "out", fast_options(specs=one_exercise_spec(), wall=ROOMY))
     files = sorted(p.name for p in (tmp_path / "out").glob("*.json") if p.name not in REPORT_FILES)
     assert len(files) == len(names) == len(graded)

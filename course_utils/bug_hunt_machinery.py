@@ -14,7 +14,6 @@ in front of a class:
 * ``markdown_inline`` renders the catalogue's `code` spans as HTML.
 """
 
-import base64
 import html
 import io
 import re
@@ -24,6 +23,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from course_utils.bugs import CATALOGUE
+from course_utils.figure_machinery import still_bundle
 
 __all__ = ["BUSY_CSS", "BugHuntWidget", "LayoutReuse", "ViewCache", "bug_hunt_controls", "busy_html",
            "explanation_html", "markdown_inline"]
@@ -276,8 +276,8 @@ class BugHuntWidget(widgets.VBox):
         bundle["text/plain"] = self.still_text
         if not self.png:
             return bundle
-        bundle["image/png"] = base64.b64encode(self.png).decode("ascii")
-        return bundle, {"image/png": {"alt": self.still_text}}
+        still, metadata = still_bundle(self.png, self.still_text)
+        return {**still, **bundle}, metadata
 
     def close(self):
         if self.cache is not None:

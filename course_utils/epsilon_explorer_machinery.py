@@ -11,7 +11,6 @@ redraw cheap and the display portable:
 * ``EpsilonExplorer`` is the explorer's box, whose display also carries the current picture as PNG.
 """
 
-import base64
 import html
 import re
 import struct
@@ -21,6 +20,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from course_utils.epsilon_drawing import describe_panel, redraw_error_vs_epsilon, update_current_step
+from course_utils.figure_machinery import still_bundle
 from course_utils.plots import draw_error_vs_epsilon
 from course_utils.stepsize import MODELS, get_model
 
@@ -221,6 +221,5 @@ class EpsilonExplorer(widgets.VBox):
         png, state = getattr(self, "png", None), getattr(self, "state", None)
         if not png or state is None:
             return bundle
-        bundle = dict(bundle)
-        bundle["image/png"] = base64.b64encode(png).decode("ascii")
-        return bundle, {"image/png": {"alt": "The \u03b5 explorer. " + describe_panel(state)}}
+        still, metadata = still_bundle(png, "The \u03b5 explorer. " + describe_panel(state))
+        return {**still, **bundle}, metadata

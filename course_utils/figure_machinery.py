@@ -6,13 +6,14 @@ fit the notebook column and reach every reader:
 * the figure's size and fonts: sized in inches for the ~860 px notebook column of a 1280 px wide
   JupyterLab at the inline backend's 100 dpi (so a font of s pt renders at s * 100/72 px there), and
   drawn at twice that dpi, so that a 1920 px projector's wider column is filled by a sharp picture;
-* ``DescribedFigure``: a Figure whose notebook display carries alt text (the ``alt`` metadata of its
-  ``image/png``, the convention of ``IPython.display.Image(alt=...)`` that nbconvert's HTML templates
-  read, and the same text as its ``text/plain``, which is what a reader without images sees);
+* ``DescribedFigure``: a Figure whose notebook display carries alt text (``still_bundle``: the ``alt``
+  metadata of its ``image/png``, an ``<img alt=…>`` as ``text/html`` for nbconvert's default template
+  and GitHub, and the same text as its ``text/plain``, which is what a reader without images sees);
 * the colour bar and the per-block bars of the report figure.
 """
 
 import base64
+import html
 import io
 
 import numpy as np
@@ -21,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 __all__ = ["COLUMN_PX", "DescribedFigure", "FIGURE_DPI", "INLINE_DPI", "POWER_LABELS", "REPORT_FONTS",
-           "draw_block_bars", "draw_colour_bar", "figure_png", "rendered_px"]
+           "draw_block_bars", "draw_colour_bar", "figure_png", "rendered_px", "still_bundle"]
 
 #: Width in px of the notebook's output column in JupyterLab at a 1280 px wide window (file browser open).
 COLUMN_PX = 860
@@ -96,9 +97,35 @@ class DescribedFigure(Figure):
     alt = ""
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        png = base64.b64encode(figure_png(self)).decode("ascii")
         text = self.alt or f"<Figure with {len(self.axes)} Axes>"
-        return {"image/png": png, "text/plain": text}, {"image/png": {"alt": text}}
+        return still_bundle(figure_png(self), text)
+
+
+def still_bundle(png, alt):
+    """A picture's display bundle with its alt text in every form a reader of the notebook may meet.
+
+    ``image/png`` with ``{"alt": alt}`` metadata (what JupyterLab and nbconvert's classic template
+    read), ``text/html``, an ``<img>`` of the same PNG with that ``alt`` (what nbconvert's default lab
+    template and GitHub show: they ignore image metadata, and nbconvert warns about an image without alt
+    text), and ``text/plain`` = the alt text (what a reader without images gets).
+
+    Parameters
+    ----------
+    png : bytes, the PNG file; alt : str, what the picture shows, in words
+
+    Returns
+    -------
+    (dict, dict): the bundle {mime type: data} and its metadata, as ``_repr_mimebundle_`` returns them
+
+    Raises
+    ------
+    TypeError if ``png`` is not bytes
+    """
+    if not isinstance(png, (bytes, bytearray)):
+        raise TypeError(f"still_bundle needs the PNG as bytes, got {type(png).__name__}")
+    data = base64.b64encode(png).decode("ascii")
+    tag = f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt, quote=True)}"/>'
+    return {"image/png": data, "text/html": tag, "text/plain": alt}, {"image/png": {"alt": alt}}
 
 
 def draw_colour_bar(fig, cax, image, threshold):

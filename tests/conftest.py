@@ -8,6 +8,8 @@ they share something a second process would disturb:
   JupyterLab server and one Chromium for all the browser tests it runs;
 * ``nbval-<notebook>`` (notebooks/source/*.ipynb, collected by nbval): a master's cells run in order in
   one kernel, so each master stays on one worker;
+* ``module-<file>``: the tests of a file that share a module-scoped fixture of that file (a notebook
+  executed once, a battery computed once), which each worker would otherwise build again;
 * ``autograder`` (tests/test_autograder*.py, tests/test_class_report.py): grading checks that nothing
   is left running under the sandbox's user ids, which a second grader running at the same time would
   falsify.
@@ -62,19 +64,47 @@ def group_of(path):
     return None
 
 
+def shares_a_module_fixture(item):
+    """True when ``item`` uses a module- or session-scoped fixture defined in its own test file.
+
+    Such a fixture (a notebook run once, a battery of checks computed once) is built once per worker
+    that runs any test of the file: the file's tests stay on one worker, so it is built once in all.
+    """
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    module_id = item.nodeid.split("::", 1)[0]
+    for name in item.fixturenames:
+        for definition in info.name2fixturedefs.get(name, ()):
+            if definition.scope in ("module", "session") and definition.baseid == module_id:
+                return True
+    return False
+
+
+def group_of_item(item):
+    """The xdist group of a collected test: its file's (``group_of``), or ``module-<file>`` for a file
+    whose tests share a module-scoped fixture, or None."""
+    path = Path(str(item.path))
+    group = group_of(path)
+    if group is None and shares_a_module_fixture(item):
+        group = f"module-{path.stem}"
+    return group
+
+
 #: Groups start first, the longest kinds first: xdist hands out work in collection order, and a long
 #: group that starts last keeps one worker busy while the other has nothing left to do.
-GROUP_ORDER = ("browser-", "nbval-", "autograder")
+GROUP_ORDER = ("browser-", "nbval-", "module-", "autograder")
 
 
-def _start_rank(item):
-    group = group_of(Path(str(item.path))) or ""
+def _start_rank(group):
+    group = group or ""
     return next((rank for rank, prefix in enumerate(GROUP_ORDER) if group.startswith(prefix)), len(GROUP_ORDER))
 
 
 def pytest_collection_modifyitems(config, items):
+    groups = {}
     for item in items:
-        group = group_of(Path(str(item.path)))
+        groups[item.nodeid] = group = group_of_item(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=_start_rank)  # stable: the order within a group (a master's cells) is kept
+    items.sort(key=lambda item: _start_rank(groups[item.nodeid]))  # stable: a master's cells keep their order

@@ -20,8 +20,8 @@ from math import factorial
 
 import numpy as np
 
-__all__ = ["NOISE_POINTS", "Noise", "STAIR_POINTS", "computed_dtype", "first_rows", "measure", "measure_noise",
-           "noise_from_table", "stair_noise", "table_steps"]
+__all__ = ["NOISE_POINTS", "Noise", "STAIR_POINTS", "computed_dtype", "first_rows", "kinked", "measure",
+           "measure_noise", "noise_from_table", "stair_noise", "table_steps"]
 
 #: Points of the difference table on each side of theta (2 * 3 + 1 = 7 evaluations, one of them at theta).
 NOISE_POINTS = 3
@@ -115,6 +115,24 @@ def noise_from_table(values):
         if changes[k] and max(trio) <= 4 * min(trio):
             return sigmas[k], True
     return min(sigmas), False
+
+
+def kinked(values):
+    """Whether a table's second differences are one kink, not noise (bool): the two largest, side by side,
+    carry 80% of them all with the same sign (a kink between two points bends the two second differences
+    around it the same way; a jump bends them opposite ways, and noise spreads over the table).
+
+    Parameters
+    ----------
+    values : ndarray (m + 1,), the costs at equally spaced points on a line
+    """
+    second = np.diff(np.asarray(values, dtype=np.float64), 2)
+    size = np.abs(second)
+    if second.size < 3 or not size.any():
+        return False
+    i = int(np.argmax(size))
+    j = i + 1 if i == 0 or (i + 1 < second.size and size[i + 1] >= size[i - 1]) else i - 1
+    return bool(size[i] + size[j] >= 0.8 * size.sum() and second[i] * second[j] >= 0)
 
 
 def computed_dtype(values):
@@ -216,7 +234,7 @@ def measure_noise(evaluate, theta, steps, J0, rng, dtype, first=None):
             fraction, widening = fraction * 100.0, True
             continue
         found = [noise_from_table(line) for line in lines]
-        settled = [f for f, ok in found if ok]
+        settled = [f for (f, ok), line in zip(found, lines) if ok and not kinked(line)]
         sigma = min([f for f, _ in found] + ([] if sigma is None else [sigma]))
         if settled:  # a kink met by one direction inflates its estimate: the smaller one is the noise
             sigma = min(settled)

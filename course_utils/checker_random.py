@@ -16,16 +16,21 @@ import numpy as np
 
 from course_utils import gradcheck  # the course's relative difference (a module import: gradcheck imports this one)
 from course_utils.checker_engine import GradCheckError
-from course_utils.checker_judge import excess, noise_floor
+from course_utils import checker_noise
+from course_utils.checker_judge import ROUNDOFF_FACTOR, crossed, excess, measured_floor, noise_floor
 from course_utils.report import BlockResult, GradCheckReport
 
-__all__ = ["DISTRIBUTIONS", "KEEP_DIRECTIONS", "check_random", "draw_direction", "miss_probability",
-           "sample_entries"]
+__all__ = ["DISTRIBUTIONS", "KEEP_DIRECTIONS", "NOISE_MAX_ENTRIES", "check_random", "crossings", "direction_noise",
+           "draw_direction", "miss_probability", "sample_entries"]
 
 DISTRIBUTIONS = ("gaussian", "rademacher")
 
 #: The random-direction check keeps its (k, n) directions in the report only up to this many numbers.
 KEEP_DIRECTIONS = 2_000_000
+
+#: The noise is measured (a stack of 13 parameter vectors) up to this many numbers (64 MB of float64: models up
+#: to about 600k parameters); above, the check keeps the assumed round-off floor and says so.
+NOISE_MAX_ENTRIES = 8_000_000
 
 
 def miss_probability(k, fraction=0.25, distribution="gaussian"):
@@ -118,7 +123,8 @@ def draw_direction(generator, layout, members, distribution="gaussian"):
 
 
 def _chunk_differences(engine, drawn, vectors, scales, step, J0, first, bar):
-    """Directional derivatives along the directions of one chunk (shape (c,)); see ``direction_differences``."""
+    """Directional derivatives along the directions of one chunk (shape (c,)) and, for centered differences,
+    the one-sided ones (shape (2, c): plus side, minus side; else None); see ``direction_differences``."""
     theta, dtype, method = engine.theta, engine.dtype, engine.method
     c = len(drawn)
     if method == "complex":
@@ -127,7 +133,7 @@ def _chunk_differences(engine, drawn, vectors, scales, step, J0, first, bar):
             out[r] = engine.complex_derivative(theta.astype(np.complex128) + 1j * step * vectors[r], step,
                                                f"along direction {first + r} stepped by i*{step:.1e}")
             bar.advance(1)
-        return out
+        return out, None
     per_direction = 1 if method == "forward" else 2
     where = lambda j: f"along direction {first + j % c} stepped by {step:.1e}"
     if engine.batched is None:
@@ -145,8 +151,8 @@ def _chunk_differences(engine, drawn, vectors, scales, step, J0, first, bar):
         Jm = engine.batched_values(Jm, c, where) if method == "centered" else None
         bar.advance(per_direction * c)
     if method == "forward":
-        return (Jp - J0) / step
-    return (Jp - Jm) / (2 * step)
+        return (Jp - J0) / step, None
+    return (Jp - Jm) / (2 * step), np.stack([(Jp - J0) / step, (J0 - Jm) / step])  # shapes (c,), (2, c)
 
 
 def direction_differences(engine, grad, step, generators, members, keep_directions, distribution):
@@ -164,13 +170,15 @@ def direction_differences(engine, grad, step, generators, members, keep_directio
 
     Returns
     -------
-    analytic (k,), numeric (k,), J0, directions (k, n) or None
+    analytic (k,), numeric (k,), J0, directions (k, n) or None, sides (2, k) (the one-sided differences of a
+    centered check; None for the other methods)
     """
     layout, theta = engine.layout, engine.theta
     k = len(generators)
     grad_blocks = [grad[sl] for sl in layout.slices().values()]
     analytic, numeric = np.empty(k), np.empty(k)
     kept = np.empty((k, theta.size)) if keep_directions else None
+    sides = np.empty((2, k))  # one-sided differences of a centered check: plus side, minus side
     J0 = engine.reference() if engine.method != "complex" else None
     chunk = engine.chunk if engine.batched is not None else 1
     bar = engine.bar((1 if engine.method in ("forward", "complex") else 2) * k, "random-direction check")
@@ -189,17 +197,31 @@ def direction_differences(engine, grad, step, generators, members, keep_directio
                                     for d, scale in drawn]).astype(np.float64)  # shape (c, n)
                 if keep_directions:
                     kept[s:s + c] = vectors
-            numeric[s:s + c] = _chunk_differences(engine, drawn, vectors, scales, step, J0, s, bar)
+            numeric[s:s + c], one_sided = _chunk_differences(engine, drawn, vectors, scales, step, J0, s, bar)
+            if one_sided is not None:
+                sides[:, s:s + c] = one_sided
     finally:
         bar.close()
-    return analytic, numeric, J0, kept
+    return analytic, numeric, J0, kept, (sides if engine.method == "centered" else None)
 
 
-def _group_results(groups, owners, analytic, numeric, floor, threshold, layout, per_block, n):
-    """One BlockResult per group of directions (all blocks, or one block), in the groups' order."""
+def crossings(analytic, numeric, sides, floor, threshold, owners):
+    """Directions whose step crossed a kink or a jump (bool (k,)): as for entries (``checker_judge.crossed``),
+    the one-sided differences disagree beyond the noise and the analytic value matches one of them."""
+    if sides is None:
+        return np.zeros(analytic.size, dtype=bool)
+    size = np.abs(analytic) + np.abs(numeric)
+    rms = np.sqrt(np.bincount(owners, weights=size * size) / np.maximum(np.bincount(owners), 1))  # per group
+    tol = threshold * np.maximum(size, rms[owners])
+    return crossed(analytic, numeric, (sides[0], sides[1]), floor, tol)
+
+
+def _group_results(groups, owners, analytic, numeric, floor, threshold, layout, per_block, n, aside):
+    """One BlockResult per group of directions (all blocks, or one block), in the groups' order; directions
+    ``aside`` (bool (k,)) are left out of the excess and the verdict."""
     blocks = []
     for g, (name, _) in enumerate(groups):
-        mask = owners == g
+        mask = (owners == g) & ~aside
         a, d, f = analytic[mask], numeric[mask], floor[mask]
         size = np.linalg.norm(a) + np.linalg.norm(d)
         above = excess(np.linalg.norm(a - d), np.linalg.norm(f), size)
@@ -208,8 +230,8 @@ def _group_results(groups, owners, analytic, numeric, floor, threshold, layout, 
         blocks.append(BlockResult(
             name=name, shape=shape, relative_difference=gradcheck.relative_difference(a, d), excess=float(above),
             analytic_norm=float(np.linalg.norm(a)), numeric_norm=float(np.linalg.norm(d)),
-            n_failing=int(per_dir.sum()), n_kinks=0, passed=bool(above <= threshold),
-            resolved=bool(np.linalg.norm(f) <= threshold * size)))
+            n_failing=int(per_dir.sum()), n_kinks=int(np.sum((owners == g) & aside)), passed=bool(above <= threshold),
+            resolved=bool(np.linalg.norm(f) <= threshold * size or not np.any(a - d)) and bool(mask.any())))
     return blocks
 
 
@@ -230,6 +252,25 @@ def _random_notes(k, per_block, distribution, n_eval, n, n_directions, kept):
         notes.append(f"the {n_directions} x {n} directions are not kept in the report (too large); rerun with "
                      f"the same rng to draw them again")
     return notes
+
+
+def direction_noise(engine, step, J0, rng):
+    """The measured noise of the cost at theta for a random-direction check (``checker_noise.measure_noise``:
+    a difference table along one more random direction, at the check's displacement h, and a repeat), or
+    None for the complex step or when a stack of 13 parameter vectors holds more than NOISE_MAX_ENTRIES numbers.
+
+    The table's steps are h / sqrt(n) per entry, so that a Gaussian direction moves theta by about h, as
+    the check's own directions do (entries of variance 1/n).
+
+    Raises
+    ------
+    GradCheckError (from the engine) when the cost is not a finite number at a point of the table.
+    """
+    n = engine.theta.size
+    if engine.method == "complex" or (2 * checker_noise.NOISE_POINTS + 1) * n > NOISE_MAX_ENTRIES:
+        return None
+    steps = np.full(n, step / np.sqrt(n))
+    return checker_noise.measure_noise(engine.stack_costs, engine.theta, steps, J0, rng, engine.dtype)
 
 
 def check_random(engine, grad, threshold, step, k, per_block, rng, distribution):
@@ -261,19 +302,42 @@ def check_random(engine, grad, threshold, step, k, per_block, rng, distribution)
     members = [groups[g][1] for g in owners]
     generators = rng.spawn(owners.size)  # one stream per direction: draws do not depend on chunking
     keep = owners.size * n <= KEEP_DIRECTIONS
-    analytic, numeric, J0, directions = direction_differences(engine, grad, step, generators, members, keep,
-                                                              distribution)
+    analytic, numeric, J0, directions, sides = direction_differences(engine, grad, step, generators, members, keep,
+                                                                     distribution)
     eps = np.full(owners.size, step)
-    floor = noise_floor(J0, eps, analytic, numeric, engine.method, engine.dtype)
-    blocks = _group_results(groups, owners, analytic, numeric, floor, threshold, layout, per_block, n)
+    noise = direction_noise(engine, step, J0, rng)
+    if noise is None:  # complex step, or a stack of 13 parameter vectors too large: the assumed round-off
+        floor = noise_floor(J0, eps, analytic, numeric, engine.method, engine.dtype)
+    else:
+        floor = measured_floor(noise.sigma, eps, engine.method)
+    aside = crossings(analytic, numeric, sides, floor, threshold, owners)
+    blocks = _group_results(groups, owners, analytic, numeric, floor, threshold, layout, per_block, n, aside)
     verdict = "failed" if any(not b.passed for b in blocks) else "passed"
     if verdict == "passed" and not all(b.resolved for b in blocks):
         verdict = "inconclusive"
+    notes = _random_notes(k, per_block, distribution, engine.n_eval, n, owners.size, directions is not None)
+    if noise is None and engine.method != "complex":
+        notes.append(f"the noise floor is assumed ({ROUNDOFF_FACTOR:.0f} u |J| / h), not measured: a table of 13 "
+                     f"parameter vectors of {n} entries is too large; mode='sparse' measures it")
+    if aside.any():
+        notes.append(f"{int(aside.sum())} direction{'s' if aside.sum() > 1 else ''} crossed a kink or a jump (the "
+                     f"one-sided differences disagree and the analytic value matches one of them): left out of the "
+                     f"verdict; mode='full' names the entries")
+    if noise is not None and not noise.repeatable:
+        verdict = "failed"
+        notes.insert(0, f"the cost is not repeatable: two evaluations at the same parameters gave values "
+                        f"{noise.repeat:.1e} apart, so it is not a function of them; fix the randomness and check again")
+    elif verdict == "inconclusive" and noise is not None:
+        notes.insert(0, f"the measured noise of the cost ({noise.sigma:.1e} on J = {J0:.6g}; {noise.digits_lost:.0f} "
+                        f"of its 16 digits lost, computed in {noise.dtype.name}) hides the answer along these "
+                        f"directions; use a larger epsilon, mode='full' (it re-estimates the entries the noise hides), "
+                        f"or compute the cost more accurately (for a saturated sigmoid: from the logits)")
     blocks.sort(key=lambda b: (b.passed, -b.excess))
-    return GradCheckReport(
+    report = GradCheckReport(
         verdict=verdict, relative_difference=gradcheck.relative_difference(analytic, numeric), threshold=threshold,
         method=engine.method, mode="random", dtype=engine.dtype, epsilon=eps, blocks=blocks, worst=[], kinks=[],
         n_evaluations=engine.n_eval, analytic=analytic, numeric=numeric, entry_errors=np.zeros(0),
-        entry_excess=np.zeros(0), layout=layout, directions=directions,
-        notes=_random_notes(k, per_block, distribution, engine.n_eval, n, owners.size, directions is not None),
+        entry_excess=np.zeros(0), layout=layout, directions=directions, notes=notes,
         entry_failing=np.zeros(0, dtype=bool), entry_kinks=np.zeros(0, dtype=bool))
+    report.noise = noise
+    return report

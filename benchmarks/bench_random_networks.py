@@ -134,8 +134,9 @@ def lines_of(out, n_networks):
         lines.append(f"  inconclusive ones: the cost lost {d.min():.0f} to {d.max():.0f} digits (median {np.median(d):.0f})")
     lines += [f"  FAILED seed {s}: {text}" for s, text in out["failed_seeds"]]
     for name, counts in out["bugs"].items():
-        lines.append(f"  bug {name:<28} caught and localised {counts['caught']:>5}, missed (passed) {counts['missed']:>3}, "
-                     f"inconclusive {counts['inconclusive']:>3}, wrong blocks {counts['mislocalised']:>3}, "
+        lines.append(f"  bug {name:<28} caught and localised {counts['caught']:>5}, "
+                     f"missed (passed) {counts['missed']:>3}, inconclusive {counts['inconclusive']:>3}, "
+                     f"wrong blocks {counts['mislocalised']:>3}, "
                      f"no effect on {counts['no effect']:>3} networks")
     if out["hidden"]:
         seeds = sorted({seed for _, seed, _ in out["hidden"]})

@@ -407,7 +407,8 @@ def prefetch(engine, indices, eps, steps, bar):
     def where(j):  # describes evaluation j, only for an error message
         if j >= both.size:
             return f"at noise-table point {j - both.size}"
-        return f"when {engine.label(both[j])} was {'increased' if steps[j] >= 0 else 'decreased'} by {abs(steps[j]):.1e}"
+        verb = "increased" if steps[j] >= 0 else "decreased"
+        return f"when {engine.label(both[j])} was {verb} by {abs(steps[j]):.1e}"
 
     values = engine.batched_values(engine.batched(stack), stack.shape[0], where)
     engine.prefetched = values[both.size:]

@@ -527,8 +527,9 @@ def staircase(engine, J0, positions, indices, g, tol, out, sigma):
     stays on one stair sees none of that output's slope), not a wrong gradient.
 
     Re-estimates them at hW = 0.05 max(1, |theta_i|) and hW / 2, with the noise sigma (a float, or one per
-    entry) the entries have shown, or of stairs wider than the check's steps (``checker_noise.stair_noise``). The entry is "noisy cost" (its
-    floor: the first step's disagreement), in ``out`` (modified in place), where the analytic gradient agrees
+    entry) the entries have shown, or of stairs wider than the check's steps (``checker_noise.stair_noise``).
+    The entry is "noisy cost" (its floor: the first step's disagreement), in ``out`` (modified in place),
+    where the analytic gradient agrees
     with the Richardson estimate of the wide steps within twice their disagreement (as in ``richardson``)
     plus their noise and the cost is smooth at that scale (the one-sided differences agree within half the
     gradient), or where one side's extrapolated one-sided differences 2 S(hW / 2) - S(hW) follow it within

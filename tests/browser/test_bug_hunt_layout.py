@@ -104,7 +104,7 @@ def check_layout(lab, size):
     smallest = min(REPORT_FONTS.values())
     widget_img = lab.widget("bug-heatmap")
     assert smallest_text_px(lab, widget_img, smallest, FIGURE_DPI) >= MIN_TEXT_PX, f"widget figure at {size}"
-    inline_img = lab.page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-RenderedImage img").first
+    inline_img = lab.page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea-output img").first
     assert smallest_text_px(lab, inline_img, smallest, FIGURE_DPI) >= MIN_TEXT_PX, f"report figure at {size}"
     column = lab.page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".jp-OutputArea-output").first
     filled = inline_img.evaluate("i => i.getBoundingClientRect().width") / column.evaluate(

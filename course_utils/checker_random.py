@@ -34,6 +34,12 @@ KEEP_DIRECTIONS = 2_000_000
 #: to about 600k parameters); above, the check keeps the assumed round-off floor and says so.
 NOISE_MAX_ENTRIES = 8_000_000
 
+#: The noise is measured (13 more evaluations) only where it may change the verdict: a group the assumed
+#: round-off floor leaves unresolved, a group failing by at most this relative excess, or every group failing
+#: (the cost's noise is everywhere; a bug is often in some blocks only). A check that passes, or fails by far
+#: in some groups only, keeps its 2k + 1 evaluations.
+NOISE_EXCESS = 0.1
+
 
 def miss_probability(k, fraction=0.25, distribution="gaussian"):
     """Bound on the chance that k random directions all miss an error, as the random check states it.
@@ -303,9 +309,12 @@ def wider_steps(engine, grad, step, spare, members, owners, unresolved, analytic
     return numeric, floor
 
 
-def _verdict_notes(verdict, noise, aside, J0, engine, n, notes):
-    """The verdict after the noise's say (a cost that is not repeatable fails) and the notes (str, list)."""
-    if noise is None and engine.method != "complex":
+def _verdict_notes(blocks, noise, aside, J0, engine, n, notes):
+    """The verdict of the groups' results and the noise (a cost that is not repeatable fails), and the notes
+    (str, list)."""
+    verdict = "failed" if any(not b.passed for b in blocks) else "passed"
+    verdict = "inconclusive" if verdict == "passed" and not all(b.resolved for b in blocks) else verdict
+    if noise is None and verdict != "passed" and (2 * checker_noise.NOISE_POINTS + 1) * n > NOISE_MAX_ENTRIES:
         notes.append(f"the noise floor is assumed ({ROUNDOFF_FACTOR:.0f} u |J| / h), not measured: a table of 13 "
                      f"parameter vectors of {n} entries is too large; mode='sparse' measures it")
     if aside.any():
@@ -331,9 +340,8 @@ def check_random(engine, grad, threshold, step, k, per_block, rng, distribution)
     Parameters
     ----------
     engine : checker_engine.Engine; grad : ndarray (n,), the analytic gradient; threshold : float
-    step : float, the step along each direction (|v| is about 1)
-    k : int, directions (per block when ``per_block``); rng : numpy Generator
-    distribution : "gaussian" or "rademacher"
+    step : float, the step along each direction (|v| is about 1); k : int, directions (per block when
+    ``per_block``); rng : numpy Generator; distribution : "gaussian" or "rademacher"
 
     Returns
     -------
@@ -343,10 +351,9 @@ def check_random(engine, grad, threshold, step, k, per_block, rng, distribution)
     ------
     GradCheckError for k < 1 or an unknown distribution.
     """
-    if k < 1:
-        raise GradCheckError(f"directions must be at least 1, got {k}")
-    if distribution not in DISTRIBUTIONS:
-        raise GradCheckError(f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
+    if k < 1 or distribution not in DISTRIBUTIONS:
+        raise GradCheckError(f"directions must be at least 1, got {k}" if k < 1 else
+                             f"distribution must be one of {DISTRIBUTIONS}, got {distribution!r}")
     layout, n = engine.layout, engine.theta.size
     groups = ([(name, [b]) for b, name in enumerate(layout.names)] if per_block
               else [("all", list(range(len(layout.names))))])
@@ -356,13 +363,18 @@ def check_random(engine, grad, threshold, step, k, per_block, rng, distribution)
     spare = copy.deepcopy(generators)  # the same directions again, for the second estimates
     analytic, numeric, J0, directions, sides = direction_differences(
         engine, grad, step, generators, members, owners.size * n <= KEEP_DIRECTIONS, distribution)
-    eps = np.full(owners.size, step)
-    noise = direction_noise(engine, step, J0, rng)
-    floor = (noise_floor(J0, eps, analytic, numeric, engine.method, engine.dtype) if noise is None  # assumed
-             else measured_floor(noise.sigma, eps, engine.method))
+    eps, noise = np.full(owners.size, step), None
+    floor = noise_floor(J0, eps, analytic, numeric, engine.method, engine.dtype)  # assumed: u |J| / h
     first, aside = numeric, crossings(analytic, numeric, sides, floor, threshold, owners)
     judge = lambda d, f: _group_results(groups, owners, analytic, d, f, threshold, layout, per_block, n, aside)
     blocks = judge(numeric, floor)
+    if any(not b.resolved or (not b.passed and b.excess <= NOISE_EXCESS) for b in blocks) or not any(
+            b.passed for b in blocks):  # the noise may decide: measure it
+        noise = direction_noise(engine, step, J0, rng)
+        if noise is not None:
+            floor = measured_floor(noise.sigma, eps, engine.method)
+            aside = crossings(analytic, numeric, sides, floor, threshold, owners)
+            blocks = judge(numeric, floor)
     unresolved = [g for g, b in enumerate(blocks) if not b.resolved and b.passed]
     if unresolved and noise is not None and engine.method == "centered":
         wide, floor_wide = wider_steps(engine, grad, step, spare, members, owners, unresolved, analytic, numeric,
@@ -371,11 +383,8 @@ def check_random(engine, grad, threshold, step, k, per_block, rng, distribution)
         settled = np.isin(owners, [g for g in unresolved if second[g].passed])
         numeric, floor = np.where(settled, wide, numeric), np.where(settled, floor_wide, floor)
         blocks = judge(numeric, floor)
-    verdict = ("failed" if any(not b.passed for b in blocks) else
-               "passed" if all(b.resolved for b in blocks) else "inconclusive")
-    verdict, notes = _verdict_notes(verdict, noise, aside, J0, engine, n,
-                                    _random_notes(k, per_block, distribution, engine.n_eval, n, owners.size,
-                                                  directions is not None))
+    notes = _random_notes(k, per_block, distribution, engine.n_eval, n, owners.size, directions is not None)
+    verdict, notes = _verdict_notes(blocks, noise, aside, J0, engine, n, notes)
     blocks.sort(key=lambda b: (b.passed, -b.excess))
     report = GradCheckReport(
         verdict=verdict, relative_difference=gradcheck.relative_difference(analytic, first), threshold=threshold,

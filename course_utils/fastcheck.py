@@ -241,39 +241,49 @@ class MLPBatchedCost(BatchedCost):
         return out
 
     def _entry_block(self, l, kind, offsets, deltas):
-        """Costs for perturbations of entries of one block (W_l or b_l), given by offsets in the block."""
+        """Costs for perturbations of entries of one block (W_l or b_l), given by offsets in the block.
+
+        offsets (k,) int, deltas (k,) float64 -> costs (k,)."""
         layer = self._layers[l - 1]
         n_l, n_prev = layer["W"].shape
         if kind == "W":
             rows, cols = np.divmod(offsets, n_prev)  # shapes (k,)
             dZ = deltas[:, None] * layer["A_prev"][cols, :]  # shape (k, m)
-            l2 = 2 * layer["W"][rows, cols] * deltas + deltas ** 2  # change of ||W_l||^2, shape (k,)
         else:
             rows = offsets
             dZ = np.broadcast_to(deltas[:, None], (deltas.size, self.m))  # shape (k, m)
-            l2 = np.zeros(deltas.size)
-        Z_row = layer["Z"][rows, :] + dZ  # shape (k, m): the perturbed row of Z_l
-        if l == self.L:
-            ZL = Z_row  # the output layer has one unit, so rows == 0
+        if l == self.L:  # the output layer has one unit, so rows == 0
+            ZL = layer["Z"][rows, :] + dZ  # shape (k, m): the perturbed row of Z_L
         else:
-            ZL = np.empty_like(Z_row)  # shape (k, m)
-            # Steps that provably flip no ReLU (half the radius leaves room for round-off): exactly linear.
-            if self.linear and self._regions is None:
-                self._regions = self._linear_regions()
-            gains, radius = self._regions if self.linear else (None, None)
-            safe = (np.all(np.abs(dZ) < 0.5 * radius[l - 1][rows, :], axis=1) if self.linear
-                    else np.zeros(rows.size, dtype=bool))  # shape (k,)
-            if safe.any():
-                ZL[safe] = self._layers[-1]["Z"][0] + gains[l - 1][rows[safe], :] * dZ[safe]
-            rest = ~safe
-            if rest.any():  # propagate the change: row i of A_l, a rank-1 update of Z_{l+1}, then up
-                dA = relu(Z_row[rest]) - layer["A"][rows[rest], :]  # shape (r, m): change of row i of A_l
-                upper = self._layers[l]
-                # Z_{l+1} + W_{l+1}[:, i] (outer) dA: shape (n_{l+1}, r, m)
-                Z = upper["Z"][:, None, :] + upper["W"][:, rows[rest]][:, :, None] * dA[None, :, :]
-                ZL[rest] = self._propagate(l + 1, Z)
+            ZL = self._logits(l, rows, dZ)  # shape (k, m)
         costs = cross_entropy_costs(ZL, self.Y, self.stable)  # shape (k,)
-        return costs + self._l2(l2) if self.lambd else costs
+        if not self.lambd:
+            return costs
+        l2 = 2 * layer["W"][rows, cols] * deltas + deltas ** 2 if kind == "W" else np.zeros(deltas.size)  # (k,)
+        return costs + self._l2(l2)  # l2: the change of ||W_l||^2
+
+    def _logits(self, l, rows, dZ):
+        """Output logits (k, m) when rows ``rows`` (k,) of Z_l (a hidden layer, l < L) move by dZ (k, m)."""
+        if self.linear and self._regions is None:
+            gains, radius = self._linear_regions()
+            self._regions = gains, [0.5 * r for r in radius]  # half the radius leaves room for round-off
+        gains, half_radius = self._regions if self.linear else (None, None)
+        # Steps that provably flip no ReLU: exactly linear. The rest is propagated layer by layer.
+        safe = (np.all(np.abs(dZ) < half_radius[l - 1][rows, :], axis=1) if self.linear
+                else np.zeros(rows.size, dtype=bool))  # shape (k,)
+        if self.linear and safe.all():  # the common case: no boolean indexing
+            return self._layers[-1]["Z"][0] + gains[l - 1][rows, :] * dZ
+        ZL = np.empty(dZ.shape)  # shape (k, m)
+        if safe.any():
+            ZL[safe] = self._layers[-1]["Z"][0] + gains[l - 1][rows[safe], :] * dZ[safe]
+        rest = ~safe
+        layer, upper = self._layers[l - 1], self._layers[l]
+        Z_row = layer["Z"][rows[rest], :] + dZ[rest]  # shape (r, m): the perturbed rows of Z_l
+        dA = relu(Z_row) - layer["A"][rows[rest], :]  # shape (r, m): change of row i of A_l
+        # Z_{l+1} + W_{l+1}[:, i] (outer) dA: shape (n_{l+1}, r, m)
+        Z = upper["Z"][:, None, :] + upper["W"][:, rows[rest]][:, :, None] * dA[None, :, :]
+        ZL[rest] = self._propagate(l + 1, Z)
+        return ZL
 
     def direction_costs(self, blocks, step, centered=True):
         """Costs at theta + step * v and theta - step * v for k directions v (both sides, always).

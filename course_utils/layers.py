@@ -176,11 +176,17 @@ def cross_entropy_costs(ZL, Y, stable=False):
     if stable:
         losses = softplus(ZL) - Y * ZL  # shape (k, m)
         return np.add.reduce(losses, axis=-1) / m
-    if type(ZL) is np.ndarray and ZL.dtype.kind == "f":  # activations.sigmoid's operations, without its checks
-        e = np.exp(-np.abs(ZL))  # shape (k, m)
-        A = np.where(ZL >= 0, 1.0 / (1.0 + e), e / (1.0 + e))  # shape (k, m)
+    if type(ZL) is np.ndarray and ZL.dtype.kind == "f":  # activations.sigmoid's values, without its checks
+        e = np.abs(ZL)  # shape (k, m); in place below: fewer fresh (k, m) arrays to allocate
+        np.exp(np.negative(e, out=e), out=e)  # exp(-|ZL|)
+        # 1 / (1 + e) where ZL >= 0, else e / (1 + e): max(e, 1) = 1 and max(e, 0) = e, as 0 <= e <= 1
+        A = np.maximum(e, ZL >= 0)  # shape (k, m); np.where's branches cost more
+        A /= np.add(e, 1.0, out=e)
     else:
         A = sigmoid(ZL)  # shape (k, m)
+    costs = _binary_label_costs(A, Y)
+    if costs is not None:
+        return costs
     with np.errstate(divide="ignore", invalid="ignore"):
         losses = -Y * np.log(A) - (1 - Y) * np.log(1 - A)  # shape (k, m)
     sums = np.add.reduce(losses, axis=-1)  # shape (k,): non-finite wherever a loss is
@@ -190,6 +196,30 @@ def cross_entropy_costs(ZL, Y, stable=False):
     if saturated.any():
         losses = np.where(saturated, softplus(ZL) - Y * ZL, losses)
     return np.add.reduce(losses, axis=-1) / m
+
+
+def _binary_label_costs(A, Y):
+    """The textbook mean cross-entropy with one logarithm per entry, when every label is 0 or 1 and no
+    output saturates (else None: the caller's general formula).
+
+    Then -Y log A - (1 - Y) log(1 - A) is exactly -log A (Y = 1) or -log(1 - A) (Y = 0): the other term is
+    a zero times a finite number. |(1 - Y) - A| picks the one argument exactly, in A's precision.
+
+    A : ndarray (k, m), sigmoid outputs; Y : labels (1, m). Returns ndarray (k,) or None.
+    """
+    if type(Y) is not np.ndarray or Y.dtype.kind not in "fiu" or A.dtype.kind != "f":
+        return None
+    if not ((Y == 0) | (Y == 1)).all():
+        return None
+    picked = np.subtract((1 - Y).astype(A.dtype), A)  # shape (k, m)
+    np.abs(picked, out=picked)  # A where Y = 1, 1 - A where Y = 0
+    if not picked.max() < 1:  # A saturated to 0 or 1 makes picked 1 (or 0, an infinite sum, below)
+        return None
+    with np.errstate(divide="ignore"):
+        losses = np.log(picked, out=picked).astype(np.result_type(Y, A), copy=False)  # shape (k, m)
+    np.subtract(0.0, losses, out=losses)  # 0.0 - x, not -x: no loss of -0.0
+    sums = np.add.reduce(losses, axis=-1)  # shape (k,)
+    return sums / A.shape[-1] if np.isfinite(sums).all() else None
 
 
 def sigmoid_cross_entropy_backward(cache):

@@ -139,6 +139,14 @@ def as_batched(batched_cost, theta):
 def check_dtype(parameters):
     """The float dtype of the check: float32 if every array is float32, else float64.
 
+    Parameters
+    ----------
+    parameters : dict name -> array_like of any shape
+
+    Returns
+    -------
+    dtype : numpy dtype, float32 or float64
+
     Raises
     ------
     GradCheckError for complex parameters.
@@ -408,9 +416,21 @@ def prefetch(engine, indices, eps, steps, bar):
     batched call together with the first noise table of ``checker_noise.measure`` (whose values are kept in
     ``engine.prefetched`` for it): on a small problem the cost of a call is mostly its fixed overhead.
 
+    Parameters
+    ----------
+    engine : Engine with a batched cost; indices : ndarray of int (s,), the checked entries
+    eps : ndarray (s,), the steps asked for (the noise table's scale)
+    steps : ndarray (2 s,), float64, the steps taken: +h_plus for the s entries, then -h_minus
+    bar : the progress bar of the check (advanced by 2 s)
+
     Returns
     -------
     costs : ndarray (2 s,)
+
+    Raises
+    ------
+    GradCheckError (from ``Engine.batched_values``) when the batched cost returns other than one cost per
+    vector, or a cost that is not finite (the message names the entry and step, or the table's point).
     """
     from course_utils.checker_noise import first_rows
     both = np.concatenate([indices, indices])  # shape (2 s,)
@@ -431,6 +451,22 @@ def prefetch(engine, indices, eps, steps, bar):
     return values[:both.size]
 
 
+def _complex_differences(engine, indices, eps):
+    """Complex-step derivatives Im J(theta + i eps_j e_j) / eps_j of the given entries, one evaluation each
+    (indices (s,), eps (s,) -> ndarray (s,))."""
+    theta = engine.theta
+    bar = engine.bar(indices.size, "gradient check")
+    numeric = np.empty(indices.size)
+    for j, i in enumerate(indices):
+        step = np.zeros(theta.size, dtype=np.complex128)
+        step[i] = 1j * eps[j]
+        numeric[j] = engine.complex_derivative(theta.astype(np.complex128) + step, eps[j],
+                                               f"when {engine.label(i)} was stepped by i*{eps[j]:.1e}")
+        bar.advance(1)
+    bar.close()
+    return numeric
+
+
 def entry_differences(engine, indices, eps, J0=None):
     """Numeric derivatives of the cost along the unit vectors of the given entries.
 
@@ -445,20 +481,17 @@ def entry_differences(engine, indices, eps, J0=None):
     -------
     numeric : ndarray (s,); sides : (plus_side (s,), minus_side (s,)) for centered differences, else None;
     J0 : float or None (complex step)
+
+    Raises
+    ------
+    GradCheckError (from the engine) when the cost is not a finite number at a perturbed point (the message
+    names the entry and the step), when it does not return one number, when a batched cost returns the wrong
+    shape or disagrees with the cost at theta, or, for method "complex", when the cost drops the imaginary part.
     """
     theta, dtype, method = engine.theta, engine.dtype, engine.method
     s = indices.size
     if method == "complex":
-        bar = engine.bar(s, "gradient check")
-        numeric = np.empty(s)
-        for j, i in enumerate(indices):
-            step = np.zeros(theta.size, dtype=np.complex128)
-            step[i] = 1j * eps[j]
-            numeric[j] = engine.complex_derivative(theta.astype(np.complex128) + step, eps[j],
-                                                   f"when {engine.label(i)} was stepped by i*{eps[j]:.1e}")
-            bar.advance(1)
-        bar.close()
-        return numeric, None, None
+        return _complex_differences(engine, indices, eps), None, None
     first = J0 is None  # the check's own differences (later calls re-estimate a few entries)
     J0 = engine.reference() if J0 is None else J0
     base = theta[indices]  # shape (s,)

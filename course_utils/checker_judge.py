@@ -48,7 +48,23 @@ KINK_MATCH = 0.25
 
 
 def noise_floor(J0, eps, analytic, numeric, method, dtype):
-    """Round-off floor of each numeric derivative, shape like eps."""
+    """Round-off floor of each numeric derivative, shape like eps (the floor assumed before issue 14; the
+    measured one is ``measured_floor``).
+
+    Parameters
+    ----------
+    J0 : float, the cost at theta; eps : ndarray (s,), the steps
+    analytic, numeric : ndarrays (s,), the two gradients (the complex step's floor scales with them)
+    method : "centered", "forward" or "complex"; dtype : numpy float dtype of the check
+
+    Returns
+    -------
+    floor : ndarray (s,)
+
+    Raises
+    ------
+    Nothing of its own: numpy's ValueError when dtype is not a float dtype.
+    """
     u = np.finfo(dtype).eps
     if method == "complex":
         return ROUNDOFF_FACTOR * u * (np.abs(analytic) + np.abs(numeric))
@@ -56,7 +72,20 @@ def noise_floor(J0, eps, analytic, numeric, method, dtype):
 
 
 def excess(diff_norm, floor_norm, size_norm):
-    """Discrepancy above the floor, relative to the gradient size (0/0 -> 0)."""
+    """Discrepancy above the floor, relative to the gradient size (0/0 -> 0).
+
+    Parameters
+    ----------
+    diff_norm, floor_norm, size_norm : floats, the norms of g - numeric, of the floor, and |g| + |numeric|
+
+    Returns
+    -------
+    excess : float, max(diff - floor, 0) / size; inf when a discrepancy remains and the size is 0
+
+    Raises
+    ------
+    Nothing: 0/0 reads 0 and x/0 reads inf by construction.
+    """
     above = max(diff_norm - floor_norm, 0.0)
     return 0.0 if above == 0 else (np.inf if size_norm == 0 else above / size_norm)
 
@@ -67,6 +96,20 @@ def kink_entries(g, sides, floor, failing):
     At a kink the analytic gradient is the slope of the side the point lies on: it matches one one-sided
     difference closely while the two disagree. On a smooth function both one-sided differences sit about
     eps * J'' / 2 on either side of it instead.
+
+    Parameters
+    ----------
+    g, floor : ndarrays (s,), the analytic gradient and the round-off floor
+    sides : (plus_side (s,), minus_side (s,)) one-sided differences, or None (then no entry is a kink)
+    failing : bool ndarray (s,), the entries above the threshold
+
+    Returns
+    -------
+    kinks : bool ndarray (s,)
+
+    Raises
+    ------
+    Nothing of its own: numpy's errors when the arrays do not have the documented shapes.
     """
     if sides is None or not failing.any():  # no one-sided differences, or nothing to explain
         return np.zeros(g.size, dtype=bool)
@@ -85,9 +128,15 @@ def block_results(layout, owner, threshold, delta, g, numeric, floor, failing, k
     delta, g, numeric, floor : ndarrays (s,): g - numeric, the two gradients, the round-off floor
     failing, kinks : bool ndarrays (s,): entries above the threshold, entries that crossed a kink
 
+    layout : parameters.Layout of the checked parameters (B blocks); threshold : float
+
     Returns
     -------
-    list of BlockResult
+    list of BlockResult, B of them
+
+    Raises
+    ------
+    Nothing of its own: numpy's errors when the arrays do not have the documented shapes.
     """
     n_blocks = len(layout.names)
 
@@ -171,6 +220,10 @@ def judge_entries(g, numeric, sides, floor, threshold):
     -------
     errors, excess, failing, kinks : ndarrays (s,); an entry fails when its excess is above the threshold
         (``failing`` includes the kinks, which the report leaves out of the verdict)
+
+    Raises
+    ------
+    Nothing of its own: numpy's errors when the arrays do not have the documented shapes. A 0/0 entry reads 0, not NaN.
     """
     diff = np.abs(g - numeric)
     size = np.abs(g) + np.abs(numeric)
@@ -700,6 +753,11 @@ def entry_report(engine, noise, indices, g, numeric, sides, J0, eps, threshold, 
     Returns
     -------
     GradCheckReport
+
+    Raises
+    ------
+    GradCheckError (from the engine) when a second estimate or a wider noise table meets a cost that is not
+    a finite number (the message names the entry and the step, or the table's point).
     """
     layout = engine.layout
     owner = layout.block_index() if mode == "full" else layout.block_index()[indices]  # shape (s,)

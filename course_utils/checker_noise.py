@@ -99,6 +99,12 @@ def noise_from_table(values):
     sigma : float, the estimated standard deviation of one evaluation
     settled : bool, True when three consecutive orders agree (within 4x) and the differences change sign
         (noise dominates the table); False when the smooth part dominates (sigma is then an upper bound)
+
+    Raises
+    ------
+    Nothing of its own: the lines ``measure_noise`` reads have 2 NOISE_POINTS values; a single value gives
+    numpy's ValueError (no difference to estimate from), and with fewer than 4 values no three orders can
+    agree (settled is False).
     """
     table = np.asarray(values, dtype=np.float64)
     table = table - table[0]  # exact for nearby values; the differences' coefficients sum to 0
@@ -125,6 +131,14 @@ def kinked(values):
     Parameters
     ----------
     values : ndarray (m + 1,), the costs at equally spaced points on a line
+
+    Returns
+    -------
+    kinked : bool (False for fewer than 5 values, or a line with no curvature at all)
+
+    Raises
+    ------
+    Nothing of its own: numpy's ValueError when values are not numbers.
     """
     second = np.diff(np.asarray(values, dtype=np.float64), 2)
     size = np.abs(second)
@@ -137,7 +151,20 @@ def kinked(values):
 
 def computed_dtype(values):
     """The precision a cost is computed in, read from its values: float16 or float32 when every value is
-    exactly such a number (and the values are not all equal), else float64 (numpy dtype)."""
+    exactly such a number (and the values are not all equal), else float64.
+
+    Parameters
+    ----------
+    values : array_like (k,), costs evaluated at k points
+
+    Returns
+    -------
+    dtype : numpy dtype, float16, float32 or float64 (float64 when fewer than 3 distinct values tell)
+
+    Raises
+    ------
+    Nothing of its own: numpy's ValueError or TypeError when values are not real numbers.
+    """
     values = np.asarray(values, dtype=np.float64)
     if len(set(values.tolist())) < 3:
         return np.dtype(np.float64)
@@ -170,7 +197,21 @@ def _table(evaluate, theta, steps, directions, fractions, dtype):
 
 def table_steps(n, indices, eps):
     """The table's scale: the check's steps, and their median for the entries a sparse check does not
-    difference (ndarray (n,))."""
+    difference.
+
+    Parameters
+    ----------
+    n : int, the number of parameters; indices : ndarray of int (s,), the checked entries
+    eps : ndarray (s,), their steps
+
+    Returns
+    -------
+    steps : ndarray (n,)
+
+    Raises
+    ------
+    Nothing of its own: numpy's IndexError for an index outside [0, n).
+    """
     steps = np.zeros(n)
     steps[indices] = eps
     if indices.size < n:
@@ -180,7 +221,21 @@ def table_steps(n, indices, eps):
 
 def first_rows(theta, indices, eps, dtype):
     """The points ``measure`` evaluates first along its default direction (seed 0): the engine may compute
-    them together with the check's own differences (``checker_engine.prefetch``; ndarray (13, n))."""
+    them together with the check's own differences (``checker_engine.prefetch``).
+
+    Parameters
+    ----------
+    theta : ndarray (n,), the point; indices : ndarray of int (s,), the checked entries
+    eps : ndarray (s,), their steps; dtype : numpy dtype of the parameter vectors
+
+    Returns
+    -------
+    rows : ndarray (13, n) of ``dtype``: theta, then the two tables' points (6 each)
+
+    Raises
+    ------
+    Nothing of its own: numpy's IndexError for an index outside [0, n).
+    """
     theta = theta.astype(np.float64)
     steps = table_steps(theta.size, indices, eps)
     return _rows(theta, steps, _directions(None, theta.size), [TABLE_FRACTION, TABLE_FRACTION * 1e-2], dtype)

@@ -118,10 +118,21 @@ def draw_direction(generator, layout, members, distribution="gaussian"):
     The direction is ``scale * blocks`` with scale = 1 / sqrt(n_g) (n_g: the members' total size), so its
     entries have variance 1 / n_g (and |v| is about 1).
 
+    Parameters
+    ----------
+    generator : numpy.random.Generator; layout : parameters.Layout of the parameters
+    members : collection of int, the indices of the blocks the direction moves
+    distribution : "gaussian" (N(0, 1) entries) or "rademacher" (+-1 entries)
+
     Returns
     -------
     blocks : list of ndarray, one per block of the layout, each of the block's shape (float64)
     scale : float
+
+    Raises
+    ------
+    Nothing of its own: ``check_random`` validates the distribution (any other name draws +-1 entries);
+    an empty ``members`` gives a zero direction with an infinite scale (numpy's divide warning).
     """
     n_g = sum(layout.sizes[b] for b in members)
     out = []
@@ -214,8 +225,23 @@ def direction_differences(engine, grad, step, generators, members, keep_directio
 
 
 def crossings(analytic, numeric, sides, floor, threshold, owners):
-    """Directions whose step crossed a kink or a jump (bool (k,)): as for entries (``checker_judge.crossed``),
-    the one-sided differences disagree beyond the noise and the analytic value matches one of them."""
+    """Directions whose step crossed a kink or a jump: as for entries (``checker_judge.crossed``), the
+    one-sided differences disagree beyond the noise and the analytic value matches one of them.
+
+    Parameters
+    ----------
+    analytic, numeric, floor : ndarrays (k,), per direction: v . g, the numeric derivative, its noise floor
+    sides : (plus_side (k,), minus_side (k,)) one-sided differences, or None (then no crossing is seen)
+    threshold : float; owners : ndarray of int (k,), the group of each direction
+
+    Returns
+    -------
+    crossed : bool ndarray (k,)
+
+    Raises
+    ------
+    Nothing of its own: numpy's errors when the arrays do not have the documented shapes.
+    """
     if sides is None:
         return np.zeros(analytic.size, dtype=bool)
     size = np.abs(analytic) + np.abs(numeric)
@@ -270,6 +296,15 @@ def direction_noise(engine, step, J0, rng):
     The table's steps are h / sqrt(n) per entry, so that a Gaussian direction moves theta by about h, as
     the check's own directions do (entries of variance 1/n).
 
+    Parameters
+    ----------
+    engine : checker_engine.Engine; step : float, the check's displacement h
+    J0 : float, the cost at theta; rng : numpy Generator (the table's direction)
+
+    Returns
+    -------
+    checker_noise.Noise or None
+
     Raises
     ------
     GradCheckError (from the engine) when the cost is not a finite number at a point of the table.
@@ -288,9 +323,23 @@ def wider_steps(engine, grad, step, spare, members, owners, unresolved, analytic
     R = (4 D(hB) - D(hA)) / 3 within its noise plus twice |D(hA) - D(hB)|). hB brings the group's floor to 0.3
     x the threshold, at most 1e4 x the step and UP_LIMIT x max(1, max |theta_i|).
 
+    Parameters
+    ----------
+    engine : checker_engine.Engine; grad : dict of the analytic gradients, by block
+    step : float, the check's displacement; spare : list (k,) of copies of the generators that drew each
+        direction, taken before they drew (copied again here, so the same directions are drawn again)
+    members : list (k,) of block-index sets
+    owners : ndarray of int (k,), the group of each direction; unresolved : iterable of group numbers
+    analytic, numeric, floor : ndarrays (k,), per direction; sigma : float, the measured noise
+    threshold : float; distribution : "gaussian" or "rademacher"
+
     Returns
     -------
     numeric, floor : ndarrays (k,), copies with the re-estimated directions replaced
+
+    Raises
+    ------
+    GradCheckError (from the engine) when the cost is not a finite number at a wider step along a direction.
     """
     numeric, floor = numeric.copy(), floor.copy()
     cap = UP_LIMIT * max(1.0, float(np.max(np.abs(engine.theta))))

@@ -354,6 +354,13 @@ def check_mlp_gradients(X, Y, parameters, gradients, lambd=0.0, stable_cost=Fals
     Returns
     -------
     GradCheckReport
+
+    Raises
+    ------
+    ParameterError when X, Y or the parameters do not form the network (from ``network.check_network_inputs``),
+    or when they are complex (the fast evaluator works with real parameters).
+    OptionError (a TypeError) for an unknown keyword in ``check_kwargs``; GradCheckError for invalid option
+    values, gradients that do not match the parameters, or a cost that is not finite at a perturbed point.
     """
     batched = MLPBatchedCost(X, Y, parameters, lambd=lambd, stable_cost=stable_cost)
     return check_gradients(None, parameters, gradients, batched_cost=batched, **check_kwargs)

@@ -138,6 +138,11 @@ def mlp_forward(X, Y, parameters, lambd=0.0, stable_cost=False):
     cost : float, mean cross-entropy plus lambd / (2 m) * sum_l ||W_l||_F^2
     cache : dict with "layers" (list of L dicts with "A_prev", "W", "b", "Z", "A", layer l at index
         l - 1), "Y" (1, m), "lambd" and "cost_cache"; everything ``mlp_backward`` needs.
+
+    Raises
+    ------
+    ParameterError (from ``check_network_inputs``) when a key is missing or unexpected, when an array is
+    not numeric, or when a shape does not fit the one before it (naming the array and the shape it needs).
     """
     X, Y, L = check_network_inputs(X, Y, parameters)
     m = X.shape[1]
@@ -169,6 +174,11 @@ def mlp_backward(X, Y, cache):
     Returns
     -------
     gradients : dict "dW1" (n_1, n_0), "db1" (n_1, 1), ..., "dWL", "dbL", in layer order
+
+    Raises
+    ------
+    Nothing of its own: the cache is trusted as ``mlp_forward`` built it (a cache from elsewhere raises
+    Python's KeyError for a missing entry, or numpy's ValueError for mismatched shapes).
     """
     layers = cache["layers"]
     L = len(layers)
@@ -201,6 +211,11 @@ def mlp_costs(X, Y, thetas, layout, lambd=0.0, stable_cost=False):
     Returns
     -------
     costs : ndarray, shape (k,)
+
+    Raises
+    ------
+    Nothing of its own: the stack is trusted to hold ``layout.size`` columns (callers such as
+    ``fastcheck.MLPBatchedCost.batched`` check its shape); otherwise numpy's ValueError from a reshape.
     """
     k = thetas.shape[0]
     real = thetas.real.dtype

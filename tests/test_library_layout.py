@@ -61,11 +61,6 @@ def notebook_imports():
 
 MACHINERY = sorted(name for name in MODULES if is_machinery(name))
 
-#: Modules whose public functions still lacked numpy-doc Raises sections when this test was added (issue 13):
-#: the checker's machinery, whose owner adds them. Not strict: a module that has them passes (XPASS).
-RAISES_PENDING = {"checker_engine", "checker_judge", "checker_noise", "checker_random", "fastcheck", "network"}
-
-
 @pytest.mark.parametrize("name", MODULES + ["__init__"])
 def test_every_module_lists_its_public_names_and_they_exist(name):
     module = importlib.import_module("course_utils" if name == "__init__" else f"course_utils.{name}")
@@ -83,9 +78,7 @@ def test_no_function_is_longer_than_60_lines(name):
     assert not long, f"course_utils/{name}.py: functions over {MAX_FUNCTION_LINES} lines (docstring included): {long}"
 
 
-@pytest.mark.parametrize("name", [pytest.param(name, marks=pytest.mark.xfail(
-    strict=False, reason=f"{name}: Raises sections still to be written by the checker machinery's owner"))
-    if name in RAISES_PENDING else name for name in MODULES])
+@pytest.mark.parametrize("name", MODULES)
 def test_every_public_function_has_a_numpy_doc_docstring_with_raises(name):
     """Each function a module lists in ``__all__`` (and defines) has numpy-doc sections and says what it raises."""
     module = importlib.import_module(f"course_utils.{name}")

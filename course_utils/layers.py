@@ -142,14 +142,15 @@ def cross_entropy_forward(ZL, Y, stable=False):
     numpy's ValueError when the shapes do not match as documented; nothing of its own.
     """
     m = ZL.shape[1]
-    from_logits = softplus(ZL) - Y * ZL  # shape (1, m)
     if stable:
-        losses = from_logits
+        losses = softplus(ZL) - Y * ZL  # shape (1, m)
     else:
         A = sigmoid(ZL)  # shape (1, m)
         with np.errstate(divide="ignore", invalid="ignore"):
             losses = -Y * np.log(A) - (1 - Y) * np.log(1 - A)
-        losses = np.where(np.isfinite(losses), losses, from_logits)
+        finite = np.isfinite(losses)
+        if not finite.all():  # A saturated to exactly 0 or 1: the logits form there
+            losses = np.where(finite, losses, softplus(ZL) - Y * ZL)
     cost = np.sum(losses) / m
     return cost, (ZL, Y)
 

@@ -50,22 +50,39 @@ def count_layers(parameters):
     """
     if not isinstance(parameters, dict):
         raise ParameterError(f"parameters must be a dict with keys W1, b1, W2, b2, ..., got {type(parameters).__name__}")
-    pattern = re.compile(r"^([Wb])([1-9][0-9]*)$")
-    unexpected = [k for k in parameters if not (isinstance(k, str) and pattern.match(k))]
-    if unexpected:
-        raise ParameterError(f"parameters has keys {unexpected}; a network only has keys W1, b1, W2, b2, ...")
-    numbers = [int(pattern.match(k).group(2)) for k in parameters]
+    numbers = [_plain_layer_number(k) for k in parameters]
+    plain = None not in numbers
+    if not plain:  # a key the plain reading does not take: the full pattern says which are wrong
+        pattern = re.compile(r"^([Wb])([1-9][0-9]*)$")
+        unexpected = [k for k in parameters if not (isinstance(k, str) and pattern.match(k))]
+        if unexpected:
+            raise ParameterError(f"parameters has keys {unexpected}; a network only has keys W1, b1, W2, b2, ...")
+        numbers = [int(pattern.match(k).group(2)) for k in parameters]
     L = max(numbers, default=0)
     if L == 0:
         raise ParameterError("parameters is empty: a network needs at least W1 and b1")
+    if plain and len(parameters) == 2 * L:  # 2 L distinct plain keys of layers 1..L: all there
+        return L
     missing = [f"{p}{l}" for l in range(1, L + 1) for p in "Wb" if f"{p}{l}" not in parameters]
     if missing:
         raise ParameterError(f"parameters is missing {missing} (it has {sorted(parameters)})")
     return L
 
 
+def _plain_layer_number(key):
+    """The layer number of a key spelled exactly "W<l>" or "b<l>" (l >= 1, ASCII digits, no leading 0), else
+    None (``count_layers`` then reads the key with its full pattern). A string test: no regex per call."""
+    if type(key) is str and len(key) > 1 and key[0] in "Wb" and key[1] != "0":
+        digits = key[1:]
+        if digits.isascii() and digits.isdigit():
+            return int(digits)
+    return None
+
+
 def _as_float(name, a):
     """Array ``a`` as float64 (complex kept), with a clear error for non-numeric input."""
+    if type(a) is np.ndarray and a.dtype.kind in "fc":  # the common case, as the tests below decide it
+        return a
     a = np.asarray(a)
     if np.iscomplexobj(a) or np.issubdtype(a.dtype, np.floating):
         return a

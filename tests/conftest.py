@@ -2,19 +2,22 @@
 
 `make test` runs ``pytest -n 2 --dist loadgroup`` over the tests and, with nbval, over the masters'
 stored outputs: tests go to whichever worker is free, except groups that each stay on one worker because
-they share something a second process would disturb:
+they share something a second process would disturb (``pytest_xdist_make_scheduler`` below schedules
+them; a group is decided by the file a test is in):
 
 * ``browser-<file>`` (tests/browser): each browser test file stays on one worker, which starts one
   JupyterLab server and one Chromium for all the browser tests it runs;
 * ``nbval-<notebook>`` (notebooks/source/*.ipynb, collected by nbval): a master's cells run in order in
   one kernel, so each master stays on one worker;
-* ``module-<file>``: the tests of a file that share a module-scoped fixture of that file (a notebook
+* ``module-<file>``: the tests of a file that defines a module- or session-scoped fixture (a notebook
   executed once, a battery computed once), which each worker would otherwise build again;
 * ``autograder`` (tests/test_autograder*.py, tests/test_class_report.py): grading checks that nothing
   is left running under the sandbox's user ids, which a second grader running at the same time would
   falsify.
 """
 
+import ast
+import functools
 import json
 import os
 import shutil
@@ -24,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
 STALLING_CLOCK = Path(__file__).resolve().parent / "stalling_clock"
 STALLING_KERNEL = "stalling-clock"
 
@@ -53,42 +57,61 @@ def pytest_configure(config):
     config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
 
 
+def defines_a_module_fixture(path):
+    """True when the test file ``path`` defines a module- or session-scoped fixture (read from its
+    source: ``@pytest.fixture(scope="module")`` or ``"session"``)."""
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return False
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for decorator in node.decorator_list:
+                if isinstance(decorator, ast.Call) and any(
+                        k.arg == "scope" and isinstance(k.value, ast.Constant) and k.value.value in ("module", "session")
+                        for k in decorator.keywords):
+                    return True
+    return False
+
+
+@functools.lru_cache(maxsize=None)
 def group_of(path):
-    """The xdist group of a test file, or None for a test that may run on any worker."""
+    """The group of a test file (a path relative to the repository or absolute), or None for a file
+    whose tests may run on any worker, one by one."""
+    path = Path(path)
     if path.suffix == ".ipynb":
         return f"nbval-{path.stem}"
     if "browser" in path.parts and path.name.startswith("test_"):
         return f"browser-{path.stem}"
     if path.name.startswith(("test_autograder", "test_class_report")):
         return "autograder"
+    if path.suffix == ".py" and defines_a_module_fixture(path if path.is_absolute() else ROOT / path):
+        return f"module-{path.stem}"
     return None
 
 
-def shares_a_module_fixture(item):
-    """True when ``item`` uses a module- or session-scoped fixture defined in its own test file.
+def scope_of(nodeid):
+    """What xdist schedules as one unit: the test's group, or the test alone."""
+    return group_of(nodeid.split("::", 1)[0]) or nodeid
 
-    Such a fixture (a notebook run once, a battery of checks computed once) is built once per worker
-    that runs any test of the file: the file's tests stay on one worker, so it is built once in all.
+
+def pytest_xdist_make_scheduler(config, log):
+    """With ``--dist loadgroup``: schedule by ``scope_of``, in collection order.
+
+    xdist's own loadgroup reads ``xdist_group`` marks by appending "@group" to each test's node id,
+    which pytest 9.2 no longer lets a plugin change (its node ids are structured): every test would be
+    scheduled alone, a master's cells out of order. The groups here come from the file a test is in.
     """
-    info = getattr(item, "_fixtureinfo", None)
-    if info is None:
-        return False
-    module_id = item.nodeid.split("::", 1)[0]
-    for name in item.fixturenames:
-        for definition in info.name2fixturedefs.get(name, ()):
-            if definition.scope in ("module", "session") and definition.baseid == module_id:
-                return True
-    return False
+    if config.getoption("dist", None) != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
 
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return scope_of(nodeid)
 
-def group_of_item(item):
-    """The xdist group of a collected test: its file's (``group_of``), or ``module-<file>`` for a file
-    whose tests share a module-scoped fixture, or None."""
-    path = Path(str(item.path))
-    group = group_of(path)
-    if group is None and shares_a_module_fixture(item):
-        group = f"module-{path.stem}"
-    return group
+    config.option.loadscopereorder = False  # collection order (pytest_collection_modifyitems) decides
+    return GroupScheduling(config, log)
 
 
 #: Groups start first, the longest kinds first: xdist hands out work in collection order, and a long
@@ -96,15 +119,11 @@ def group_of_item(item):
 GROUP_ORDER = ("browser-", "nbval-", "module-", "autograder")
 
 
-def _start_rank(group):
-    group = group or ""
+def _start_rank(item):
+    group = group_of(Path(str(item.path)).relative_to(ROOT) if Path(str(item.path)).is_relative_to(ROOT)
+                     else Path(str(item.path))) or ""
     return next((rank for rank, prefix in enumerate(GROUP_ORDER) if group.startswith(prefix)), len(GROUP_ORDER))
 
 
 def pytest_collection_modifyitems(config, items):
-    groups = {}
-    for item in items:
-        groups[item.nodeid] = group = group_of_item(item)
-        if group is not None:
-            item.add_marker(pytest.mark.xdist_group(group))
-    items.sort(key=lambda item: _start_rank(groups[item.nodeid]))  # stable: a master's cells keep their order
+    items.sort(key=_start_rank)  # stable: a master's cells keep their order

@@ -216,10 +216,9 @@ def build():
             return float(eps)
 
 
-        with needs_exercise("Exercise 4 (optimal_epsilon)"):
-            for dtype in [np.float64, np.float32]:
-                print(f"{np.dtype(dtype).name}: centered {optimal_epsilon(dtype):.1e}, "
-                      f"forward {optimal_epsilon(dtype, 'forward'):.1e}")
+        for dtype in [np.float64, np.float32]:
+            print(f"{np.dtype(dtype).name}: centered {optimal_epsilon(dtype):.1e}, "
+                  f"forward {optimal_epsilon(dtype, 'forward'):.1e}")
         ''', grade_id="optimal_epsilon"),
         md("""
         The test checks both precisions (given as NumPy types and as names), both methods, and scales

@@ -21,16 +21,10 @@ benchmark).
 
 import argparse
 import io
-import statistics
-import time
 
 import numpy as np
 
-
-def _time_ms(action):
-    start = time.perf_counter()
-    action()
-    return (time.perf_counter() - start) * 1000.0
+from benchmarks.widget_timing import median_lines, time_ms
 
 
 def _plain_update(eps, cache):
@@ -62,17 +56,17 @@ def run(moves=20):
     explorer = epsilon_explorer(model="net")
     controls = explorer.controls
     steps = np.logspace(-11, -1, moves)
-    times = {"baseline": [_time_ms(lambda v=v: _plain_update(float(v), explorer.cache)) for v in steps]}
-    times["slider move"] = [_time_ms(lambda v=v: setattr(controls["eps"], "value", float(v))) for v in steps]
+    times = {"baseline": [time_ms(lambda v=v: _plain_update(float(v), explorer.cache)) for v in steps]}
+    times["slider move"] = [time_ms(lambda v=v: setattr(controls["eps"], "value", float(v))) for v in steps]
     # one control at a time, each change lands on a panel not drawn before
     path = [("method", "forward"), ("dtype", "float32"), ("method", "complex"), ("dtype", "float64"),
             ("model", "net_stable"), ("method", "centered"), ("dtype", "float32"), ("method", "forward")]
     times["dropdown, new panel (sweep + full render)"] = [
-        _time_ms(lambda c=c, v=v: setattr(controls[c], "value", v)) for c, v in path]
+        time_ms(lambda c=c, v=v: setattr(controls[c], "value", v)) for c, v in path]
     # walking the same path back revisits panels whose background is cached
     back = [("method", "centered"), ("dtype", "float64"), ("model", "net"), ("method", "complex")]
     times["dropdown, panel seen before"] = [
-        _time_ms(lambda c=c, v=v: setattr(controls[c], "value", v)) for _ in range(3) for c, v in back]
+        time_ms(lambda c=c, v=v: setattr(controls[c], "value", v)) for _ in range(3) for c, v in back]
     return times
 
 
@@ -82,12 +76,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="10 moves (the minimum)")
     args, _ = parser.parse_known_args(argv)  # (make bench passes the same options to every benchmark)
     times = run(10 if args.quick else args.moves)
-    baseline = statistics.median(times.pop("baseline"))
-    print(f"epsilon explorer, baseline: state + fresh figure rendered to PNG, median {baseline:7.1f} ms")
-    for kind, values in times.items():
-        median = statistics.median(values)
-        print(f"epsilon explorer, {kind:<42} median {median:7.1f} ms over {len(values):3d} updates "
-              f"= {median / baseline:.2f} x the baseline")
+    print("\n".join(median_lines("epsilon explorer", "state + fresh figure rendered to PNG", times, "updates")))
 
 
 if __name__ == "__main__":

@@ -19,14 +19,8 @@ benchmark).
 """
 
 import argparse
-import statistics
-import time
 
-
-def _time_ms(action):
-    start = time.perf_counter()
-    action()
-    return (time.perf_counter() - start) * 1000.0
+from benchmarks.widget_timing import median_lines, time_ms
 
 
 def _plain_pick(names):
@@ -68,14 +62,14 @@ def run(picks=14):
     singles = [names[i % len(names)] for i in range(picks)]
     if singles[0] == "correct" or len(singles) > 1 and singles[0] == singles[-1]:
         singles = singles[1:] + singles[:1]
-    times = {"baseline": [_time_ms(lambda n=n: _plain_pick((n,))) for n in singles]}
+    times = {"baseline": [time_ms(lambda n=n: _plain_pick((n,))) for n in singles]}
     widget = bug_hunt_widget(precompute=True)
     if not widget.cache.wait(timeout=3600):
         raise RuntimeError("the bug-hunt precompute did not finish")
-    times["pick, bug precomputed"] = [_time_ms(lambda n=n: widget.select(n)) for n in singles]
+    times["pick, bug precomputed"] = [time_ms(lambda n=n: widget.select(n)) for n in singles]
     combos = [(a, b) for a in names for b in ("l2_on_biases", "weight_grad_transposed", "db_before_relu")
               if a != b and _compatible(a, b)][:picks]
-    times["pick, combination never seen"] = [_time_ms(lambda c=c: widget.select(list(c))) for c in combos]
+    times["pick, combination never seen"] = [time_ms(lambda c=c: widget.select(list(c))) for c in combos]
     widget.close()
     return times
 
@@ -86,12 +80,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="10 picks (the minimum)")
     args, _ = parser.parse_known_args(argv)  # (make bench passes the same options to every benchmark)
     times = run(10 if args.quick else args.picks)
-    baseline = statistics.median(times.pop("baseline"))
-    print(f"bug-hunt widget, baseline: check + fresh report figure rendered to PNG, median {baseline:7.1f} ms")
-    for kind, values in times.items():
-        median = statistics.median(values)
-        print(f"bug-hunt widget, {kind:<30} median {median:7.1f} ms over {len(values):3d} picks "
-              f"= {median / baseline:.3f} x the baseline")
+    print("\n".join(median_lines("bug-hunt widget", "check + fresh report figure rendered to PNG", times, "picks")))
 
 
 if __name__ == "__main__":

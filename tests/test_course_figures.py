@@ -5,7 +5,7 @@ import pytest
 
 from tools import figures
 
-#: Width (CSS px) of the notebook column at 1280x800 (tests/browser/test_epsilon_layout.py measures it).
+#: Width (CSS px) of the notebook column at 1280x800 (tests/browser/epsilon_page.py measures it).
 COLUMN_AT_1280 = 848
 
 

@@ -151,7 +151,7 @@ def test_bad_input_names_the_problem(cache):
 # ---------------------------------------------------------------------------------------------------
 
 #: Width (CSS px) at which JupyterLab shows a notebook's figures at 1280x800 (measured by the browser
-#: tests; tests/browser/test_epsilon_layout.py checks the rendered size itself).
+#: tests; tests/browser/epsilon_page.py checks the rendered size itself).
 COLUMN_AT_1280 = 848
 
 PANELS = [("net", "centered", "float64", 1e-7), ("net", "centered", "float32", 4.9e-3),

@@ -17,9 +17,7 @@ from autograder.specs import notebook_specs
 from course_utils.mistakes import mistakes_for
 from tests.test_class_report import _test_entry, write_results_folder
 
-from .harness import launch_chromium
-
-pytestmark = pytest.mark.usefixtures("browser_ready")
+pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
@@ -38,37 +36,36 @@ def report_page(tmp_path_factory):
     return report, folder / REPORT_HTML
 
 
-def test_every_section_is_found_and_every_figure_loaded(report_page):
-    from playwright.sync_api import sync_playwright
+def test_every_section_is_found_and_every_figure_loaded(report_page, chromium):
     report, path = report_page
     sections = ["#overview", "#ungraded", "#about", "#unfixed-bugs"]
     sections += [f"#nb-{nb['notebook']}" for nb in report["notebooks"]]
     sections += [f"#ex-{x['grade_id']}" for nb in report["notebooks"] for x in nb["exercises"]]
     assert len(report["notebooks"]) == len(notebook_specs())
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page()
-            requests = []
-            page.on("request", lambda r: requests.append(r.url))
-            page.goto(path.as_uri())
-            page.wait_for_load_state("load")
-            for selector in sections:
-                assert page.locator(selector).count() == 1, selector
-                assert page.locator(selector).first.is_visible(), selector
-            loaded = page.evaluate("() => [...document.images].map(i => [i.complete, i.naturalWidth, i.alt])")
-            # the overview, a histogram per notebook, and per exercise a histogram and the mistakes' bars
-            assert len(loaded) == 1 + len(report["notebooks"]) + 2 * (len(sections) - 4 - len(report["notebooks"]))
-            assert all(done and width > 0 and alt.strip() for done, width, alt in loaded), loaded
-            assert page.locator("h1").count() == 1
-            # at 1280 px nothing sticks out of the text column (a long mistake id once pushed the examples off)
-            page.set_viewport_size({"width": 1280, "height": 900})
-            wide = page.evaluate("() => { const main = document.querySelector('main').getBoundingClientRect();"
-                                 " return [...document.querySelectorAll('table, pre, img')]"
-                                 ".filter(e => e.getBoundingClientRect().right > main.right + 1)"
-                                 ".map(e => e.tagName + ' ' + (e.closest('[id]') || {}).id); }")
-            assert wide == [], wide
-            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
-            assert all(u.startswith(("file://", "data:")) for u in requests), requests
-        finally:
-            browser.close()
+    # the session's Chromium (tests/browser/conftest.py): a second Playwright in this process would fail
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        requests = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        for selector in sections:
+            assert page.locator(selector).count() == 1, selector
+            assert page.locator(selector).first.is_visible(), selector
+        loaded = page.evaluate("() => [...document.images].map(i => [i.complete, i.naturalWidth, i.alt])")
+        # the overview, a histogram per notebook, and per exercise a histogram and the mistakes' bars
+        assert len(loaded) == 1 + len(report["notebooks"]) + 2 * (len(sections) - 4 - len(report["notebooks"]))
+        assert all(done and width > 0 and alt.strip() for done, width, alt in loaded), loaded
+        assert page.locator("h1").count() == 1
+        # at 1280 px nothing sticks out of the text column (a long mistake id once pushed the examples off)
+        page.set_viewport_size({"width": 1280, "height": 900})
+        wide = page.evaluate("() => { const main = document.querySelector('main').getBoundingClientRect();"
+                             " return [...document.querySelectorAll('table, pre, img')]"
+                             ".filter(e => e.getBoundingClientRect().right > main.right + 1)"
+                             ".map(e => e.tagName + ' ' + (e.closest('[id]') || {}).id); }")
+        assert wide == [], wide
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        assert all(u.startswith(("file://", "data:")) for u in requests), requests
+    finally:
+        context.close()

@@ -23,13 +23,14 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) --ServerApp.ip=127.0.0.1 $(ROOT_FLAG)
 
-# One pytest run on two worker processes (tests/conftest.py says which tests must share one): the tests,
+# One pytest run on three worker processes, also on two cores (the browser tests, on one worker, mostly
+# wait on the page; tests/conftest.py says which tests share a worker): the tests,
 # and nbval, which re-runs every master and compares its stored outputs. nbval's kernels are the
 # `stalling-clock` kernelspec that tests/conftest.py installs for the run: the inline backend, and a clock
 # that stalls 50 ms at every reading (tests/stalling_clock), so an output decided by timing fails here,
 # not on a student's busy laptop. `make test-slow` (run by .ci/run) holds the tests marked slow.
 test: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup \
+	MPLBACKEND=Agg $(BIN)/python -m pytest -m "not slow" -n 3 --dist loadgroup \
 		--nbval --nbval-kernel-name stalling-clock --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		tests notebooks/source
 

@@ -1,17 +1,20 @@
-"""Suite-wide settings: how `make test` spreads the tests over two processes (pytest-xdist).
+"""Suite-wide settings: how `make test` spreads the tests over three processes (pytest-xdist).
 
-`make test` runs ``pytest -n 2 --dist loadgroup`` over the tests and, with nbval, over the masters'
+`make test` runs ``pytest -n 3 --dist loadgroup`` over the tests and, with nbval, over the masters'
 stored outputs: tests go to whichever worker is free, except groups that each stay on one worker because
-they share something a second process would disturb (``pytest_xdist_make_scheduler`` below schedules
-them; a group is decided by the file a test is in):
+they share something a second process would disturb, or would cost twice as much there
+(``pytest_xdist_make_scheduler`` below schedules them; a group is decided by the file a test is in):
 
-* ``browser-<file>`` (tests/browser): each browser test file stays on one worker, which starts one
-  JupyterLab server and one Chromium for all the browser tests it runs;
+* ``browser`` (tests/browser): all browser tests run on one worker, in one JupyterLab server and one
+  Chromium, one page loaded once (``tests/browser/conftest.py``). A browser test spends much of its
+  time waiting for the page, so that worker leaves most of a core to the two others. Measured on 2
+  cores: 4 min 19 s, against 4 min 34 s with the browser tests spread over three workers (three
+  JupyterLabs and three Chromiums) and 4 min 55 s on two workers with one JupyterLab each;
 * ``nbval-<notebook>`` (notebooks/source/*.ipynb, collected by nbval): a master's cells run in order in
   one kernel, so each master stays on one worker;
 * ``module-<file>``: the tests of a file in ``MODULE_GROUPS`` whose module-scoped fixture executes
   notebooks, which each worker would otherwise do again (for cheaper fixtures, spreading the tests over
-  both workers wins: measured, 5 min 36 s against 6 min 30 s for grouping every such file);
+  the workers wins: measured, 5 min 36 s against 6 min 30 s for grouping every such file);
 * ``autograder`` (tests/test_autograder*.py, tests/test_class_report.py): grading checks that nothing
   is left running under the sandbox's user ids, which a second grader running at the same time would
   falsify.
@@ -88,7 +91,7 @@ def group_of(path):
     if path.suffix == ".ipynb":
         return f"nbval-{path.stem}"
     if "browser" in path.parts and path.name.startswith("test_"):
-        return f"browser-{path.stem}"
+        return "browser"
     if path.name.startswith(("test_autograder", "test_class_report")):
         return "autograder"
     if path.stem in MODULE_GROUPS and defines_a_module_fixture(path if path.is_absolute() else ROOT / path):
@@ -120,15 +123,15 @@ def pytest_xdist_make_scheduler(config, log):
     return GroupScheduling(config, log)
 
 
-#: Groups start first, the longest kinds first: xdist hands out work in collection order, and a long
-#: group that starts last keeps one worker busy while the other has nothing left to do.
-GROUP_ORDER = ("browser-", "nbval-", "module-", "autograder")
+#: What starts first, the longest kinds first: xdist hands out work in collection order, and a long test
+#: or group that starts last keeps one worker busy while the other has nothing left to do.
+START_ORDER = ("browser", "nbval-", "module-", "autograder")
 
 
 def _start_rank(item):
-    group = group_of(Path(str(item.path)).relative_to(ROOT) if Path(str(item.path)).is_relative_to(ROOT)
-                     else Path(str(item.path))) or ""
-    return next((rank for rank, prefix in enumerate(GROUP_ORDER) if group.startswith(prefix)), len(GROUP_ORDER))
+    path = Path(str(item.path))
+    group = group_of(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path) or ""
+    return next((rank for rank, prefix in enumerate(START_ORDER) if group.startswith(prefix)), len(START_ORDER))
 
 
 def pytest_collection_modifyitems(config, items):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import TIMEOUT_SCALE, Lab, LabServer, browser_missing_reason, launch_chromium
+from .harness import TIMEOUT_SCALE, Lab, LabServer, browser_missing_reason, launch_chromium, new_lab_page
 
 REPO = Path(__file__).resolve().parents[2]
 SHOTS_KEY = pytest.StashKey[Path]()
@@ -89,25 +89,52 @@ def chromium(browser_ready):
             browser.close()
 
 
+@pytest.fixture(scope="session")
+def lab_context(chromium):
+    """The browser context of every page on the lab."""
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(30_000 * TIMEOUT_SCALE)
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def lab_pages(lab_context):
+    """The page the browser tests share (``pages[0]``, made on first use): loading JupyterLab costs a few
+    seconds of CPU, so the next test opens its notebook in the JupyterLab already loaded (``Lab.open``).
+    After a failed test the page is closed, and the next test starts on a new one."""
+    return []
+
+
 @pytest.fixture
-def lab(request, lab_server, chromium, shots_root):
-    """A fresh browser context and page on the lab, with its own workspace and screenshot folder."""
+def lab(request, lab_server, lab_context, lab_pages, shots_root):
+    """JupyterLab in the shared page, at 1400x1000, with this test's own screenshot folder; every
+    notebook it opened is closed and every kernel stopped when it ends."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:100]
     shots = shots_root / name
     request.node.stash[SHOTS_KEY] = shots
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(30_000 * TIMEOUT_SCALE)
-    page = context.new_page()
+    if not lab_pages or lab_pages[0].is_closed():
+        lab_pages[:] = [new_lab_page(lab_context)]
+    page = lab_pages[0]
+    page.set_viewport_size({"width": 1400, "height": 1000})
     helper = Lab(page, lab_server, shots, workspace=name.replace(".", "_"))
     try:
         yield helper
     finally:
         reports = request.node.stash.get(REPORT_KEY, {})
-        if any(r.failed for r in reports.values()):
+        failed = any(r.failed for r in reports.values())
+        if failed:
             helper.screenshot("at-failure")
             if helper.console:
                 (shots / "browser-console.txt").write_text("\n".join(helper.console))
-        context.close()
+        try:
+            helper.close()
+        except Exception:  # a page the test broke: start the next test on a new one
+            failed = True
+        if failed:
+            page.close()
         lab_server.shutdown_kernels()
 
 

@@ -168,7 +168,10 @@ class LabServer:
         cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
                "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
                f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={self.root}",
-               "--ServerApp.open_browser=False"]
+               "--ServerApp.open_browser=False",
+               # window.jupyterapp: a page that has loaded JupyterLab opens the next test's notebook
+               # with the app's own command, without loading JupyterLab again (``Lab.open``)
+               "--LabApp.expose_app_in_browser=True"]
         if os.geteuid() == 0:
             cmd.append("--allow-root")
         self._log = open(self.log_path, "wb")
@@ -309,8 +312,23 @@ KERNEL_ERRORS_SCRIPT = r"""
 """
 
 
+def new_lab_page(context):
+    """A page of ``context`` that records the kernel's errors (``KERNEL_ERRORS_SCRIPT``) from its first
+    load on; ``Lab.open`` loads JupyterLab into it, and later ``Lab``s reuse it (see ``Lab``)."""
+    page = context.new_page()
+    page.add_init_script(KERNEL_ERRORS_SCRIPT)
+    return page
+
+
 class Lab:
-    """A page of JupyterLab showing one notebook, with the actions and checks of the tests."""
+    """A page of JupyterLab showing one notebook, with the actions and checks of the tests.
+
+    Loading JupyterLab takes a few seconds of CPU, so a page is reused from test to test (the browser
+    fixtures do this): ``open`` loads JupyterLab only into a page that does not show it yet, and then
+    opens the notebook with the app's own command; ``close`` disposes of the notebook again. Whatever
+    this ``Lab`` reports (console errors, the kernel's errors) starts from its creation, so nothing of an
+    earlier test's notebook is counted here.
+    """
 
     def __init__(self, page, server, shots_dir, workspace):
         self.page = page
@@ -321,15 +339,33 @@ class Lab:
         self._shot = 0
         self.console = []
         self._kernel_errors_reported = 0
-        page.on("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}")
-                if msg.type == "error" else None)
-        page.on("pageerror", lambda exc: self.console.append(f"pageerror: {exc}"))
-        page.add_init_script(KERNEL_ERRORS_SCRIPT)
+        self._kernel_errors_from = page.evaluate("() => window.__kernelErrors ? window.__kernelErrors.length : 0")
+        self._listeners = [("console", lambda msg: self.console.append(f"{msg.type}: {msg.text}")
+                            if msg.type == "error" else None),
+                           ("pageerror", lambda exc: self.console.append(f"pageerror: {exc}"))]
+        for event, listener in self._listeners:
+            page.on(event, listener)
+
+    def close(self):
+        """Dispose of every document open in the page (marked unchanged first: no "save?" dialog) and stop
+        listening to it; the page stays, with JupyterLab loaded, for the next ``Lab``."""
+        self.page.evaluate("""() => {
+            const app = window.jupyterapp;
+            if (!app) return;
+            for (const widget of Array.from(app.shell.widgets('main'))) {
+                if (widget.context && widget.context.model) widget.context.model.dirty = false;
+                widget.dispose();
+            }
+        }""")
+        for event, listener in self._listeners:
+            self.page.remove_listener(event, listener)
 
     @property
     def kernel_errors(self):
-        """Errors the kernel raised outside any cell (widget callbacks), as the page received them."""
-        return self.page.evaluate("() => window.__kernelErrors ? [...window.__kernelErrors] : []")
+        """Errors the kernel raised outside any cell (widget callbacks) since this Lab began, as the page
+        received them."""
+        return self.page.evaluate("from => window.__kernelErrors ? window.__kernelErrors.slice(from) : []",
+                                  self._kernel_errors_from)
 
     def _unreported_kernel_errors(self):
         """Kernel errors no wait has reported yet, and mark them reported.
@@ -363,12 +399,20 @@ class Lab:
 
     # -- opening ------------------------------------------------------------------------------------
     def open(self, path, timeout=90):
-        """Open ``path`` (relative to the server root) in a fresh workspace; wait for cells and kernel."""
+        """Open ``path`` (relative to the server root); wait for its cells and its kernel.
+
+        A page that already shows JupyterLab opens it with the app's command (``docmanager:open``); any
+        other page loads JupyterLab on it, in a fresh workspace.
+        """
         self.path = path
         expected = len(nbformat.read(self.server.root / path, as_version=4).cells)
-        url = (f"{self.server.base_url}/lab/workspaces/{self.workspace}/tree/{path}"
-               f"?reset&token={self.server.token}")
-        self.page.goto(url, wait_until="domcontentloaded")
+        if self.page.evaluate("() => !!(window.jupyterapp && window.jupyterapp.shell)"):
+            self.page.evaluate("path => window.jupyterapp.commands.execute("
+                               "'docmanager:open', {path, factory: 'Notebook'})", path)
+        else:
+            url = (f"{self.server.base_url}/lab/workspaces/{self.workspace}/tree/{path}"
+                   f"?reset&token={self.server.token}")
+            self.page.goto(url, wait_until="domcontentloaded")
         wait_until(lambda: self.page.locator(CELL).count() == expected, timeout=timeout,
                    message=lambda: f"{path}: {expected} cells in the DOM (have {self.page.locator(CELL).count()})")
         self.dismiss_toasts()

@@ -26,6 +26,7 @@ from course_utils.bugs import (
     source,
     BACKWARD,
 )
+from course_utils.gradcheck import check_gradients
 from course_utils.mistakes import mistake
 from course_utils.models import forward_propagation_n, initialize_mlp, mlp_backward, mlp_forward
 from course_utils.testcases import gradient_check_n_test_case
@@ -372,3 +373,26 @@ def test_the_machinery_finds_the_catalogue_whichever_module_is_imported_first():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["backward_with_classic_dW2_db1", "True", "True"]
+
+
+@pytest.mark.parametrize("name", ["correct"] + bug_names())
+def test_check_backward_fast_evaluator_agrees_with_a_forward_pass_per_evaluation(name):
+    """check_backward evaluates the cost with the network's fast evaluator; a forward pass per
+    evaluation (the plain cost) gives the same verdict, the same failing blocks and kinks, and the same
+    relative differences up to round-off, on the test case and on a larger network."""
+    lambd = bugs_lambd(name)
+    for X, Y, parameters in [gradient_check_n_test_case(), random_case(7)]:
+        backward = inject(name)
+        fast = check_backward(backward, X, Y, parameters, lambd=lambd)
+        _, cache = (forward_propagation_n(X, Y, parameters) if len(parameters) == 6 and not lambd
+                    else mlp_forward(X, Y, parameters, lambd=lambd))
+        plain = check_gradients(lambda p: mlp_forward(X, Y, p, lambd=lambd)[0], parameters,
+                                backward(X, Y, cache))
+        assert (fast.verdict, fast.failing_blocks()) == (plain.verdict, plain.failing_blocks()), name
+        assert [k.label for k in fast.kinks] == [k.label for k in plain.kinks], name
+        assert fast.relative_difference == pytest.approx(plain.relative_difference, rel=1e-6, abs=1e-12), name
+
+
+def test_check_backward_takes_the_complex_step_through_the_plain_cost():
+    report = check_backward(inject("missing_1_over_m"), method="complex")
+    assert report.verdict == "failed" and report.failing_blocks()

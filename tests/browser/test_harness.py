@@ -85,37 +85,31 @@ def test_harness_reports_a_cell_that_raises(lab, lab_server):
         lab.assert_all_cells_ran()
 
 
-def test_harness_moves_a_slider_and_waits_for_the_plot_to_settle(lab, lab_server):
-    rel, _ = write(lab_server, "widget.ipynb", [new_code_cell(WIDGET_CELL.format(break_here="pass"))])
-    lab.open(rel)
-    lab.run_all()
-    lab.assert_no_errors()
-    slider, plot, verdict = lab.widget("eps-slider"), lab.widget("eps-plot"), lab.widget("eps-verdict")
-    src0 = lab.wait_settled(lambda: lab.image_digest(plot), what="first plot")
-    assert verdict.inner_text().startswith("eps = 1e-06: truncation")
-
-    lab.press_slider(slider, "ArrowRight", times=3)        # 1e-6 -> 1e-3, one redraw per key
-    src1 = lab.wait_settled(lambda: lab.image_digest(plot), changed_from=src0, what="plot after ArrowRight")
-    assert float(lab.readout_text(slider)) == pytest.approx(1e-3)
-    assert verdict.inner_text().startswith("eps = 1e-03: truncation")
-
-    lab.type_readout(slider, "1e-9")
-    lab.wait_settled(lambda: lab.image_digest(plot), changed_from=src1, what="plot after typing 1e-9")
-    assert verdict.inner_text().startswith("eps = 1e-09: round-off")
-    lab.screenshot("after-slider")
-    lab.assert_no_errors()
-
-
-def test_harness_reports_a_widget_callback_that_raises(lab, lab_server):
-    """The deliberate break the issue asks for: a slider callback that raises once eps > 1e-4."""
+def test_harness_moves_a_slider_waits_for_each_plot_and_reports_a_callback_that_raises(lab, lab_server):
+    """The slider moved by keyboard and by typing, each redraw waited for until it settles; then the
+    deliberate break the issue asks for: the same slider's callback raises once eps > 1e-4 (one notebook
+    for both, so the page and the kernel start once)."""
     broken = "if slider.value > 1e-4: raise RuntimeError('deliberate break in a widget callback')"
     rel, _ = write(lab_server, "broken_widget.ipynb", [new_code_cell(WIDGET_CELL.format(break_here=broken))])
     lab.open(rel)
     lab.run_all()
-    lab.assert_no_errors()                                  # fine until the slider moves
-    slider, plot = lab.widget("eps-slider"), lab.widget("eps-plot")
+    lab.assert_no_errors()                                  # fine until the slider passes 1e-4
+    slider, plot, verdict = lab.widget("eps-slider"), lab.widget("eps-plot"), lab.widget("eps-verdict")
     src0 = lab.wait_settled(lambda: lab.image_digest(plot), what="first plot")
-    lab.press_slider(slider, "ArrowRight", times=3)
+    assert verdict.inner_text().startswith("eps = 1e-06: truncation")
+
+    lab.press_slider(slider, "ArrowLeft", times=3)         # 1e-6 -> 1e-9, one redraw per key
+    src1 = lab.wait_settled(lambda: lab.image_digest(plot), changed_from=src0, what="plot after ArrowLeft")
+    assert float(lab.readout_text(slider)) == pytest.approx(1e-9)
+    assert verdict.inner_text().startswith("eps = 1e-09: round-off")
+
+    lab.type_readout(slider, "1e-5")
+    lab.wait_settled(lambda: lab.image_digest(plot), changed_from=src1, what="plot after typing 1e-5")
+    assert verdict.inner_text().startswith("eps = 1e-05: truncation")
+    lab.screenshot("after-slider")
+    lab.assert_no_errors()
+
+    lab.press_slider(slider, "ArrowRight", times=3)        # 1e-5 -> 1e-2: every redraw above 1e-4 raises
     lab.wait_idle()
     lab.screenshot("after-broken-callback")
     with pytest.raises(BrowserTestError, match="deliberate break in a widget callback"):

@@ -5,8 +5,8 @@ stored outputs: tests go to whichever worker is free, except groups that each st
 they share something a second process would disturb, or would cost twice as much there
 (``pytest_xdist_make_scheduler`` below schedules them; a group is decided by the file a test is in):
 
-* ``browser`` (tests/browser): all browser tests run on one worker, in one JupyterLab server and one
-  Chromium, one page loaded once (``tests/browser/conftest.py``). A browser test spends much of its
+* ``browser`` (tests/browser, except the files in ``BROWSER_WITHOUT_LAB``): all browser tests run on one
+  worker, in one JupyterLab server and one Chromium, one page loaded once (``tests/browser/conftest.py``). A browser test spends much of its
   time waiting for the page, so that worker leaves most of a core to the two others. Measured on 2
   cores: 4 min 19 s, against 4 min 34 s with the browser tests spread over three workers (three
   JupyterLabs and three Chromiums) and 4 min 55 s on two workers with one JupyterLab each;
@@ -83,6 +83,11 @@ def defines_a_module_fixture(path):
 MODULE_GROUPS = ("test_notebooks", "test_bug_hunt_notebook")
 
 
+#: Browser test files that open a page from disk in Chromium alone, without JupyterLab: they run on any
+#: worker (a Chromium starts in a second or so), which keeps them off the browser worker's long queue.
+BROWSER_WITHOUT_LAB = ("test_class_report",)
+
+
 @functools.lru_cache(maxsize=None)
 def group_of(path):
     """The group of a test file (a path relative to the repository or absolute), or None for a file
@@ -91,7 +96,7 @@ def group_of(path):
     if path.suffix == ".ipynb":
         return f"nbval-{path.stem}"
     if "browser" in path.parts and path.name.startswith("test_"):
-        return "browser"
+        return None if path.stem in BROWSER_WITHOUT_LAB else "browser"
     if path.name.startswith(("test_autograder", "test_class_report")):
         return "autograder"
     if path.stem in MODULE_GROUPS and defines_a_module_fixture(path if path.is_absolute() else ROOT / path):

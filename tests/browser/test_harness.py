@@ -52,22 +52,6 @@ def write(lab_server, name, cells):
     return path.relative_to(lab_server.root).as_posix(), path
 
 
-def test_harness_sees_a_clean_notebook_run_and_its_plot(lab, lab_server):
-    rel, path = write(lab_server, "clean.ipynb", [
-        new_markdown_cell("# clean"),
-        new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3]);\nplt.show()"),
-        new_code_cell("print('hello from the kernel')"),
-    ])
-    lab.open(rel)
-    lab.run_all()
-    lab.screenshot("after-run-all")
-    lab.assert_all_cells_ran()
-    lab.assert_no_errors()
-    cells = lab.cells()
-    assert any(i["loaded"] for i in cells[1]["images"]), cells[1]
-    assert "hello from the kernel" in cells[2]["text"]
-
-
 def test_harness_reports_a_cell_that_raises(lab, lab_server):
     rel, path = write(lab_server, "broken_cell.ipynb", [
         new_code_cell("x = 1"),
@@ -118,10 +102,14 @@ def test_harness_moves_a_slider_waits_for_each_plot_and_reports_a_callback_that_
     assert "deliberate break in a widget callback" in plot.inner_text()
 
 
-def test_harness_reports_a_callback_error_that_only_the_log_console_sees(lab, lab_server):
-    """An observer that raises outside any Output widget leaves no trace in the notebook (JupyterLab
-    puts it in its Log Console); the harness reads it off the kernel websocket and fails right away."""
+def test_harness_sees_a_clean_run_then_a_callback_error_that_only_the_log_console_sees(lab, lab_server):
+    """A clean notebook (an inline plot, printed text, a widget) runs clean and its plot is seen; then an
+    observer that raises outside any Output widget leaves no trace in the notebook (JupyterLab puts it in
+    its Log Console), and the harness reads it off the kernel websocket and fails right away."""
     rel, _ = write(lab_server, "broken_observer.ipynb", [
+        new_markdown_cell("# clean until the slider moves"),
+        new_code_cell("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3]);\nplt.show()"),
+        new_code_cell("print('hello from the kernel')"),
         new_code_cell(WIDGET_CELL.format(break_here="pass")),
         new_code_cell("def broken(change):\n"
                       "    if change['new'] > 1e-4:\n"
@@ -130,7 +118,12 @@ def test_harness_reports_a_callback_error_that_only_the_log_console_sees(lab, la
     ])
     lab.open(rel)
     lab.run_all()
+    lab.screenshot("after-run-all")
+    lab.assert_all_cells_ran()
     lab.assert_no_errors()
+    cells = lab.cells()
+    assert any(i["loaded"] for i in cells[1]["images"]), cells[1]
+    assert "hello from the kernel" in cells[2]["text"]
     slider, plot = lab.widget("eps-slider"), lab.widget("eps-plot")
     before = lab.wait_settled(lambda: lab.image_digest(plot), what="first plot")
     lab.type_readout(slider, "1e-2")

@@ -22,12 +22,9 @@ these on the same page as the master's Run All, so the notebook runs once for al
 Every interaction waits for the view to settle (image and text stop changing, kernel idle).
 """
 
-from tests.browser.harness import wait_until
+from tests.browser.harness import LAYOUT_SIZES, MIN_TEXT_PX, wait_until
 
 __all__ = ["before_run", "after_run"]
-
-SIZES = [(1280, 800), (1920, 1080)]
-MIN_TEXT_PX = 11.0
 
 CLIPPED_JS = """root => {
   const out = [];
@@ -74,12 +71,6 @@ OBSERVE_JS = """root => {
 }"""
 
 
-def text_of(widget):
-    """The visible text of an HTML widget (its content, not its empty label)."""
-    content = widget.locator(".widget-html-content")
-    return (content.first if content.count() else widget).inner_text().strip()
-
-
 def widget_cell(lab):
     """The notebook cell that shows the bug-hunt widget."""
     return lab.page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").filter(
@@ -101,7 +92,7 @@ def after_run(lab):
     """The picker, the busy state, then the layout at both sizes (see the module's docstring)."""
     check_picker(lab)
     check_busy_state_before_a_new_report(lab)
-    for size in SIZES:
+    for size in LAYOUT_SIZES:
         check_layout(lab, size)
 
 
@@ -114,7 +105,7 @@ def check_picker(lab):
     explanation = lab.widget("bug-explanation")
 
     def view():
-        return lab.image_digest(heatmap), text_of(report)
+        return lab.image_digest(heatmap), lab.html_text(report)
 
     def settle(before, what):
         after = lab.wait_settled(view, changed_from=before, what=what)
@@ -135,7 +126,7 @@ def check_picker(lab):
     expected = bug_hunt_view(bug)
     assert expected["summary"] in state[1], (expected["summary"], state[1][:300])
     assert "FAILED" in state[1] and "PASSED" not in state[1]
-    assert bug in text_of(explanation)
+    assert bug in lab.html_text(explanation)
     lab.screenshot(f"bug-hunt-{bug}", show=heatmap)
 
     bug2 = "relu_mask_from_A"

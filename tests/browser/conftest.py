@@ -91,7 +91,10 @@ def chromium(browser_ready):
 
 @pytest.fixture(scope="session")
 def lab_context(chromium):
-    """The browser context of every page on the lab."""
+    """The browser context of every page on the lab. Its one open page is shared by the browser tests:
+    loading JupyterLab costs a few seconds of CPU, so the next test opens its notebook in the JupyterLab
+    already loaded (``Lab.open``). After a failed test that page is closed, and the next test starts on
+    a new one."""
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(30_000 * TIMEOUT_SCALE)
     try:
@@ -100,24 +103,14 @@ def lab_context(chromium):
         context.close()
 
 
-@pytest.fixture(scope="session")
-def lab_pages(lab_context):
-    """The page the browser tests share (``pages[0]``, made on first use): loading JupyterLab costs a few
-    seconds of CPU, so the next test opens its notebook in the JupyterLab already loaded (``Lab.open``).
-    After a failed test the page is closed, and the next test starts on a new one."""
-    return []
-
-
 @pytest.fixture
-def lab(request, lab_server, lab_context, lab_pages, shots_root):
+def lab(request, lab_server, lab_context, shots_root):
     """JupyterLab in the shared page, at 1400x1000, with this test's own screenshot folder; every
     notebook it opened is closed and every kernel stopped when it ends."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)[:100]
     shots = shots_root / name
     request.node.stash[SHOTS_KEY] = shots
-    if not lab_pages or lab_pages[0].is_closed():
-        lab_pages[:] = [new_lab_page(lab_context)]
-    page = lab_pages[0]
+    page = lab_context.pages[0] if lab_context.pages else new_lab_page(lab_context)
     page.set_viewport_size({"width": 1400, "height": 1000})
     helper = Lab(page, lab_server, shots, workspace=name.replace(".", "_"))
     try:

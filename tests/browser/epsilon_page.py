@@ -19,10 +19,9 @@ Every interaction waits for the view to settle (image and text stop changing, ke
 
 import re
 
-__all__ = ["before_run", "after_run"]
+from tests.browser.harness import LAYOUT_SIZES, MIN_TEXT_PX
 
-SIZES = [(1280, 800), (1920, 1080)]
-MIN_TEXT_PX = 11.0
+__all__ = ["before_run", "after_run"]
 
 MEASURE_CONTROLS = """explorer => {
   const box = explorer.getBoundingClientRect();
@@ -52,12 +51,6 @@ MEASURE_VERDICT = """verdict => {
 }"""
 
 
-def text_of(widget):
-    """The visible text of an HTML widget (its content, not its empty label)."""
-    content = widget.locator(".widget-html-content")
-    return (content.first if content.count() else widget).inner_text().strip()
-
-
 def before_run(lab):
     """Nothing to check on the stored master beyond what every master gets."""
 
@@ -71,7 +64,7 @@ def after_run(lab):
 
 def view_of(lab):
     plot, verdict = lab.widget("eps-plot"), lab.widget("eps-verdict")
-    return lambda: (lab.image_digest(plot), text_of(verdict))
+    return lambda: (lab.image_digest(plot), lab.html_text(verdict))
 
 
 def check_explorer(lab):
@@ -186,7 +179,7 @@ def check_layout(lab, state):
     """Both sizes: controls, figures and verdict; at each, the other dtype must not move the plot."""
     plot, dtype = lab.widget("eps-plot"), lab.widget("eps-dtype")
     view = view_of(lab)
-    for width, height in SIZES:
+    for width, height in LAYOUT_SIZES:
         label = f"{width}x{height}"
         lab.page.set_viewport_size({"width": width, "height": height})
         lab.wait_settled(lambda: [i["shown"] for i in lab.page.evaluate(MEASURE_IMAGES, ".eps-explorer img")],

@@ -55,6 +55,12 @@ ERROR_TEXT = re.compile(r"Traceback \(most recent call last\)|^\s*\w*(Error|Exce
                         r"Error displaying widget|Error rendering output", re.MULTILINE)
 
 
+#: The window sizes the layout is checked at (issue 16): a student's laptop and a projector; and the
+#: smallest figure text allowed on screen there, in CSS px.
+LAYOUT_SIZES = [(1280, 800), (1920, 1080)]
+MIN_TEXT_PX = 11.0
+
+
 class BrowserTestError(AssertionError):
     """The course did not behave in the browser; the message says what and where the screenshots are."""
 
@@ -686,6 +692,11 @@ class Lab:
 
     def readout_text(self, scope):
         return scope.locator(READOUT).first.inner_text().strip()
+
+    def html_text(self, widget):
+        """The visible text of an HTML widget (its content, not its empty label)."""
+        content = widget.locator(".widget-html-content")
+        return (content.first if content.count() else widget).inner_text().strip()
 
     # -- editing ------------------------------------------------------------------------------------
     def cell(self, index):

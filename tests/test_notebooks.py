@@ -119,11 +119,22 @@ def stub_runs():
 
 
 class Session:
-    """A live kernel that has run the solved student notebook; runs more cells on demand."""
+    """A live kernel on the solved student notebook, which runs its cells in order, as far as a test
+    needs them (``upto``), and then more cells on demand (``run``)."""
 
-    def __init__(self, nb):
+    def __init__(self, nb, stack):
         self.nb = nb
         self.client = _client(nb)
+        stack.enter_context(self.client.setup_kernel())
+        self.done = 0  # the notebook's cells before this index have run
+
+    def upto(self, index):
+        """Run the notebook's cells up to and including ``index`` (every cell: ``len(self.nb.cells)``)."""
+        for i in range(self.done, min(index + 1, len(self.nb.cells))):
+            if self.nb.cells[i].cell_type == "code":
+                self.client.execute_cell(self.nb.cells[i], i)
+        self.done = max(self.done, index + 1)
+        return self
 
     def run(self, source):
         cell = new_code_cell(source)
@@ -137,18 +148,13 @@ class Session:
 
 @pytest.fixture(scope="module")
 def solved():
-    """name -> Session whose notebook is the solved student version, executed cell by cell."""
+    """name -> Session on the solved student version (cells run on demand: ``Session.upto``)."""
     with contextlib.ExitStack() as stack:
         sessions = {}
 
         def get(name):
             if name not in sessions:
-                session = Session(_solved(name))
-                stack.enter_context(session.client.setup_kernel())
-                for index, cell in enumerate(session.nb.cells):
-                    if cell.cell_type == "code":
-                        session.client.execute_cell(cell, index)
-                sessions[name] = session
+                sessions[name] = Session(_solved(name), stack)
             return sessions[name]
 
         yield get
@@ -198,7 +204,7 @@ def test_filling_the_stubs_with_the_masters_solutions_gives_back_the_master(name
 
 @pytest.mark.parametrize("name", NAMES)
 def test_solved_student_version_passes_every_public_test(solved, name):
-    session = solved(name)
+    session = solved(name).upto(len(_student(name).cells))
     graded = [c for c in session.nb.cells if _grader(c).get("grade") and not _grader(c).get("solution")]
     assert graded
     for cell in session.nb.cells:
@@ -279,7 +285,9 @@ def test_a_plausible_mistake_fails_its_public_test_with_the_matching_hint(solved
     student = {_grader(c).get("grade_id"): c for c in _student(name).cells}
     cells = [c for c in session.nb.cells]
     index = next(i for i, c in enumerate(cells) if _grader(c).get("grade_id") == grade_id)
-    test_cell = next(c for c in cells[index + 1:] if _grader(c).get("grade"))
+    test_index = next(i for i in range(index + 1, len(cells)) if _grader(cells[i]).get("grade"))
+    test_cell = cells[test_index]
+    session.upto(test_index)  # the notebook as the student has run it when they reach this test
     wrong = _fill(student[grade_id].source, [b.strip("\n").splitlines() for b in bodies])
     try:
         session.run(wrong)

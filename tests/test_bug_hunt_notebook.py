@@ -45,8 +45,14 @@ def solved_run():
 
 @pytest.fixture(scope="module")
 def stub_run():
+    """The student version as released, run as far as its last graded cell (what the tests read)."""
     nb = _student(NAME)
-    _client(nb).execute()
+    last = max(i for i, c in enumerate(nb.cells) if _grader(c).get("grade"))
+    client = _client(nb)
+    with client.setup_kernel():
+        for index, cell in enumerate(nb.cells[:last + 1]):
+            if cell.cell_type == "code":
+                client.execute_cell(cell, index)
     return nb
 
 

@@ -461,12 +461,24 @@ class Lab:
             """sel => [...document.querySelectorAll(sel + ' .jp-InputPrompt')]
                       .filter(p => p.textContent.includes('*')).length""", CELL)
 
+    def idle(self):
+        """``kernel_status() == "idle" and busy_prompts() == 0``, read in one call to the page (the waits
+        ask it several times a second)."""
+        return self.page.evaluate(
+            """([indicator, sel]) => {
+                 const shown = document.querySelector(indicator);
+                 if (!shown || shown.getAttribute('data-status') !== 'idle') return false;
+                 if (window.__kernelBusy && window.__kernelBusy()) return false;
+                 return ![...document.querySelectorAll(sel + ' .jp-InputPrompt')]
+                          .some(p => p.textContent.includes('*'));
+               }""", [INDICATOR, CELL])
+
     def wait_idle(self, timeout=120, stable_polls=3, what="kernel to be idle"):
         """Wait until the kernel is idle and no cell is queued, for ``stable_polls`` polls in a row."""
         streak = {"n": 0}
 
         def idle():
-            if self.kernel_status() == "idle" and self.busy_prompts() == 0:
+            if self.idle():
                 streak["n"] += 1
             else:
                 streak["n"] = 0
@@ -648,7 +660,7 @@ class Lab:
             if value is None or value == changed_from:
                 state["streak"] = 0
                 return False
-            if value == state["last"] and self.kernel_status() == "idle" and self.busy_prompts() == 0:
+            if value == state["last"] and self.idle():
                 state["streak"] += 1
             else:
                 state["streak"] = 0

@@ -6,8 +6,9 @@ they share something a second process would disturb, or would cost twice as much
 (``pytest_xdist_make_scheduler`` below schedules them; a group is decided by the file a test is in):
 
 * ``browser`` (tests/browser, except the files in ``BROWSER_WITHOUT_LAB``): all browser tests run on one
-  worker, in one JupyterLab server and one Chromium, one page loaded once (``tests/browser/conftest.py``). A browser test spends much of its
-  time waiting for the page, so that worker leaves most of a core to the two others. Measured on 2
+  worker, in one JupyterLab server and one Chromium, one page loaded once (``tests/browser/conftest.py``).
+  A browser test spends much of its time waiting for the page, so that worker leaves most of a core to
+  the two others. Measured on 2
   cores: 4 min 19 s, against 4 min 34 s with the browser tests spread over three workers (three
   JupyterLabs and three Chromiums) and 4 min 55 s on two workers with one JupyterLab each;
 * ``nbval-<notebook>`` (notebooks/source/*.ipynb, collected by nbval): a master's cells run in order in

@@ -83,12 +83,11 @@ def remembered(cost):
     return remembered_cost
 
 
-def run_one(X, Y, parameters, bug, evaluator, kwargs, costs=None):
+def run_one(X, Y, parameters, bug, evaluator, kwargs, costs):
     """The summary of one check, or the error it raised (type and message).
 
-    ``costs`` (a dict, optional) keeps one ``remembered`` plain cost per L2 strength for this network."""
+    ``costs`` (a dict) keeps this network's ``remembered`` plain cost per L2 strength, from check to check."""
     lambd = bugs_lambd(bug)
-    costs = {} if costs is None else costs
     if lambd not in costs:
         costs[lambd] = remembered(lambda p: mlp_forward(X, Y, p, lambd=lambd)[0])
     try:

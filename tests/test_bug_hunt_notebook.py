@@ -7,6 +7,7 @@ in ``test_release.py``. Notebook helpers (solution parser, kernel client) are sh
 ``test_notebooks.py``.
 """
 
+import contextlib
 import importlib.util
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 
 from course_utils.bugs import check_backward, touched_blocks, written_out
 from course_utils.testcases import gradient_check_n_test_case
-from tests.test_notebooks import _client, _errors, _grader, _master, _solved, _stdout, _student
+from tests.test_notebooks import Session, _client, _errors, _grader, _master, _solved, _stdout, _student
 from tools.nbbuild import REPO_ROOT
 from tools.notebooks import build_master
 
@@ -47,12 +48,8 @@ def solved_run():
 def stub_run():
     """The student version as released, run as far as its last graded cell (what the tests read)."""
     nb = _student(NAME)
-    last = max(i for i, c in enumerate(nb.cells) if _grader(c).get("grade"))
-    client = _client(nb)
-    with client.setup_kernel():
-        for index, cell in enumerate(nb.cells[:last + 1]):
-            if cell.cell_type == "code":
-                client.execute_cell(cell, index)
+    with contextlib.ExitStack() as stack:
+        Session(nb, stack).upto(max(i for i, c in enumerate(nb.cells) if _grader(c).get("grade")))
     return nb
 
 

@@ -442,36 +442,37 @@ class Lab:
                 pass
 
     # -- kernel state -------------------------------------------------------------------------------
-    def kernel_status(self):
-        """'idle' when the notebook's indicator says so and every request the kernel said it was busy
-        with has had its idle (as the page's kernel sockets carried them).
+    def kernel_state(self):
+        """(status, busy prompts), read in one call to the page (the waits ask several times a second).
 
-        The second part matters for widgets: their comm messages make the kernel busy without the
-        indicator showing it, and a callback's error reaches the page before that request's idle does.
+        status: 'idle' when the notebook's indicator says so and every request the kernel said it was busy
+        with has had its idle (as the page's kernel sockets carried them), 'busy' when only the second
+        part fails, else the indicator's own status (None without an indicator). The second part matters
+        for widgets: their comm messages make the kernel busy without the indicator showing it, and a
+        callback's error reaches the page before that request's idle does.
+        busy prompts: the number of cells whose prompt shows `[*]` (running or queued).
         """
-        indicator = self.page.locator(INDICATOR).first
-        status = indicator.get_attribute("data-status") if indicator.count() else None
-        if status == "idle" and self.page.evaluate("() => window.__kernelBusy ? window.__kernelBusy() : false"):
-            return "busy"
-        return status
+        return tuple(self.page.evaluate(
+            """([indicator, sel]) => {
+                 const shown = document.querySelector(indicator);
+                 let status = shown ? shown.getAttribute('data-status') : null;
+                 if (status === 'idle' && window.__kernelBusy && window.__kernelBusy()) status = 'busy';
+                 const prompts = [...document.querySelectorAll(sel + ' .jp-InputPrompt')]
+                                   .filter(p => p.textContent.includes('*')).length;
+                 return [status, prompts];
+               }""", [INDICATOR, CELL]))
+
+    def kernel_status(self):
+        """The status part of ``kernel_state``."""
+        return self.kernel_state()[0]
 
     def busy_prompts(self):
         """Number of cells whose prompt shows `[*]` (running or queued)."""
-        return self.page.evaluate(
-            """sel => [...document.querySelectorAll(sel + ' .jp-InputPrompt')]
-                      .filter(p => p.textContent.includes('*')).length""", CELL)
+        return self.kernel_state()[1]
 
     def idle(self):
-        """``kernel_status() == "idle" and busy_prompts() == 0``, read in one call to the page (the waits
-        ask it several times a second)."""
-        return self.page.evaluate(
-            """([indicator, sel]) => {
-                 const shown = document.querySelector(indicator);
-                 if (!shown || shown.getAttribute('data-status') !== 'idle') return false;
-                 if (window.__kernelBusy && window.__kernelBusy()) return false;
-                 return ![...document.querySelectorAll(sel + ' .jp-InputPrompt')]
-                          .some(p => p.textContent.includes('*'));
-               }""", [INDICATOR, CELL])
+        """The kernel idle and no cell running or queued (``kernel_state``)."""
+        return self.kernel_state() == ("idle", 0)
 
     def wait_idle(self, timeout=120, stable_polls=3, what="kernel to be idle"):
         """Wait until the kernel is idle and no cell is queued, for ``stable_polls`` polls in a row."""

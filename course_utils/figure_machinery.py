@@ -91,7 +91,8 @@ class DescribedFigure(Figure):
     """A Figure with alt text (attribute ``alt``), shown in notebooks as a PNG carrying that text.
 
     The display bundle is ``image/png`` (tight box, at the figure's dpi, as the inline backend draws)
-    with metadata ``{"image/png": {"alt": alt}}``, and ``text/plain`` = the alt text.
+    with metadata ``{"image/png": {"alt": alt}}``, and ``text/plain`` = the alt text. In IPython the
+    figure is drawn once for it (``_ipython_display_``), and shown as display data (no ``Out[n]``).
     """
 
     alt = ""
@@ -99,6 +100,17 @@ class DescribedFigure(Figure):
     def _repr_mimebundle_(self, include=None, exclude=None):
         text = self.alt or f"<Figure with {len(self.axes)} Axes>"
         return still_bundle(figure_png(self), text)
+
+    def _ipython_display_(self):
+        """Publish ``_repr_mimebundle_``'s bundle as it is (IPython asks this before any formatter).
+
+        Without it, the inline backend's PNG formatter, which IPython prefers for every Figure, would
+        draw the figure a second time and put its own PNG in place of this bundle's.
+        """
+        from IPython.display import display  # only IPython calls this method
+
+        data, metadata = self._repr_mimebundle_()
+        display(data, metadata=metadata, raw=True)
 
 
 def still_bundle(png, alt):

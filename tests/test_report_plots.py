@@ -1,13 +1,17 @@
 """Tests of the report plot: what the figure shows is what the report says, entry by entry."""
 
+import base64
 import io
+import re
 
+import nbformat
 import numpy as np
 import pytest
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.patches import Rectangle
+from nbclient import NotebookClient
 
 from course_utils.bugs import check_bugs
 from course_utils.gradcheck import check_gradients
@@ -168,6 +172,36 @@ def test_the_figure_carries_its_alt_text_into_the_notebook():
     assert data["image/png"] and data["text/plain"] == fig.alt == metadata["image/png"]["alt"]
     assert "FAILED" in fig.alt and "wrong blocks: b1, W2" in fig.alt
     assert "every block is below the threshold" in plot_report(check_bugs("correct")).alt
+
+
+KERNEL_DISPLAY = [
+    "%matplotlib inline\n"
+    "from matplotlib.backend_bases import FigureCanvasBase\n"
+    "from course_utils.bugs import check_bugs\n"
+    "from course_utils.plots import plot_report\n"
+    "drawn, _print = [], FigureCanvasBase.print_figure\n"
+    "FigureCanvasBase.print_figure = lambda self, *a, **k: drawn.append(1) or _print(self, *a, **k)\n"
+    "fig = plot_report(check_bugs('classic_dW2_db1'))",
+    "fig",
+    "from IPython.display import display\ndisplay(fig)",
+    "print(len(drawn))",
+]
+
+
+def test_a_notebook_draws_the_figure_once_per_display_and_shows_that_picture_everywhere():
+    """In a kernel with the inline backend (which registers its own PNG formatter for every Figure), the
+    figure as a cell's value and through ``display`` is drawn once each, and the ``image/png``, the
+    ``<img>`` of the ``text/html`` and the alt text all come from that one drawing."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in KERNEL_DISPLAY])
+    NotebookClient(nb, timeout=600, kernel_name="python3").execute()
+    for cell in nb.cells[1:3]:
+        assert [o.output_type for o in cell.outputs] == ["display_data"], cell.outputs
+        data, metadata = cell.outputs[0].data, cell.outputs[0].metadata
+        img = re.search(r'src="data:image/png;base64,([^"]+)"', data["text/html"]).group(1)
+        assert base64.b64decode(img) == base64.b64decode(data["image/png"])
+        assert data["text/plain"] == metadata["image/png"]["alt"]
+        assert "wrong blocks: b1, W2" in data["text/plain"]
+    assert nb.cells[3].outputs[0].text.strip() == "2"  # two displays, two drawings (it was four)
 
 
 def test_bad_input_is_explained():

@@ -16,12 +16,12 @@ Two pieces, used by ``tests/browser/conftest.py``:
 Selectors are the ones DESIGN.md section 4 lists for JupyterLab 4.6.
 """
 
+import http.client
 import json
 import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -63,6 +63,10 @@ MIN_TEXT_PX = 11.0
 
 class BrowserTestError(AssertionError):
     """The course did not behave in the browser; the message says what and where the screenshots are."""
+
+
+class PortLost(BrowserTestError):
+    """JupyterLab exited because another process took its port (``LabServer.start`` tries again)."""
 
 
 #: Every time limit of the suite is multiplied by this (``BROWSER_TIMEOUT_SCALE``, default 4): a limit
@@ -108,12 +112,6 @@ def launch_chromium(playwright):
 # ---------------------------------------------------------------------------------------------------
 # The server
 # ---------------------------------------------------------------------------------------------------
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class LabServer:
     """``jupyter lab`` serving ``root`` (a temp copy), isolated under ``home`` (a temp dir)."""
@@ -168,11 +166,27 @@ class LabServer:
         labconfig.mkdir(exist_ok=True)
         (labconfig / "page_config.json").write_text(json.dumps({"disabledExtensions": {"@jupyter/nbgrader": True}}))
 
-    def start(self, timeout=90):
+    def start(self, timeout=90, attempts=3):
+        """Start ``jupyter lab`` on a port the system picks, and wait until it answers; return self.
+
+        The server is given port 0 and its port is read back from its own runtime file
+        (``jpserver-<pid>.json``). A free port picked here and passed on could be taken by another process
+        (another worker's kernel binds its ZMQ ports the same way) in the seconds before the server binds
+        it; then the probes met that socket instead ("BadStatusLine"). A server that still loses its port
+        (it checks and binds a moment apart) exits, and is started again, up to ``attempts`` times.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start_once(timeout)
+            except PortLost:
+                if attempt == attempts:
+                    raise
+
+    def _start_once(self, timeout):
         env = self._env()
-        self.port = _free_port()
+        self.port = None
         cmd = [sys.executable, "-m", "jupyter", "lab", "--no-browser",
-               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+               "--ServerApp.ip=127.0.0.1", "--ServerApp.port=0", "--ServerApp.port_retries=0",
                f"--ServerApp.token={self.token}", f"--ServerApp.root_dir={self.root}",
                "--ServerApp.open_browser=False",
                # window.jupyterapp: a page that has loaded JupyterLab opens the next test's notebook
@@ -185,18 +199,26 @@ class LabServer:
         self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=self._log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
+        info = Path(env["JUPYTER_RUNTIME_DIR"]) / f"jpserver-{self.proc.pid}.json"
 
         def ready():
             if self.proc.poll() is not None:
-                raise BrowserTestError(f"jupyter lab exited with {self.proc.returncode}:\n{self.log_tail()}")
+                log = self.log_tail()
+                kind = PortLost if "already in use" in log or "not available" in log else BrowserTestError
+                raise kind(f"jupyter lab exited with {self.proc.returncode}:\n{log}")
+            if self.port is None:
+                try:
+                    self.port = int(json.loads(info.read_text())["port"])
+                except (OSError, ValueError, KeyError, TypeError):
+                    return False  # not written yet (or half written)
             try:
                 return self.api("GET", "/api/status") is not None
-            except (urllib.error.URLError, ConnectionError, OSError):
+            except (urllib.error.URLError, ConnectionError, OSError, http.client.HTTPException):
                 return False
 
         try:
             wait_until(ready, timeout=timeout, interval=0.3,
-                       message=lambda: f"jupyter lab to answer on {self.base_url}:\n{self.log_tail()}")
+                       message=lambda: f"jupyter lab to answer (port {self.port}):\n{self.log_tail()}")
         except BaseException:
             self.stop()
             raise

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 __all__ = ["COLUMN_PX", "DescribedFigure", "FIGURE_DPI", "INLINE_DPI", "POWER_LABELS", "REPORT_FONTS",
-           "draw_block_bars", "draw_colour_bar", "figure_png", "rendered_px", "still_bundle"]
+           "draw_block_bars", "draw_colour_bar", "figure_png", "own_png_only", "rendered_px", "still_bundle"]
 
 #: Width in px of the notebook's output column in JupyterLab at a 1280 px wide window (file browser open).
 COLUMN_PX = 860
@@ -92,25 +92,48 @@ class DescribedFigure(Figure):
 
     The display bundle is ``image/png`` (tight box, at the figure's dpi, as the inline backend draws)
     with metadata ``{"image/png": {"alt": alt}}``, and ``text/plain`` = the alt text. In IPython the
-    figure is drawn once for it (``_ipython_display_``), and shown as display data (no ``Out[n]``).
+    figure is drawn once per display (see ``own_png_only``).
     """
 
     alt = ""
 
     def _repr_mimebundle_(self, include=None, exclude=None):
+        own_png_only()
         text = self.alt or f"<Figure with {len(self.axes)} Axes>"
         return still_bundle(figure_png(self), text)
 
-    def _ipython_display_(self):
-        """Publish ``_repr_mimebundle_``'s bundle as it is (IPython asks this before any formatter).
 
-        Without it, the inline backend's PNG formatter, which IPython prefers for every Figure, would
-        draw the figure a second time and put its own PNG in place of this bundle's.
-        """
-        from IPython.display import display  # only IPython calls this method
+def _no_png(_fig):
+    """The PNG formatter's answer for a DescribedFigure: nothing (its bundle carries the PNG)."""
+    return None
 
-        data, metadata = self._repr_mimebundle_()
-        display(data, metadata=metadata, raw=True)
+
+def own_png_only():
+    """Make the running IPython show a DescribedFigure's own PNG, drawn once (nothing outside IPython).
+
+    The inline backend registers a PNG formatter for every matplotlib Figure, and IPython prefers a
+    registered formatter to the object's bundle: each figure was drawn a second time and its
+    ``image/png`` replaced. A formatter registered for DescribedFigure itself comes first and gives
+    nothing, so the bundle's PNG stays. Registered on the shell when a figure is shown, not at import.
+
+    Returns
+    -------
+    bool, True when an IPython shell with a PNG formatter was found
+
+    Raises
+    ------
+    Nothing: without IPython (or without a running shell) it does nothing.
+    """
+    try:
+        from IPython import get_ipython  # optional: only a notebook or an IPython shell needs this
+    except ImportError:
+        return False
+    shell = get_ipython()
+    formatter = shell.display_formatter.formatters.get("image/png") if shell is not None else None
+    if formatter is None:
+        return False
+    formatter.for_type(DescribedFigure, _no_png)
+    return True
 
 
 def still_bundle(png, alt):

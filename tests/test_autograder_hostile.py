@@ -952,7 +952,8 @@ def test_both_start_paths_isolate_alike(tmp_path, start_mode, isolate):
                             isolate=isolate)
     assert crash.returncode == -11 and crash.leftover_processes == []
     # a stall that sleeps: the wall limit is what is tested here (the busy loops have their own tests
-    # above), and four runs of a loop burning a core for 2 s would take that CPU from the rest of the suite
-    stall, _ = _sandbox_run("import time\ndef forward_propagation(x, theta):\n    while True:\n"
-                            "        time.sleep(0.05)\n", isolate=isolate, wall=2.0)
+    # above), and four runs of a loop burning a core for 2 s would take that CPU from the rest of the suite.
+    # It ends after 10 s, so a broken wall limit fails this test ("finished") instead of hanging it.
+    stall, _ = _sandbox_run("import time\ndef forward_propagation(x, theta):\n    for _ in range(200):\n"
+                            "        time.sleep(0.05)\n    return theta * x\n", isolate=isolate, wall=2.0)
     assert stall.status == "timeout" and stall.leftover_processes == []

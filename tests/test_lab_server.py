@@ -31,3 +31,8 @@ def test_a_port_lost_every_time_is_reported_after_the_last_attempt(tmp_path, mon
         server.start(timeout=5, attempts=3)
     assert len(tries) == 3
     assert issubclass(PortLost, BrowserTestError)  # a test that gives up says so as a browser failure
+
+
+def test_fewer_than_one_attempt_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="attempts must be at least 1"):
+        LabServer(tmp_path / "root", tmp_path / "home").start(attempts=0)

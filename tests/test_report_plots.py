@@ -176,32 +176,49 @@ def test_the_figure_carries_its_alt_text_into_the_notebook():
 
 KERNEL_DISPLAY = [
     "%matplotlib inline\n"
+    "from IPython.display import display\n"
     "from matplotlib.backend_bases import FigureCanvasBase\n"
+    "from matplotlib.figure import Figure\n"
     "from course_utils.bugs import check_bugs\n"
     "from course_utils.plots import plot_report\n"
+    "get_ipython().display_formatter.formatters['image/png'].lookup_by_type(Figure)  # the inline one\n"
     "drawn, _print = [], FigureCanvasBase.print_figure\n"
     "FigureCanvasBase.print_figure = lambda self, *a, **k: drawn.append(1) or _print(self, *a, **k)\n"
     "fig = plot_report(check_bugs('classic_dW2_db1'))",
     "fig",
-    "from IPython.display import display\ndisplay(fig)",
+    "display(fig, metadata={'course': 'shown with display'})",
+    "handle = display(fig, display_id=True)\nhandle.update(fig)",
+    "import ipywidgets\nout = ipywidgets.Output()\nout.append_display_data(fig)\n"
+    "print(sorted(out.outputs[0]['data']))",
     "print(len(drawn))",
 ]
 
 
+def same_picture_everywhere(output):
+    """The output's image/png and the PNG of its text/html <img> are the same bytes; returns the alt text."""
+    data, metadata = output.data, output.metadata
+    img = re.search(r'src="data:image/png;base64,([^"]+)"', data["text/html"]).group(1)
+    assert base64.b64decode(img) == base64.b64decode(data["image/png"])
+    assert data["text/plain"] == metadata["image/png"]["alt"]
+    return data["text/plain"]
+
+
 def test_a_notebook_draws_the_figure_once_per_display_and_shows_that_picture_everywhere():
-    """In a kernel with the inline backend (which registers its own PNG formatter for every Figure), the
-    figure as a cell's value and through ``display`` is drawn once each, and the ``image/png``, the
-    ``<img>`` of the ``text/html`` and the alt text all come from that one drawing."""
+    """In a kernel with the inline backend (which registers its own PNG formatter for every Figure), each
+    way of showing a figure draws it once, and the ``image/png``, the ``<img>`` of the ``text/html`` and
+    the alt text all come from that one drawing: the cell's value, ``display`` with metadata, a display
+    updated in place, and an Output widget's ``append_display_data``."""
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in KERNEL_DISPLAY])
     NotebookClient(nb, timeout=600, kernel_name="python3").execute()
-    for cell in nb.cells[1:3]:
-        assert [o.output_type for o in cell.outputs] == ["display_data"], cell.outputs
-        data, metadata = cell.outputs[0].data, cell.outputs[0].metadata
-        img = re.search(r'src="data:image/png;base64,([^"]+)"', data["text/html"]).group(1)
-        assert base64.b64decode(img) == base64.b64decode(data["image/png"])
-        assert data["text/plain"] == metadata["image/png"]["alt"]
-        assert "wrong blocks: b1, W2" in data["text/plain"]
-    assert nb.cells[3].outputs[0].text.strip() == "2"  # two displays, two drawings (it was four)
+    value, shown, updated, widget, count = (cell.outputs for cell in nb.cells[1:])
+    assert [o.output_type for o in value] == ["execute_result"]
+    assert "wrong blocks: b1, W2" in same_picture_everywhere(value[0])
+    assert [o.output_type for o in shown] == ["display_data"] and shown[0].metadata["course"] == "shown with display"
+    same_picture_everywhere(shown[0])
+    assert len(updated) == 1, "the update replaced the display, it did not add one"
+    same_picture_everywhere(updated[0])
+    assert widget[0].text.strip() == "['image/png', 'text/html', 'text/plain']" and len(widget) == 1
+    assert count[0].text.strip() == "5"  # five displays, five drawings (ten before)
 
 
 def test_bad_input_is_explained():

@@ -175,12 +175,17 @@ class LabServer:
         it; then the probes met that socket instead ("BadStatusLine"). A server that still loses its port
         (it checks and binds a moment apart) exits, and is started again, up to ``attempts`` times.
         """
+        if attempts < 1:
+            raise ValueError(f"attempts must be at least 1, got {attempts}")
         for attempt in range(1, attempts + 1):
             try:
                 return self._start_once(timeout)
             except PortLost:
                 if attempt == attempts:
                     raise
+                self.log_path.parent.mkdir(parents=True, exist_ok=True)
+                with open(self.log_path, "ab") as log:  # the next attempt's log follows this line
+                    log.write(f"--- attempt {attempt}: the port was lost; starting again ---\n".encode())
 
     def _start_once(self, timeout):
         env = self._env()
@@ -194,7 +199,8 @@ class LabServer:
                "--LabApp.expose_app_in_browser=True"]
         if os.geteuid() == 0:
             cmd.append("--allow-root")
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "ab")  # appended: a lost port's attempt stays readable
+        this_attempt = self._log.tell()  # where this attempt's own lines begin
         # Own process group: stop() can reach kernels the server leaves behind, and nothing else.
         self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=self._log,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -203,9 +209,9 @@ class LabServer:
 
         def ready():
             if self.proc.poll() is not None:
-                log = self.log_tail()
-                kind = PortLost if "already in use" in log or "not available" in log else BrowserTestError
-                raise kind(f"jupyter lab exited with {self.proc.returncode}:\n{log}")
+                own = self.log_path.read_bytes()[this_attempt:].decode(errors="replace")
+                kind = PortLost if re.search(r"The port \d+ is already in use", own) else BrowserTestError
+                raise kind(f"jupyter lab exited with {self.proc.returncode}:\n{self.log_tail()}")
             if self.port is None:
                 try:
                     self.port = int(json.loads(info.read_text())["port"])

@@ -9,6 +9,7 @@ from tests.browser.harness import BrowserTestError, LabServer, PortLost
 def server_losing_its_port(tmp_path, monkeypatch, losses):
     """A LabServer whose first ``losses`` starts exit with the port taken; returns (server, attempts made)."""
     server, tries = LabServer(tmp_path / "root", tmp_path / "home"), []
+    server.home.mkdir()  # what the real start makes (``_env``) before the server can lose its port
 
     def start_once(timeout):
         tries.append(timeout)

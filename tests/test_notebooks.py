@@ -119,8 +119,8 @@ def stub_runs():
 
 
 class Session:
-    """A live kernel on a notebook (the solved student version, or one as released), which runs its cells in order, as far as a test
-    needs them (``upto``), and then more cells on demand (``run``)."""
+    """A live kernel on a notebook (the solved student version, or one as released), which runs its cells
+    in order, as far as a test needs them (``upto``), and then more cells on demand (``run``)."""
 
     def __init__(self, nb, stack):
         self.nb = nb

@@ -213,7 +213,8 @@ def test_a_notebook_draws_the_figure_once_per_display_and_shows_that_picture_eve
     value, shown, updated, widget, count = (cell.outputs for cell in nb.cells[1:])
     assert [o.output_type for o in value] == ["execute_result"]
     assert "wrong blocks: b1, W2" in same_picture_everywhere(value[0])
-    assert [o.output_type for o in shown] == ["display_data"] and shown[0].metadata["course"] == "shown with display"
+    assert [o.output_type for o in shown] == ["display_data"]
+    assert shown[0].metadata["course"] == "shown with display"
     same_picture_everywhere(shown[0])
     assert len(updated) == 1, "the update replaced the display, it did not add one"
     same_picture_everywhere(updated[0])

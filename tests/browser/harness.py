@@ -183,7 +183,6 @@ class LabServer:
             except PortLost:
                 if attempt == attempts:
                     raise
-                self.log_path.parent.mkdir(parents=True, exist_ok=True)
                 with open(self.log_path, "ab") as log:  # the next attempt's log follows this line
                     log.write(f"--- attempt {attempt}: the port was lost; starting again ---\n".encode())
 

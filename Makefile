@@ -29,14 +29,18 @@ lab: $(STAMP)
 # `stalling-clock` kernelspec that tests/conftest.py installs for the run: the inline backend, and a clock
 # that stalls 50 ms at every reading (tests/stalling_clock), so an output decided by timing fails here,
 # not on a student's busy laptop. `make test-slow` (run by .ci/run) holds the tests marked slow.
+# PYTHONDONTWRITEBYTECODE is emptied (some machines set it): every worker, kernel and tool the run starts
+# then reads the compiled modules (and pytest's rewritten tests) the first one wrote, instead of compiling
+# them again.
+NOCOMPILE_OFF := PYTHONDONTWRITEBYTECODE=
 test: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest -m "not slow" -n 3 --dist loadgroup \
+	$(NOCOMPILE_OFF) MPLBACKEND=Agg $(BIN)/python -m pytest -m "not slow" -n 3 --dist loadgroup \
 		--nbval --nbval-kernel-name stalling-clock --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		tests notebooks/source
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS),nbgrader]"
-	MPLBACKEND=Agg $(BIN)/python -m pytest -m slow
+	$(NOCOMPILE_OFF) MPLBACKEND=Agg $(BIN)/python -m pytest -m slow
 
 # Notebooks: build + execute the masters and release the student versions (NB=01 for one notebook),
 # write the student versions only, or redraw the figures in images/.

@@ -660,16 +660,23 @@ class Lab:
         """SHA-256 of the bytes of ``scope`` (an Image widget) or of the first loaded image inside it.
 
         Compares pictures, not URLs: an Image widget gets a new ``blob:`` URL on every update, even
-        when the picture is the same. None while there is no loaded image.
+        when the picture is the same. None while there is no loaded image. The waits ask several times a
+        second, so the page keeps each ``blob:`` URL's digest (the bytes behind such a URL never change)
+        and hashes a widget's picture once, when its URL is new.
         """
         return scope.evaluate(
             """async el => {
                  const i = [el, ...el.querySelectorAll('img')].find(
                      i => i.tagName === 'IMG' && i.complete && i.naturalWidth > 0);
                  if (!i) return null;
-                 const bytes = await (await fetch(i.src)).arrayBuffer();
+                 const known = window.__imageDigests = window.__imageDigests || new Map();
+                 const src = i.src, fixed = src.startsWith('blob:');
+                 if (fixed && known.has(src)) return known.get(src);
+                 const bytes = await (await fetch(src)).arrayBuffer();
                  const hash = await crypto.subtle.digest('SHA-256', bytes);
-                 return [...new Uint8Array(hash)].map(b => b.toString(16).padStart(2, '0')).join('');
+                 const hex = [...new Uint8Array(hash)].map(b => b.toString(16).padStart(2, '0')).join('');
+                 if (fixed) { if (known.size > 500) known.clear(); known.set(src, hex); }
+                 return hex;
                }""")
 
     def wait_settled(self, read, *, changed_from=None, timeout=60, stable_polls=4, what="the view"):

@@ -32,15 +32,15 @@ lab: $(STAMP)
 # PYTHONDONTWRITEBYTECODE is emptied (some machines set it): every worker, kernel and tool the run starts
 # then reads the compiled modules (and pytest's rewritten tests) the first one wrote, instead of compiling
 # them again.
-NOCOMPILE_OFF := PYTHONDONTWRITEBYTECODE=
+KEEP_BYTECODE := PYTHONDONTWRITEBYTECODE=
 test: $(STAMP)
-	$(NOCOMPILE_OFF) MPLBACKEND=Agg $(BIN)/python -m pytest -m "not slow" -n 3 --dist loadgroup \
+	$(KEEP_BYTECODE) MPLBACKEND=Agg $(BIN)/python -m pytest -m "not slow" -n 3 --dist loadgroup \
 		--nbval --nbval-kernel-name stalling-clock --nbval-sanitize-with tests/nbval_sanitize.cfg \
 		tests notebooks/source
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[$(EXTRAS),nbgrader]"
-	$(NOCOMPILE_OFF) MPLBACKEND=Agg $(BIN)/python -m pytest -m slow
+	$(KEEP_BYTECODE) MPLBACKEND=Agg $(BIN)/python -m pytest -m slow
 
 # Notebooks: build + execute the masters and release the student versions (NB=01 for one notebook),
 # write the student versions only, or redraw the figures in images/.
@@ -76,3 +76,4 @@ bench: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +  # written by make test (KEEP_BYTECODE)
